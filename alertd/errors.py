@@ -1,0 +1,37 @@
+"""The error hierarchy: every error alertd raises on purpose derives from AlertdError."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from alertd.lang.ast import Span
+
+
+class AlertdError(Exception):
+    """Root of every error alertd raises deliberately; the CLI prints these without a traceback."""
+
+
+class ConfigError(AlertdError):
+    """A configuration file or value is invalid; the message names the key or path."""
+
+
+class RuleError(AlertdError):
+    """A rule file is invalid at a known place."""
+
+    def __init__(self, message: str, span: Span | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.span = span
+
+
+class EvalError(AlertdError):
+    """Evaluating an expression failed (a bad query answer, many-to-many matching...)."""
+
+
+class NotifyError(AlertdError):
+    """Delivering a notification failed; `retryable` says whether trying again can help."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable

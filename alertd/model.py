@@ -1,0 +1,147 @@
+"""The shared vocabulary: label sets, fingerprints, samples and vectors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from typing import NamedTuple
+
+METRIC_NAME = "__name__"
+ALERTNAME = "alertname"
+
+_FNV_OFFSET = 0xCBF29CE484222325
+_FNV_PRIME = 0x100000001B3
+_MASK64 = 0xFFFFFFFFFFFFFFFF
+_SEPARATOR = 0xFF
+
+
+def _fnv1a(data: bytes, h: int) -> int:
+    for byte in data:
+        h = ((h ^ byte) * _FNV_PRIME) & _MASK64
+    return h
+
+
+class Labels(Mapping[str, str]):
+    """An immutable, hashable set of labels, ordered by name.
+
+    Label sets are map keys everywhere (series, alert instances, aggregation groups),
+    so the hash is computed once.
+    """
+
+    __slots__ = ("_dict", "_fingerprint", "_hash", "_items")
+
+    _items: tuple[tuple[str, str], ...]
+    _dict: dict[str, str]
+    _hash: int
+    _fingerprint: str | None
+
+    def __init__(self, labels: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        items = tuple(sorted(dict(labels).items()))
+        self._init(items)
+
+    def _init(self, items: tuple[tuple[str, str], ...]) -> None:
+        self._items = items
+        self._dict = dict(items)
+        self._hash = hash(items)
+        self._fingerprint = None
+
+    @classmethod
+    def _from_sorted(cls, items: tuple[tuple[str, str], ...]) -> Labels:
+        obj = cls.__new__(cls)
+        obj._init(items)
+        return obj
+
+    # Mapping protocol
+    def __getitem__(self, key: str) -> str:
+        return self._dict[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k, _ in self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._dict
+
+    def get(self, key: str, default: str = "") -> str:  # type: ignore[override]
+        # Like PromQL, a missing label reads as the empty string.
+        return self._dict.get(key, default)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Labels):
+            return self._hash == other._hash and self._items == other._items
+        if isinstance(other, Mapping):
+            return self._dict == dict(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f'{k}="{_escape(v)}"' for k, v in self._items)
+        return "{" + inner + "}"
+
+    __str__ = __repr__
+
+    @property
+    def items_tuple(self) -> tuple[tuple[str, str], ...]:
+        return self._items
+
+    def name(self) -> str:
+        return self._dict.get(METRIC_NAME, "")
+
+    def without(self, names: Iterable[str]) -> Labels:
+        drop = set(names)
+        if not any(k in drop for k, _ in self._items):
+            return self
+        return Labels._from_sorted(tuple((k, v) for k, v in self._items if k not in drop))
+
+    def without_name(self) -> Labels:
+        if METRIC_NAME not in self._dict:
+            return self
+        return Labels._from_sorted(tuple(kv for kv in self._items if kv[0] != METRIC_NAME))
+
+    def keep(self, names: Iterable[str]) -> Labels:
+        wanted = set(names)
+        return Labels._from_sorted(tuple((k, v) for k, v in self._items if k in wanted))
+
+    def merged(self, other: Mapping[str, str]) -> Labels:
+        """These labels overridden by `other`; an empty value removes the label."""
+        if not other:
+            return self
+        d = dict(self._items)
+        for k, v in other.items():
+            if v == "":
+                d.pop(k, None)
+            else:
+                d[k] = v
+        return Labels(d)
+
+    def fingerprint(self) -> str:
+        """Alertmanager's fingerprint: FNV-1a 64 over sorted names and values, as hex."""
+        if self._fingerprint is None:
+            h = _FNV_OFFSET
+            for k, v in self._items:
+                h = _fnv1a(k.encode(), h)
+                h = _fnv1a(bytes([_SEPARATOR]), h)
+                h = _fnv1a(v.encode(), h)
+                h = _fnv1a(bytes([_SEPARATOR]), h)
+            self._fingerprint = f"{h:016x}"
+        return self._fingerprint
+
+
+EMPTY_LABELS = Labels()
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+class Sample(NamedTuple):
+    """One element of an instant vector: a label set and its value."""
+
+    labels: Labels
+    value: float
+
+
+Vector = list[Sample]
