@@ -1,0 +1,1 @@
+"""Alert rules: their definitions, evaluation, and the alert state machine."""
