@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+import re
 from typing import NamedTuple
 
 METRIC_NAME = "__name__"
@@ -145,3 +146,43 @@ class Sample(NamedTuple):
 
 
 Vector = list[Sample]
+
+
+MatcherOp = str  # one of "=", "!=", "=~", "!~"
+
+
+class LabelMatcher:
+    """A label matcher as in PromQL and Alertmanager; regexes are anchored (full match)."""
+
+    __slots__ = ("name", "op", "value", "_regex")
+
+    def __init__(self, name: str, op: MatcherOp, value: str) -> None:
+        if op not in ("=", "!=", "=~", "!~"):
+            raise ValueError(f'unknown matcher operator "{op}"')
+        self.name = name
+        self.op = op
+        self.value = value
+        self._regex = re.compile(value, re.DOTALL) if op in ("=~", "!~") else None
+
+    def matches(self, value: str) -> bool:
+        if self.op == "=":
+            return value == self.value
+        if self.op == "!=":
+            return value != self.value
+        assert self._regex is not None
+        hit = self._regex.fullmatch(value) is not None
+        return hit if self.op == "=~" else not hit
+
+    def matches_labels(self, labels: Mapping[str, str]) -> bool:
+        return self.matches(labels.get(self.name, ""))
+
+    def __repr__(self) -> str:
+        return f'{self.name}{self.op}"{_escape(self.value)}"'
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LabelMatcher):
+            return NotImplemented
+        return (self.name, self.op, self.value) == (other.name, other.op, other.value)
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.op, self.value))

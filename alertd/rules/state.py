@@ -1,0 +1,182 @@
+"""The alert state machine: one pure step function per rule evaluation.
+
+    inactive -> pending -> firing -> resolved
+
+An instance is one label set the `when` expression returned. It is pending until it has
+been returned for `for`, then firing. A firing instance resolves when the expression stops
+returning it, but only once the `clear` expression (if any) holds for its labels and the
+`keep_firing_for` time has passed. An evaluation error changes nothing but the health:
+alerts are never resolved because a rule could not be evaluated.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+
+from alertd.model import Labels, Vector
+from alertd.rules.spec import NoDataPolicy
+
+# A resolved instance is kept this long so that the resolution can be notified.
+RESOLVED_RETENTION = 15 * 60.0
+
+
+class Status(enum.StrEnum):
+    INACTIVE = "inactive"
+    PENDING = "pending"
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class Health(enum.StrEnum):
+    UNKNOWN = "unknown"
+    OK = "ok"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    labels: Labels  # the alert's labels: expression labels, static labels, alertname...
+    expr_labels: Labels  # what the expression returned (used to match `clear`)
+    status: Status
+    active_at: float
+    value: float
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    fired_at: float | None = None
+    resolved_at: float | None = None
+    # When the instance stopped meeting its condition while firing (keep_firing_for).
+    keep_firing_since: float | None = None
+    last_seen: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Active:
+    """One element the `when` expression returned, ready to become an instance."""
+
+    expr_labels: Labels
+    value: float
+    annotations: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """The outcome of one evaluation of a rule, keyed by the instances' alert labels."""
+
+    at: float
+    active: Mapping[Labels, Active] = field(default_factory=dict)
+    clear: Vector | None = None  # the `clear` expression's result, when the rule has one
+    nodata: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    for_: float = 0.0
+    keep_firing_for: float = 0.0
+    has_clear: bool = False
+    nodata: NoDataPolicy = "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleState:
+    instances: Mapping[Labels, Instance] = field(default_factory=lambda: MappingProxyType({}))
+    health: Health = Health.UNKNOWN
+    last_error: str | None = None
+    last_eval: float | None = None
+    nodata: bool = False
+
+    def in_status(self, status: Status) -> list[Instance]:
+        return [i for i in self.instances.values() if i.status is status]
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    labels: Labels
+    old: Status
+    new: Status
+    at: float
+    value: float
+
+
+def step(timing: Timing, state: RuleState, obs: Observation) -> tuple[RuleState, list[Transition]]:
+    """The next state of a rule after an evaluation, and the transitions it caused."""
+    if obs.error is not None:
+        return replace(state, health=Health.ERROR, last_error=obs.error, last_eval=obs.at), []
+    if obs.nodata and timing.nodata == "keep":
+        return replace(state, health=Health.OK, last_error=None, last_eval=obs.at,
+                       nodata=True), []
+
+    at = obs.at
+    instances: dict[Labels, Instance] = {}
+    transitions: list[Transition] = []
+
+    for labels, active in obs.active.items():
+        prev = state.instances.get(labels)
+        inst = _still_active(timing, prev, labels, active, at)
+        instances[labels] = inst
+        old = prev.status if prev and prev.status is not Status.RESOLVED else Status.INACTIVE
+        if inst.status is not old:
+            transitions.append(Transition(labels, old, inst.status, at, inst.value))
+
+    for labels, prev in state.instances.items():
+        if labels in obs.active:
+            continue
+        inst = _gone(timing, prev, obs, at)
+        if inst is None:
+            if prev.status is Status.PENDING:
+                transitions.append(Transition(labels, Status.PENDING, Status.INACTIVE, at,
+                                              prev.value))
+            continue
+        instances[labels] = inst
+        if inst.status is not prev.status:
+            transitions.append(Transition(labels, prev.status, inst.status, at, inst.value))
+
+    new_state = RuleState(MappingProxyType(instances), Health.OK, None, at, obs.nodata)
+    return new_state, transitions
+
+
+def _still_active(timing: Timing, prev: Instance | None, labels: Labels, active: Active,
+                  at: float) -> Instance:
+    if prev is None or prev.status is Status.RESOLVED:
+        prev = Instance(labels, active.expr_labels, Status.PENDING, at, active.value)
+    fired_at = prev.fired_at
+    status = prev.status
+    if status is Status.PENDING and at - prev.active_at >= timing.for_:
+        status, fired_at = Status.FIRING, at
+    return replace(prev, expr_labels=active.expr_labels, status=status, value=active.value,
+                   annotations=active.annotations, fired_at=fired_at, keep_firing_since=None,
+                   last_seen=at)
+
+
+def _gone(timing: Timing, prev: Instance, obs: Observation, at: float) -> Instance | None:
+    """What becomes of an instance the expression no longer returns (None: forget it)."""
+    if prev.status is Status.PENDING:
+        return None
+    if prev.status is Status.RESOLVED:
+        if prev.resolved_at is not None and at - prev.resolved_at >= RESOLVED_RETENTION:
+            return None
+        return prev
+    # Firing: hysteresis first, then keep_firing_for.
+    if timing.has_clear and not _clear_holds(prev, obs.clear):
+        return replace(prev, keep_firing_since=None)
+    since = prev.keep_firing_since if prev.keep_firing_since is not None else at
+    if at - since < timing.keep_firing_for:
+        return replace(prev, keep_firing_since=since)
+    return replace(prev, status=Status.RESOLVED, resolved_at=at, keep_firing_since=None)
+
+
+def _clear_holds(inst: Instance, clear: Vector | None) -> bool:
+    """`clear` holds for an instance when it returned an element whose labels all match it.
+
+    An element with fewer labels (say `sum by (model) (...)`) clears every instance that
+    shares those labels; an element without labels clears them all.
+    """
+    if not clear:
+        return False
+    labels = inst.expr_labels
+    for sample in clear:
+        if all(labels.get(k) == v for k, v in sample.labels.without_name().items()):
+            return True
+    return False

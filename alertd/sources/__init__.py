@@ -1,0 +1,1 @@
+"""Where samples come from: Prometheus (pull), webhook and MQTT (push)."""

@@ -1,0 +1,135 @@
+"""In-memory series of pushed samples, selected by PromQL matchers.
+
+Series keep their samples in two parallel lists (timestamps, values) in time order, so
+the evaluator finds a window with two binary searches and reads it without copying.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Mapping, Sequence
+
+from alertd.model import METRIC_NAME, LabelMatcher, Labels
+
+# Prometheus marks the end of a series with this particular NaN (a "stale marker").
+STALE_NAN: float = struct.unpack(">d", bytes.fromhex("7ff0000000000002"))[0]
+_STALE_BITS = bytes.fromhex("7ff0000000000002")
+
+
+def is_stale(value: float) -> bool:
+    return value != value and struct.pack(">d", value) == _STALE_BITS
+
+
+class OutOfOrderError(ValueError):
+    pass
+
+
+class Series:
+    __slots__ = ("labels", "plain", "stale_count", "ts", "vs")
+
+    def __init__(self, labels: Labels) -> None:
+        self.labels = labels
+        self.plain = labels.without_name()  # cached: most functions drop the name
+        self.ts: list[float] = []
+        self.vs: list[float] = []
+        self.stale_count = 0
+
+    def append(self, t: float, v: float) -> None:
+        if self.ts and t <= self.ts[-1]:
+            if t == self.ts[-1] and (v == self.vs[-1] or (v != v and self.vs[-1] != self.vs[-1])):
+                return  # an exact duplicate is harmless
+            raise OutOfOrderError(f"sample at {t} is not after the last one at {self.ts[-1]}")
+        self.ts.append(t)
+        self.vs.append(v)
+        if v != v and is_stale(v):
+            self.stale_count += 1
+
+    def drop_before(self, t: float) -> None:
+        import bisect
+
+        cut = bisect.bisect_left(self.ts, t)
+        if cut:
+            if self.stale_count:
+                self.stale_count -= sum(1 for v in self.vs[:cut] if is_stale(v))
+            del self.ts[:cut]
+            del self.vs[:cut]
+
+    def without_stale(self) -> Series:
+        """A copy without stale markers, for range functions (which ignore them)."""
+        if not self.stale_count:
+            return self
+        copy = Series(self.labels)
+        for t, v in zip(self.ts, self.vs, strict=True):
+            if not is_stale(v):
+                copy.ts.append(t)
+                copy.vs.append(v)
+        return copy
+
+    def __repr__(self) -> str:
+        return f"Series({self.labels}, {len(self.ts)} samples)"
+
+
+class SeriesStore:
+    """Series by metric name, with an index from label pairs to series per metric."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, dict[Labels, Series]] = {}
+        self._postings: dict[str, dict[tuple[str, str], list[Series]]] = {}
+
+    def __len__(self) -> int:
+        return sum(len(m) for m in self._by_name.values())
+
+    def series(self, labels: Labels) -> Series:
+        """The series with these labels (which include __name__), created if new."""
+        name = labels.name()
+        metric = self._by_name.setdefault(name, {})
+        found = metric.get(labels)
+        if found is None:
+            found = metric[labels] = Series(labels)
+            postings = self._postings.setdefault(name, {})
+            for pair in labels.items_tuple:
+                postings.setdefault(pair, []).append(found)
+        return found
+
+    def add(self, labels: Labels | Mapping[str, str], t: float, v: float) -> None:
+        key = labels if isinstance(labels, Labels) else Labels(labels)
+        self.series(key).append(t, v)
+
+    def all_series(self) -> list[Series]:
+        return [s for metric in self._by_name.values() for s in metric.values()]
+
+    def select(self, name: str | None, matchers: Sequence[LabelMatcher]) -> list[Series]:
+        if name is not None:
+            return self._select_metric(name, matchers)
+        out: list[Series] = []
+        for metric in list(self._by_name):
+            out.extend(self._select_metric(metric, matchers))
+        return out
+
+    def _select_metric(self, name: str, matchers: Sequence[LabelMatcher]) -> list[Series]:
+        metric = self._by_name.get(name)
+        if not metric:
+            return []
+        candidates: Sequence[Series] | None = None
+        postings = self._postings[name]
+        # Start from the smallest posting list of an equality matcher, then filter.
+        for m in matchers:
+            if m.op == "=" and m.value != "" and m.name != METRIC_NAME:
+                hits = postings.get((m.name, m.value), [])
+                if candidates is None or len(hits) < len(candidates):
+                    candidates = hits
+        if candidates is None:
+            candidates = list(metric.values())
+        if not matchers:
+            return list(candidates)
+        return [s for s in candidates if all(m.matches(s.labels.get(m.name)) for m in matchers)]
+
+    def drop_before(self, t: float) -> None:
+        for metric in self._by_name.values():
+            for s in metric.values():
+                s.drop_before(t)
+
+
+def nan_equal(a: float, b: float) -> bool:
+    return a == b or (math.isnan(a) and math.isnan(b))
