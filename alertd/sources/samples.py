@@ -92,9 +92,11 @@ class SeriesStore:
                 postings.setdefault(pair, []).append(found)
         return found
 
+    def series_for(self, labels: Labels | Mapping[str, str]) -> Series:
+        return self.series(labels if isinstance(labels, Labels) else Labels(labels))
+
     def add(self, labels: Labels | Mapping[str, str], t: float, v: float) -> None:
-        key = labels if isinstance(labels, Labels) else Labels(labels)
-        self.series(key).append(t, v)
+        self.series_for(labels).append(t, v)
 
     def all_series(self) -> list[Series]:
         return [s for metric in self._by_name.values() for s in metric.values()]

@@ -1,0 +1,148 @@
+"""The `alertd` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from alertd import __version__
+from alertd.errors import AlertdError
+
+REQUIRABLE = ("owner", "runbook")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="alertd")
+def cli() -> None:
+    """alertd: composite alert rules, routing, silences and noise review."""
+
+
+def _parse_require(ctx: click.Context, param: click.Parameter, value: str) -> frozenset[str]:
+    wanted = {v.strip() for v in value.split(",") if v.strip()}
+    unknown = sorted(wanted - set(REQUIRABLE))
+    if unknown:
+        raise click.BadParameter(
+            f'unknown value "{unknown[0]}" (choose from {", ".join(REQUIRABLE)})')
+    return frozenset(wanted)
+
+
+@cli.command()
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="json: one object per diagnostic, one per line.")
+@click.option("--require", default="", callback=_parse_require, metavar="owner,runbook",
+              help="Report alerts that end up without an owner or a runbook.")
+@click.argument("paths", nargs=-1, required=True)
+def check(output: str, require: frozenset[str], paths: Sequence[str]) -> None:
+    """Check rule files (files, directories or globs) and report every problem."""
+    from alertd.lang.diagnostics import render_all
+    from alertd.rules.files import check_paths
+
+    result = check_paths(paths, require=require)
+    diagnostics = result.diagnostics
+    errors = sum(1 for d in diagnostics if d.severity == "error")
+    if output == "json":
+        for d in diagnostics:
+            click.echo(json.dumps(d.to_json()))
+    else:
+        sources = _sources(d.path for d in diagnostics)
+        if diagnostics:
+            click.echo(render_all(diagnostics, sources))
+        alerts = sum(len(g.alerts) for g in result.groups)
+        warnings = len(diagnostics) - errors
+        if errors or warnings:
+            click.echo(f"{_plural(errors, 'error')}, {_plural(warnings, 'warning')}", err=True)
+        else:
+            click.echo(f"ok: {_plural(alerts, 'alert')} in {_plural(len(result.groups), 'group')}",
+                       err=True)
+    sys.exit(1 if errors else 0)
+
+
+@cli.command()
+@click.option("--check", "check_only", is_flag=True,
+              help="Change nothing; list the files that are not formatted and exit 1.")
+@click.argument("paths", nargs=-1, required=True)
+def fmt(check_only: bool, paths: Sequence[str]) -> None:
+    """Rewrite rule files in the canonical layout (`-` formats standard input)."""
+    from alertd.lang.diagnostics import render
+    from alertd.lang.format import format_source
+    from alertd.lang.parse import parse_file
+    from alertd.rules.files import expand_paths
+
+    if list(paths) == ["-"]:
+        source = sys.stdin.read()
+        parsed = parse_file(source, "<stdin>")
+        if not parsed.ok:
+            for d in parsed.diagnostics:
+                click.echo(render(d, source), err=True)
+            sys.exit(1)
+        click.echo(format_source(source, "<stdin>"), nl=False)
+        return
+
+    files, problems = expand_paths(paths)
+    failed = bool(problems)
+    for d in problems:
+        click.echo(d.headline(), err=True)
+    changed: list[str] = []
+    for path in files:
+        try:
+            source = Path(path).read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            click.echo(f"{path}: cannot read: {exc}", err=True)
+            failed = True
+            continue
+        parsed = parse_file(source, path)
+        if not parsed.ok:
+            for d in parsed.diagnostics:
+                click.echo(render(d, source), err=True)
+            failed = True
+            continue
+        formatted = format_source(source, path)
+        if formatted != source:
+            changed.append(path)
+            if not check_only:
+                Path(path).write_text(formatted, "utf-8")
+    for path in changed:
+        click.echo(f"would reformat {path}" if check_only else f"reformatted {path}")
+    sys.exit(1 if failed or (check_only and changed) else 0)
+
+
+@cli.command(name="test")
+@click.argument("files", nargs=-1, required=True)
+def test_cmd(files: Sequence[str]) -> None:
+    """Run rule unit tests (YAML files in the style of `promtool test rules`)."""
+    from alertd.ruletest.runner import run_test_files
+
+    ok = run_test_files(files, sys.stdout)
+    sys.exit(0 if ok else 1)
+
+
+def _sources(paths: object) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for path in set(paths):  # type: ignore[call-overload]
+        try:
+            out[path] = Path(path).read_text("utf-8", errors="replace")
+        except OSError:
+            continue
+    return out
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def main() -> None:
+    """Entry point: no traceback ever reaches the user."""
+    try:
+        cli(prog_name="alertd")
+    except AlertdError as exc:
+        click.echo(f"alertd: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # a bug: say so in one line rather than a traceback
+        click.echo(f"alertd: internal error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(70)
