@@ -1,0 +1,109 @@
+"""The command line as users run it: a real `alertd` process, exit codes and output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+GOOD = '''\
+group api {
+  owner = "platform"
+
+  alert ApiDown {
+    when     = up{job="api"} == 0
+    for      = 5m
+    severity = "page"
+    runbook  = "https://runbooks.example.com/api/down"
+    summary  = "{{ labels.instance }} is down"
+  }
+}
+'''
+
+
+def alertd(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run([sys.executable, "-m", "alertd", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, input=stdin, timeout=120)
+
+
+def test_check_clean_file_exits_zero(tmp_path: Path) -> None:
+    (tmp_path / "api.rules").write_text(GOOD)
+    result = alertd("check", "api.rules", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 alert in 1 group" in result.stderr
+
+
+def test_check_reports_compiler_style_with_caret(tmp_path: Path) -> None:
+    (tmp_path / "bad.rules").write_text("alert A {\n  when = x > > 1\n}\n")
+    result = alertd("check", "bad.rules", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[:3] == [
+        'bad.rules:2:14: unexpected ">", expected an expression',
+        "    when = x > > 1",
+        "               ^",
+    ]
+
+
+def test_check_json_prints_one_object_per_diagnostic(tmp_path: Path) -> None:
+    (tmp_path / "bad.rules").write_text("alert A {\n  when = x > > 1\n}\nalert B { for = 1.5h }\n")
+    result = alertd("check", "--format", "json", "bad.rules", cwd=tmp_path)
+    assert result.returncode == 1
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(objects) >= 2
+    first = objects[0]
+    assert set(first) == {"file", "line", "column", "end", "severity", "message"}
+    assert (first["file"], first["line"], first["column"], first["severity"]) == (
+        "bad.rules", 2, 14, "error")
+    assert first["end"] == {"line": 2, "column": 15}
+
+
+def test_check_rejects_unknown_require_value(tmp_path: Path) -> None:
+    (tmp_path / "api.rules").write_text(GOOD)
+    result = alertd("check", "--require", "owner,colour", "api.rules", cwd=tmp_path)
+    assert result.returncode == 2
+    assert 'unknown value "colour"' in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_no_traceback_on_random_bytes(tmp_path: Path, seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    (tmp_path / "junk.rules").write_bytes(bytes(rng.randrange(256) for _ in range(400)))
+    (tmp_path / "text.rules").write_text(
+        "".join(rng.choice("group alert{}=()[]\"`#\n x5m,.:~!<>") for _ in range(400)))
+    result = alertd("check", "junk.rules", "text.rules", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "junk.rules:" in result.stdout and "text.rules:" in result.stdout
+
+
+def test_fmt_check_lists_files_and_fmt_rewrites(tmp_path: Path) -> None:
+    messy = GOOD.replace("when     =", "when=").replace("  owner", "      owner")
+    (tmp_path / "api.rules").write_text(messy)
+    result = alertd("fmt", "--check", "api.rules", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "would reformat api.rules" in result.stdout
+    assert (tmp_path / "api.rules").read_text() == messy
+    assert alertd("fmt", "api.rules", cwd=tmp_path).returncode == 0
+    assert alertd("fmt", "--check", "api.rules", cwd=tmp_path).returncode == 0
+
+
+def test_fmt_reads_standard_input(tmp_path: Path) -> None:
+    result = alertd("fmt", "-", cwd=tmp_path, stdin="alert A{when=up==0}")
+    assert result.returncode == 0
+    assert result.stdout == "alert A {\n  when = up == 0\n}\n"
+
+
+def test_fmt_refuses_a_file_with_syntax_errors(tmp_path: Path) -> None:
+    (tmp_path / "bad.rules").write_text("alert A {\n  when = (\n}\n")
+    result = alertd("fmt", "bad.rules", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "bad.rules:3:1:" in result.stderr
+    assert (tmp_path / "bad.rules").read_text() == "alert A {\n  when = (\n}\n"
