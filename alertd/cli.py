@@ -124,7 +124,8 @@ def _sources(paths: object) -> dict[str, str]:
     out: dict[str, str] = {}
     for path in set(paths):  # type: ignore[call-overload]
         try:
-            out[path] = Path(path).read_text("utf-8", errors="replace")
+            # Like the parser, drop a leading BOM so that columns on line 1 agree.
+            out[path] = Path(path).read_text("utf-8", errors="replace").removeprefix("\ufeff")
         except OSError:
             continue
     return out

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple
 
 METRIC_NAME = "__name__"
@@ -154,7 +154,7 @@ MatcherOp = str  # one of "=", "!=", "=~", "!~"
 class LabelMatcher:
     """A label matcher as in PromQL and Alertmanager; regexes are anchored (full match)."""
 
-    __slots__ = ("name", "op", "value", "_regex")
+    __slots__ = ("_regex", "name", "op", "value")
 
     def __init__(self, name: str, op: MatcherOp, value: str) -> None:
         if op not in ("=", "!=", "=~", "!~"):

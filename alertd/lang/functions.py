@@ -275,9 +275,9 @@ def _bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
         else:
             merged.append([upper, count])
     running = -math.inf
-    for b in merged:
-        running = max(running, b[1])
-        b[1] = running
+    for bucket in merged:
+        running = max(running, bucket[1])
+        bucket[1] = running
     if len(merged) < 2:
         return math.nan
     observations = merged[-1][1]

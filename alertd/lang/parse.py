@@ -77,15 +77,16 @@ def parse_expr(source: str) -> ast.Expr:
     if errors:
         span, message = errors[0]
         raise RuleError(message, span)
-    assert isinstance(result, ast.Expr)  # type: ignore[misc,arg-type]
-    return result  # type: ignore[no-any-return]
+    expr: ast.Expr = result
+    return expr
 
 
 def _parse_chunk(source: str, chunk: Chunk, start: str) -> tuple[Any, list[tuple[Span, str]]]:
     text = source[chunk.start : chunk.end]
     parser = _parser()
     with _lock:
-        builder: _Builder = parser.options.transformer
+        builder = parser.options.transformer
+        assert isinstance(builder, _Builder)
         builder.reset(chunk.line_offset, chunk.start)
         try:
             result = parser.parse(text, start=start)
@@ -128,10 +129,10 @@ def _describe_terminal(name: str) -> str:
 def _describe_expected(expected: set[str]) -> str:
     parts: list[str] = []
     rest = set(expected)
-    if _EXPR_START <= rest:
+    if rest >= _EXPR_START:
         parts.append("an expression")
         rest -= _EXPR_START | {"PERCENT", "RAW_STRING", "ADD_OP", "LBRACE"}
-    if _OPERATORS <= rest:
+    if rest >= _OPERATORS:
         parts.append("an operator")
         rest -= _OPERATORS | {
             "ATAN2", "NEQ", "GTE", "LTE", "MUL_OP", "POW", "LSQB", "BY", "WITHOUT",
@@ -155,7 +156,7 @@ def _describe_token(tok: Token) -> str:
 
 def _syntax_error(exc: UnexpectedInput, source: str, chunk: Chunk) -> tuple[Span, str]:
     if isinstance(exc, UnexpectedCharacters):
-        offset = chunk.start + exc.pos_in_stream
+        offset = chunk.start + (exc.pos_in_stream or 0)
         char = source[offset] if offset < len(source) else ""
         if char in "\"'`":
             return span_at(source, offset), "unterminated string"
@@ -174,7 +175,7 @@ def _syntax_error(exc: UnexpectedInput, source: str, chunk: Chunk) -> tuple[Span
         offset = chunk.start + (tok.start_pos or 0)
         length = max(len(str(tok)), 1)
         return span_at(source, offset, length), f"unexpected {_describe_token(tok)}{suffix}"
-    offset = chunk.start + (getattr(exc, "pos_in_stream", 0) or 0)
+    offset = chunk.start + (exc.pos_in_stream or 0)
     return span_at(source, offset), "syntax error"
 
 

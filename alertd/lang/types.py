@@ -104,7 +104,7 @@ FUNCTIONS = _specs(
     FunctionSpec("histogram_quantile", (S, V), V, doc="φ-quantile from `le` buckets"),
     FunctionSpec("label_replace", (V, STR, STR, STR, STR), V,
                  doc="label_replace(v, dst, replacement, src, regex)"),
-    FunctionSpec("label_join", (V, STR, STR, STR), V, variadic=True,
+    FunctionSpec("label_join", (V, STR, STR, STR), V, optional=1, variadic=True,
                  doc="label_join(v, dst, separator, src...)"),
     FunctionSpec("scalar", (V,), S, doc="the value of a one-element vector, else NaN"),
     FunctionSpec("vector", (S,), V, doc="a scalar as a vector without labels"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from graphlib import CycleError, TopologicalSorter
 
 from alertd.errors import RuleError
@@ -30,7 +30,7 @@ class RuleSet:
                     default_interval: float = DEFAULT_INTERVAL) -> RuleSet:
         return cls([compile_rule(a, g, default_interval) for g in groups for a in g.alerts])
 
-    def __iter__(self) -> Iterable[AlertRule]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[AlertRule]:
         return iter(self.rules)
 
     def __len__(self) -> int:

@@ -123,15 +123,15 @@ def step(timing: Timing, state: RuleState, obs: Observation) -> tuple[RuleState,
     for labels, prev in state.instances.items():
         if labels in obs.active:
             continue
-        inst = _gone(timing, prev, obs, at)
-        if inst is None:
+        kept = _gone(timing, prev, obs, at)
+        if kept is None:
             if prev.status is Status.PENDING:
                 transitions.append(Transition(labels, Status.PENDING, Status.INACTIVE, at,
                                               prev.value))
             continue
-        instances[labels] = inst
-        if inst.status is not prev.status:
-            transitions.append(Transition(labels, prev.status, inst.status, at, inst.value))
+        instances[labels] = kept
+        if kept.status is not prev.status:
+            transitions.append(Transition(labels, prev.status, kept.status, at, kept.value))
 
     new_state = RuleState(MappingProxyType(instances), Health.OK, None, at, obs.nodata)
     return new_state, transitions

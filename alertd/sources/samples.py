@@ -37,7 +37,7 @@ class Series:
 
     def append(self, t: float, v: float) -> None:
         if self.ts and t <= self.ts[-1]:
-            if t == self.ts[-1] and (v == self.vs[-1] or (v != v and self.vs[-1] != self.vs[-1])):
+            if t == self.ts[-1] and _same(v, self.vs[-1]):
                 return  # an exact duplicate is harmless
             raise OutOfOrderError(f"sample at {t} is not after the last one at {self.ts[-1]}")
         self.ts.append(t)
@@ -133,5 +133,6 @@ class SeriesStore:
                 s.drop_before(t)
 
 
-def nan_equal(a: float, b: float) -> bool:
-    return a == b or (math.isnan(a) and math.isnan(b))
+def _same(a: float, b: float) -> bool:
+    """Equal values, where a stale marker differs from any other NaN."""
+    return a == b or (math.isnan(a) and math.isnan(b) and is_stale(a) == is_stale(b))

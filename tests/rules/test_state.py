@@ -75,7 +75,7 @@ def test_firing_instance_resolves_and_is_kept_for_notification() -> None:
 
 
 def test_resolved_instance_that_returns_starts_over() -> None:
-    state, log = run(Timing(for_=60), seen(0, A), seen(60, A), seen(120), seen(180, A))
+    state, _ = run(Timing(for_=60), seen(0, A), seen(60, A), seen(120), seen(180, A))
     assert statuses(state) == {A: Status.PENDING}
     assert state.instances[A].active_at == 180
 

@@ -1,0 +1,204 @@
+"""Message templates: Jinja2 in an immutable sandbox, checked before they are ever rendered.
+
+A template sees `value`, `labels`, `owner` and `runbook`, and the filters `duration`,
+`percent` and `humanize` (Prometheus's number formats). Rendering never raises: like
+Prometheus, a failure renders as `<error expanding template: ...>` so that a page still
+goes out with whatever else it carries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+import jinja2
+import jinja2.meta
+from jinja2 import nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from alertd.errors import AlertdError
+from alertd.lang.diagnostics import did_you_mean
+from alertd.templates.filters import FILTERS
+
+__all__ = [
+    "CONTEXT_VARIABLES",
+    "Template",
+    "TemplateError",
+    "TemplateProblem",
+    "check_template",
+    "compile_template",
+    "find_template_problems",
+]
+
+CONTEXT_VARIABLES = ("value", "labels", "owner", "runbook")
+
+
+class TemplateError(AlertdError):
+    """A template cannot be compiled; `line` is 1-based within the template when known."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+ProblemKind = Literal["syntax", "filter", "test", "variable"]
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateProblem:
+    line: int | None  # 1-based within the template
+    message: str
+    kind: ProblemKind
+    focus: str | None = None  # the name at fault, so a checker can point at it in the source
+
+
+class _LabelMap(dict[str, str]):
+    """The `labels` of the context: `labels.items` reads a label named "items" if there is one."""
+
+
+class _Environment(ImmutableSandboxedEnvironment):
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # Labels come first: a label called `values` must not turn into dict.values.
+        if isinstance(obj, _LabelMap) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
+
+def _finalize(value: Any) -> Any:
+    # `labels.get("x")` of a missing label prints nothing rather than "None".
+    return "" if value is None else value
+
+
+def _placeholder_test(value: Any) -> bool:
+    return False
+
+
+def _make_environment(extra_filters: frozenset[str] = frozenset(),
+                      extra_tests: frozenset[str] = frozenset()) -> _Environment:
+    env = _Environment(
+        autoescape=False,
+        undefined=jinja2.ChainableUndefined,
+        keep_trailing_newline=False,
+        finalize=_finalize,
+    )
+    env.filters.update(FILTERS)
+    # Placeholders let jinja2.meta analyse a template whose unknown names were reported.
+    for name in extra_filters:
+        env.filters[name] = _finalize
+    for name in extra_tests:
+        env.tests[name] = _placeholder_test
+    return env
+
+
+_ENV = _make_environment()
+_ALLOWED_NAMES = frozenset(CONTEXT_VARIABLES) | frozenset(_ENV.globals)
+
+
+class Template:
+    """A compiled template; `render` never raises."""
+
+    __slots__ = ("_template", "text")
+
+    def __init__(self, text: str, template: jinja2.Template) -> None:
+        self.text = text
+        self._template = template
+
+    def render(self, value: float, labels: Mapping[str, str], owner: str, runbook: str) -> str:
+        try:
+            return self._template.render(
+                value=value, labels=_LabelMap(labels), owner=owner, runbook=runbook
+            )
+        except Exception as exc:  # a template must never stop a notification
+            return f"<error expanding template: {_describe(exc)}>"
+
+    def __repr__(self) -> str:
+        return f"Template({self.text!r})"
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return text if text else type(exc).__name__
+
+
+def _lower_first(text: str) -> str:
+    text = text.strip().rstrip(".")
+    return text[:1].lower() + text[1:]
+
+
+@lru_cache(maxsize=4096)
+def find_template_problems(text: str) -> tuple[TemplateProblem, ...]:
+    """Every problem of `text`: syntax, unknown filters and tests, unknown variables."""
+    try:
+        tree = _ENV.parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        message = f"template syntax error: {_lower_first(exc.message or '')}"
+        return (TemplateProblem(exc.lineno, message, "syntax"),)
+    except Exception as exc:  # e.g. nesting too deep for the parser
+        return (TemplateProblem(None, f"template cannot be parsed: {_describe(exc)}", "syntax"),)
+
+    problems: list[TemplateProblem] = []
+    unknown_filters: set[str] = set()
+    unknown_tests: set[str] = set()
+    for node in tree.find_all((nodes.Filter, nodes.Test)):
+        name = node.name
+        if isinstance(node, nodes.Filter):
+            if name in _ENV.filters or name in unknown_filters:
+                continue
+            unknown_filters.add(name)
+            hint = did_you_mean(name, _ENV.filters)
+            problems.append(TemplateProblem(node.lineno, f'unknown template filter "{name}"{hint}',
+                                            "filter", name))
+        else:
+            if name in _ENV.tests or name in unknown_tests:
+                continue
+            unknown_tests.add(name)
+            hint = did_you_mean(name, _ENV.tests)
+            problems.append(TemplateProblem(node.lineno, f'unknown template test "{name}"{hint}',
+                                            "test", name))
+
+    env = _ENV
+    if unknown_filters or unknown_tests:
+        env = _make_environment(frozenset(unknown_filters), frozenset(unknown_tests))
+    try:
+        tree = env.parse(text)
+        undeclared = jinja2.meta.find_undeclared_variables(tree)
+    except Exception as exc:
+        problems.append(TemplateProblem(None, f"template cannot be analysed: {_describe(exc)}",
+                                        "syntax"))
+        return tuple(problems)
+    first_line: dict[str, int] = {}
+    for name_node in tree.find_all(nodes.Name):
+        if name_node.name in undeclared and name_node.name not in first_line:
+            first_line[name_node.name] = name_node.lineno
+    for name in sorted(undeclared - _ALLOWED_NAMES, key=lambda n: (first_line.get(n, 0), n)):
+        hint = did_you_mean(name, CONTEXT_VARIABLES)
+        message = f'unknown template variable "{name}"{hint}'
+        problems.append(TemplateProblem(first_line.get(name), message, "variable", name))
+    problems.sort(key=lambda p: (p.line or 0))
+    return tuple(problems)
+
+
+def check_template(text: str) -> list[tuple[int | None, str]]:
+    """Problems of `text` as (line within the template or None, message)."""
+    return [(p.line, p.message) for p in find_template_problems(text)]
+
+
+@lru_cache(maxsize=4096)
+def compile_template(text: str) -> Template:
+    """Compile `text`; raises TemplateError on a syntax error or an unknown filter or test.
+
+    Unknown variables are not fatal here (they render empty); `check_template` reports them.
+    """
+    for problem in find_template_problems(text):
+        if problem.kind != "variable":
+            raise TemplateError(problem.message, problem.line)
+    try:
+        return Template(text, _ENV.from_string(text))
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"template syntax error: {_lower_first(exc.message or '')}",
+                            exc.lineno) from None
+    except Exception as exc:
+        raise TemplateError(f"template cannot be compiled: {_describe(exc)}") from None
