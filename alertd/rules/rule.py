@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from alertd.errors import AlertdError
+from alertd.lang import ast
 from alertd.lang.compile import CompiledExpr, compile_expr
 from alertd.lang.context import EvalContext
+from alertd.lang.types import ValueType
 from alertd.model import ALERTNAME, Labels
 from alertd.rules.spec import AlertSpec, GroupSpec
 from alertd.rules.state import Active, Observation, Timing
@@ -23,6 +25,7 @@ class AlertRule:
     spec: AlertSpec
     when: CompiledExpr
     clear: CompiledExpr | None
+    clear_basis: CompiledExpr | None  # the side of the clear comparison that holds the data
     static_labels: Labels  # group and alert labels, severity, owner and alertname
     runbook: Template | None
     annotations: Mapping[str, Template]
@@ -50,6 +53,7 @@ class AlertRule:
             # data that does not meet the condition. A rule without inputs always has data.
             nodata = not ctx.saw_data and bool(self.when.selectors or self.when.prom_queries)
             clear = self.clear.eval_vector(ctx) if self.clear else None
+            basis = self.clear_basis.eval_vector(ctx) if self.clear_basis else None
         except AlertdError as exc:
             return Observation(ctx.at, error=str(exc))
         except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:
@@ -68,7 +72,7 @@ class AlertRule:
         if nodata and self.timing.nodata == "alert":
             labels = self.static_labels.merged({"nodata": "true"})
             active[labels] = Active(Labels(), math.nan, self._annotations(math.nan, labels))
-        return Observation(ctx.at, MappingProxyType(active), clear, nodata)
+        return Observation(ctx.at, MappingProxyType(active), clear, basis, nodata)
 
     def _annotations(self, value: float, labels: Labels) -> Mapping[str, str]:
         owner = labels.get("owner")
@@ -93,6 +97,7 @@ def compile_rule(spec: AlertSpec, group: GroupSpec,
         spec=spec,
         when=compile_expr(spec.when),
         clear=compile_expr(spec.clear) if spec.clear is not None else None,
+        clear_basis=_clear_basis(spec.clear),
         static_labels=Labels(static),
         runbook=compile_template(spec.runbook) if spec.runbook else None,
         annotations=MappingProxyType({k: compile_template(v)
@@ -100,3 +105,18 @@ def compile_rule(spec: AlertSpec, group: GroupSpec,
         interval=interval,
         timing=Timing(spec.for_, spec.keep_firing_for, spec.clear is not None, spec.nodata),
     )
+
+
+def _clear_basis(clear: ast.Expr | None) -> CompiledExpr | None:
+    """For `clear = X < 0.02`, the vector X: the data the condition compares."""
+    while isinstance(clear, ast.Paren):
+        clear = clear.expr
+    if not isinstance(clear, ast.Binary) or clear.op not in ast.COMPARISON_OPS:
+        return None
+    if clear.return_bool:
+        return None
+    for side in (clear.left, clear.right):
+        compiled = compile_expr(side)
+        if compiled.type is ValueType.VECTOR:
+            return compiled
+    return None

@@ -67,6 +67,9 @@ class Observation:
     at: float
     active: Mapping[Labels, Active] = field(default_factory=dict)
     clear: Vector | None = None  # the `clear` expression's result, when the rule has one
+    # What the `clear` comparison compares (its left side), to tell "above the clear
+    # threshold" from "the series is gone": an instance whose data is gone is cleared.
+    clear_basis: Vector | None = None
     nodata: bool = False
     error: str | None = None
 
@@ -159,7 +162,7 @@ def _gone(timing: Timing, prev: Instance, obs: Observation, at: float) -> Instan
             return None
         return prev
     # Firing: hysteresis first, then keep_firing_for.
-    if timing.has_clear and not _clear_holds(prev, obs.clear):
+    if timing.has_clear and not _clear_holds(prev, obs.clear, obs.clear_basis):
         return replace(prev, keep_firing_since=None)
     since = prev.keep_firing_since if prev.keep_firing_since is not None else at
     if at - since < timing.keep_firing_for:
@@ -167,16 +170,22 @@ def _gone(timing: Timing, prev: Instance, obs: Observation, at: float) -> Instan
     return replace(prev, status=Status.RESOLVED, resolved_at=at, keep_firing_since=None)
 
 
-def _clear_holds(inst: Instance, clear: Vector | None) -> bool:
+def _clear_holds(inst: Instance, clear: Vector | None, basis: Vector | None) -> bool:
     """`clear` holds for an instance when it returned an element whose labels all match it.
 
     An element with fewer labels (say `sum by (model) (...)`) clears every instance that
-    shares those labels; an element without labels clears them all.
+    shares those labels; an element without labels clears them all. When the data the
+    clear condition compares no longer has the instance at all (a retired model version),
+    the instance is cleared too: otherwise it would fire forever.
     """
-    if not clear:
+    if _matched(inst, clear):
+        return True
+    return basis is not None and not _matched(inst, basis)
+
+
+def _matched(inst: Instance, vector: Vector | None) -> bool:
+    if not vector:
         return False
     labels = inst.expr_labels
-    for sample in clear:
-        if all(labels.get(k) == v for k, v in sample.labels.without_name().items()):
-            return True
-    return False
+    return any(all(labels.get(k) == v for k, v in sample.labels.without_name().items())
+               for sample in vector)

@@ -24,7 +24,7 @@ B = Labels({"alertname": "X", "model": "b"})
 def seen(at: float, *labels: Labels, value: float = 1.0, clear: list[Sample] | None = None,
          nodata: bool = False) -> Observation:
     active = {lab: Active(lab.without(("alertname",)), value, {}) for lab in labels}
-    return Observation(at, MappingProxyType(active), clear, nodata)
+    return Observation(at, MappingProxyType(active), clear, nodata=nodata)
 
 
 def run(timing: Timing, *observations: Observation) -> tuple[RuleState, list[Transition]]:
@@ -148,3 +148,11 @@ def test_step_is_pure() -> None:
     step(timing, before, seen(60, A))
     assert dict(before.instances) == snapshot
     assert before.instances[A].status is Status.PENDING
+
+
+def test_clear_resolves_an_instance_whose_data_is_gone() -> None:
+    timing = Timing(has_clear=True)
+    basis_b = [Sample(Labels({"model": "b"}), 0.04)]  # b is still above the clear threshold
+    # The series of model "a" disappeared: nothing to compare, so it must not fire forever.
+    state, _ = run(timing, seen(0, A, B), Observation(60, MappingProxyType({}), [], basis_b))
+    assert statuses(state) == {A: Status.RESOLVED, B: Status.FIRING}
