@@ -358,7 +358,8 @@ class _Builder(Transformer[Token, Any]):
 
     def percent(self, children: list[Any]) -> ast.PercentLit:
         tok = children[0]
-        return ast.PercentLit(float(str(tok)[:-1]) / 100.0, str(tok), self._tok_span(tok))
+        # Shift the decimal point in the text: 99.9% is exactly 0.999, not 99.9 / 100.
+        return ast.PercentLit(float(str(tok)[:-1] + "e-2"), str(tok), self._tok_span(tok))
 
     def string(self, children: list[Any]) -> ast.StringLit:
         return self._string(children[0])

@@ -71,7 +71,8 @@ class AlertRule:
                                     self._annotations(sample.value, labels))
         if nodata and self.timing.nodata == "alert":
             labels = self.static_labels.merged({"nodata": "true"})
-            active[labels] = Active(Labels(), math.nan, self._annotations(math.nan, labels))
+            active[labels] = Active(Labels(), math.nan, self._annotations(math.nan, labels),
+                                    nodata=True)
         return Observation(ctx.at, MappingProxyType(active), clear, basis, nodata)
 
     def _annotations(self, value: float, labels: Labels) -> Mapping[str, str]:

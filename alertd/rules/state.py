@@ -49,6 +49,7 @@ class Instance:
     # When the instance stopped meeting its condition while firing (keep_firing_for).
     keep_firing_since: float | None = None
     last_seen: float | None = None
+    nodata: bool = False  # raised by the `nodata = "alert"` policy, not by the expression
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,7 @@ class Active:
     expr_labels: Labels
     value: float
     annotations: Mapping[str, str]
+    nodata: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +145,8 @@ def step(timing: Timing, state: RuleState, obs: Observation) -> tuple[RuleState,
 def _still_active(timing: Timing, prev: Instance | None, labels: Labels, active: Active,
                   at: float) -> Instance:
     if prev is None or prev.status is Status.RESOLVED:
-        prev = Instance(labels, active.expr_labels, Status.PENDING, at, active.value)
+        prev = Instance(labels, active.expr_labels, Status.PENDING, at, active.value,
+                        nodata=active.nodata)
     fired_at = prev.fired_at
     status = prev.status
     if status is Status.PENDING and at - prev.active_at >= timing.for_:
@@ -161,8 +164,10 @@ def _gone(timing: Timing, prev: Instance, obs: Observation, at: float) -> Instan
         if prev.resolved_at is not None and at - prev.resolved_at >= RESOLVED_RETENTION:
             return None
         return prev
-    # Firing: hysteresis first, then keep_firing_for.
-    if timing.has_clear and not _clear_holds(prev, obs.clear, obs.clear_basis):
+    # Firing: hysteresis first (a "no data" alert clears when data is back), then
+    # keep_firing_for.
+    if timing.has_clear and not prev.nodata and not _clear_holds(prev, obs.clear,
+                                                                 obs.clear_basis):
         return replace(prev, keep_firing_since=None)
     since = prev.keep_firing_since if prev.keep_firing_since is not None else at
     if at - since < timing.keep_firing_for:

@@ -238,3 +238,7 @@ def test_selector_refs_know_the_range_they_need() -> None:
     expr = compile_expr(parse_expr("max_over_time(rate(a[5m])[1h:1m]) > b"))
     ranges = {ref.name: ref.range for ref in expr.selectors}
     assert ranges == {"a": 3900.0, "b": 0.0}
+
+
+def test_percentages_are_exact() -> None:
+    assert ev("0.999 >= bool 99.9%", SeriesStore(), 0) == 1.0

@@ -156,3 +156,12 @@ def test_clear_resolves_an_instance_whose_data_is_gone() -> None:
     # The series of model "a" disappeared: nothing to compare, so it must not fire forever.
     state, _ = run(timing, seen(0, A, B), Observation(60, MappingProxyType({}), [], basis_b))
     assert statuses(state) == {A: Status.RESOLVED, B: Status.FIRING}
+
+
+def test_nodata_instance_resolves_when_data_returns_despite_clear() -> None:
+    timing = Timing(has_clear=True, nodata="alert")
+    no_data = Labels({"alertname": "X", "nodata": "true"})
+    first = Observation(0, MappingProxyType({no_data: Active(Labels(), float("nan"), {},
+                                                              nodata=True)}), [], nodata=True)
+    state, _ = run(timing, first, seen(60, clear=[]))
+    assert statuses(state) == {no_data: Status.RESOLVED}
