@@ -14,7 +14,6 @@ from functools import lru_cache
 from typing import Any, Literal
 
 import jinja2
-import jinja2.meta
 from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -94,7 +93,9 @@ def _make_environment(extra_filters: frozenset[str] = frozenset(),
 
 
 _ENV = _make_environment()
-_ALLOWED_NAMES = frozenset(CONTEXT_VARIABLES) | frozenset(_ENV.globals)
+# Names Jinja itself defines inside loops and macros.
+_IMPLICIT_NAMES = frozenset({"loop", "caller", "varargs", "kwargs", "self"})
+_ALLOWED_NAMES = frozenset(CONTEXT_VARIABLES) | frozenset(_ENV.globals) | _IMPLICIT_NAMES
 
 
 class Template:
@@ -102,11 +103,13 @@ class Template:
 
     __slots__ = ("_template", "text")
 
-    def __init__(self, text: str, template: jinja2.Template) -> None:
+    def __init__(self, text: str, template: jinja2.Template | None) -> None:
         self.text = text
-        self._template = template
+        self._template = template  # None for plain text, which renders as itself
 
     def render(self, value: float, labels: Mapping[str, str], owner: str, runbook: str) -> str:
+        if self._template is None:
+            return self.text
         try:
             return self._template.render(
                 value=value, labels=_LabelMap(labels), owner=owner, runbook=runbook
@@ -131,6 +134,8 @@ def _lower_first(text: str) -> str:
 @lru_cache(maxsize=4096)
 def find_template_problems(text: str) -> tuple[TemplateProblem, ...]:
     """Every problem of `text`: syntax, unknown filters and tests, unknown variables."""
+    if not _has_markup(text):
+        return ()
     try:
         tree = _ENV.parse(text)
     except jinja2.TemplateSyntaxError as exc:
@@ -159,26 +164,27 @@ def find_template_problems(text: str) -> tuple[TemplateProblem, ...]:
             problems.append(TemplateProblem(node.lineno, f'unknown template test "{name}"{hint}',
                                             "test", name))
 
-    env = _ENV
-    if unknown_filters or unknown_tests:
-        env = _make_environment(frozenset(unknown_filters), frozenset(unknown_tests))
-    try:
-        tree = env.parse(text)
-        undeclared = jinja2.meta.find_undeclared_variables(tree)
-    except Exception as exc:
-        problems.append(TemplateProblem(None, f"template cannot be analysed: {_describe(exc)}",
-                                        "syntax"))
-        return tuple(problems)
+    # A name the template reads but never sets (in a for loop, {% set %} or a macro) must
+    # come from the context. Walking the tree is much cheaper than jinja2.meta, which
+    # generates the template's code to find out.
     first_line: dict[str, int] = {}
+    declared: set[str] = set()
     for name_node in tree.find_all(nodes.Name):
-        if name_node.name in undeclared and name_node.name not in first_line:
-            first_line[name_node.name] = name_node.lineno
+        if name_node.ctx == "load":
+            first_line.setdefault(name_node.name, name_node.lineno)
+        else:
+            declared.add(name_node.name)
+    undeclared = set(first_line) - declared
     for name in sorted(undeclared - _ALLOWED_NAMES, key=lambda n: (first_line.get(n, 0), n)):
         hint = did_you_mean(name, CONTEXT_VARIABLES)
         message = f'unknown template variable "{name}"{hint}'
         problems.append(TemplateProblem(first_line.get(name), message, "variable", name))
     problems.sort(key=lambda p: (p.line or 0))
     return tuple(problems)
+
+
+def _has_markup(text: str) -> bool:
+    return "{{" in text or "{%" in text or "{#" in text
 
 
 def check_template(text: str) -> list[tuple[int | None, str]]:
@@ -195,6 +201,8 @@ def compile_template(text: str) -> Template:
     for problem in find_template_problems(text):
         if problem.kind != "variable":
             raise TemplateError(problem.message, problem.line)
+    if not _has_markup(text):
+        return Template(text, None)
     try:
         return Template(text, _ENV.from_string(text))
     except jinja2.TemplateSyntaxError as exc:
