@@ -65,4 +65,5 @@ class Evaluator:
         state = self.states.get(name)
         if state is None:
             return []
-        return [(i.labels, dict(i.annotations)) for i in state.in_status(Status.FIRING)]
+        rule = self.ruleset.by_name[name]
+        return [(i.labels, dict(rule.annotations_for(i))) for i in state.in_status(Status.FIRING)]

@@ -14,7 +14,7 @@ from alertd.lang.context import EvalContext
 from alertd.lang.types import ValueType
 from alertd.model import ALERTNAME, Labels
 from alertd.rules.spec import AlertSpec, GroupSpec
-from alertd.rules.state import Active, Observation, Timing
+from alertd.rules.state import Active, Instance, Observation, Timing
 from alertd.templates import Template, compile_template
 
 DEFAULT_INTERVAL = 60.0
@@ -67,13 +67,19 @@ class AlertRule:
                 return Observation(ctx.at, error=(
                     f"the result holds {labels} more than once after adding the alert's "
                     "labels; aggregate or use distinct labels"))
-            active[labels] = Active(expr_labels, sample.value,
-                                    self._annotations(sample.value, labels))
+            active[labels] = Active(expr_labels, sample.value)
         if nodata and self.timing.nodata == "alert":
             labels = self.static_labels.merged({"nodata": "true"})
-            active[labels] = Active(Labels(), math.nan, self._annotations(math.nan, labels),
-                                    nodata=True)
+            active[labels] = Active(Labels(), math.nan, nodata=True)
         return Observation(ctx.at, MappingProxyType(active), clear, basis, nodata)
+
+    def annotations_for(self, instance: Instance) -> Mapping[str, str]:
+        """The annotations of an instance, rendered from its latest value and labels.
+
+        Rendering happens when someone reads them (a notification, the API, a test), not
+        at every evaluation of every instance.
+        """
+        return self._annotations(instance.value, instance.labels)
 
     def _annotations(self, value: float, labels: Labels) -> Mapping[str, str]:
         owner = labels.get("owner")

@@ -43,7 +43,6 @@ class Instance:
     status: Status
     active_at: float
     value: float
-    annotations: Mapping[str, str] = field(default_factory=dict)
     fired_at: float | None = None
     resolved_at: float | None = None
     # When the instance stopped meeting its condition while firing (keep_firing_for).
@@ -58,7 +57,6 @@ class Active:
 
     expr_labels: Labels
     value: float
-    annotations: Mapping[str, str]
     nodata: bool = False
 
 
@@ -145,15 +143,15 @@ def step(timing: Timing, state: RuleState, obs: Observation) -> tuple[RuleState,
 def _still_active(timing: Timing, prev: Instance | None, labels: Labels, active: Active,
                   at: float) -> Instance:
     if prev is None or prev.status is Status.RESOLVED:
-        prev = Instance(labels, active.expr_labels, Status.PENDING, at, active.value,
-                        nodata=active.nodata)
-    fired_at = prev.fired_at
-    status = prev.status
-    if status is Status.PENDING and at - prev.active_at >= timing.for_:
+        status, active_at, fired_at = Status.PENDING, at, None
+    else:
+        status, active_at, fired_at = prev.status, prev.active_at, prev.fired_at
+    if status is Status.PENDING and at - active_at >= timing.for_:
         status, fired_at = Status.FIRING, at
-    return replace(prev, expr_labels=active.expr_labels, status=status, value=active.value,
-                   annotations=active.annotations, fired_at=fired_at, keep_firing_since=None,
-                   last_seen=at)
+    # Built directly rather than with dataclasses.replace: this runs for every instance
+    # of every rule at every evaluation.
+    return Instance(labels, active.expr_labels, status, active_at, active.value, fired_at,
+                    None, None, at, active.nodata)
 
 
 def _gone(timing: Timing, prev: Instance, obs: Observation, at: float) -> Instance | None:

@@ -114,18 +114,21 @@ class SeriesStore:
         if not metric:
             return []
         candidates: Sequence[Series] | None = None
+        used: LabelMatcher | None = None
         postings = self._postings[name]
-        # Start from the smallest posting list of an equality matcher, then filter.
+        # Start from the smallest posting list of an equality matcher, then filter by the
+        # other matchers.
         for m in matchers:
             if m.op == "=" and m.value != "" and m.name != METRIC_NAME:
                 hits = postings.get((m.name, m.value), [])
                 if candidates is None or len(hits) < len(candidates):
-                    candidates = hits
+                    candidates, used = hits, m
         if candidates is None:
             candidates = list(metric.values())
-        if not matchers:
+        rest = [m for m in matchers if m is not used]
+        if not rest:
             return list(candidates)
-        return [s for s in candidates if all(m.matches(s.labels.get(m.name)) for m in matchers)]
+        return [s for s in candidates if all(m.matches(s.labels.get(m.name)) for m in rest)]
 
     def drop_before(self, t: float) -> None:
         for metric in self._by_name.values():

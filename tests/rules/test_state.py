@@ -23,7 +23,7 @@ B = Labels({"alertname": "X", "model": "b"})
 
 def seen(at: float, *labels: Labels, value: float = 1.0, clear: list[Sample] | None = None,
          nodata: bool = False) -> Observation:
-    active = {lab: Active(lab.without(("alertname",)), value, {}) for lab in labels}
+    active = {lab: Active(lab.without(("alertname",)), value) for lab in labels}
     return Observation(at, MappingProxyType(active), clear, nodata=nodata)
 
 
@@ -161,7 +161,7 @@ def test_clear_resolves_an_instance_whose_data_is_gone() -> None:
 def test_nodata_instance_resolves_when_data_returns_despite_clear() -> None:
     timing = Timing(has_clear=True, nodata="alert")
     no_data = Labels({"alertname": "X", "nodata": "true"})
-    first = Observation(0, MappingProxyType({no_data: Active(Labels(), float("nan"), {},
+    first = Observation(0, MappingProxyType({no_data: Active(Labels(), float("nan"),
                                                               nodata=True)}), [], nodata=True)
     state, _ = run(timing, first, seen(60, clear=[]))
     assert statuses(state) == {no_data: Status.RESOLVED}
