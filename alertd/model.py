@@ -46,6 +46,11 @@ class Labels(Mapping[str, str]):
         self._fingerprint = None
 
     @classmethod
+    def from_sorted_items(cls, items: tuple[tuple[str, str], ...]) -> Labels:
+        """Labels from pairs already sorted by name, without sorting them again."""
+        return cls._from_sorted(items)
+
+    @classmethod
     def _from_sorted(cls, items: tuple[tuple[str, str], ...]) -> Labels:
         obj = cls.__new__(cls)
         obj._init(items)
@@ -110,13 +115,14 @@ class Labels(Mapping[str, str]):
         """These labels overridden by `other`; an empty value removes the label."""
         if not other:
             return self
+        pairs = other._items if isinstance(other, Labels) else other.items()
         d = dict(self._items)
-        for k, v in other.items():
+        for k, v in pairs:
             if v == "":
                 d.pop(k, None)
             else:
                 d[k] = v
-        return Labels(d)
+        return Labels._from_sorted(tuple(sorted(d.items())))
 
     def fingerprint(self) -> str:
         """Alertmanager's fingerprint: FNV-1a 64 over sorted names and values, as hex."""

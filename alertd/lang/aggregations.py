@@ -11,19 +11,27 @@ from alertd.lang.functions import quantile
 from alertd.model import METRIC_NAME, Labels, Sample, Vector
 
 
-def group_key(labels: Labels, grouping: Grouping | None) -> Labels:
-    if grouping is None:
-        return Labels()
-    if grouping.without:
-        return labels.without((*grouping.labels, METRIC_NAME))
-    return labels.keep(grouping.labels)
-
-
 def _groups(vector: Vector, grouping: Grouping | None) -> dict[Labels, list[Sample]]:
-    groups: dict[Labels, list[Sample]] = {}
-    for sample in vector:
-        groups.setdefault(group_key(sample.labels, grouping), []).append(sample)
-    return groups
+    """Samples by the labels of their group.
+
+    Keys are plain tuples of label pairs while grouping, and become Labels once per
+    group: building a label set per sample would cost more than the aggregation.
+    """
+    groups: dict[tuple[tuple[str, str], ...], list[Sample]] = {}
+    if grouping is None:
+        if vector:
+            groups[()] = list(vector)
+    elif grouping.without:
+        drop = {*grouping.labels, METRIC_NAME}
+        for sample in vector:
+            key = tuple(kv for kv in sample.labels.items_tuple if kv[0] not in drop)
+            groups.setdefault(key, []).append(sample)
+    else:
+        keep = set(grouping.labels)
+        for sample in vector:
+            key = tuple(kv for kv in sample.labels.items_tuple if kv[0] in keep)
+            groups.setdefault(key, []).append(sample)
+    return {Labels.from_sorted_items(key): members for key, members in groups.items()}
 
 
 def _population_variance(values: list[float]) -> float:

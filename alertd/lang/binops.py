@@ -70,12 +70,14 @@ def vector_scalar(op: str, vector: Vector, scalar: float, scalar_left: bool,
     out: Vector = []
     if op in COMPARISON:
         cmp = COMPARISON[op]
+        if not return_bool:
+            # A filter keeps the vector's own elements, whichever side the scalar is on.
+            if scalar_left:
+                return [s for s in vector if cmp(scalar, s.value)]
+            return [s for s in vector if cmp(s.value, scalar)]
         for labels, value in vector:
             hit = cmp(scalar, value) if scalar_left else cmp(value, scalar)
-            if return_bool:
-                out.append(Sample(labels.without_name(), 1.0 if hit else 0.0))
-            elif hit:
-                out.append(Sample(labels, value))  # a filter keeps the vector's own value
+            out.append(Sample(labels.without_name(), 1.0 if hit else 0.0))
         return out
     fn = ARITHMETIC[op]
     for labels, value in vector:

@@ -261,7 +261,10 @@ class _Compiler:
         args = [self.compile(a) for a in e.args]
         nodes = [n for n, _ in args]
         if e.name in RANGE_FUNCTIONS:
-            return self._range_function(e.name, nodes[0], _range_of(e.args[0])), V
+            arg = _unparen(e.args[0])
+            if isinstance(arg, ast.Subscript) and not arg.subquery:
+                return self._fused_range_function(e.name, arg), V
+            return self._range_function(e.name, nodes[0], _range_of(arg)), V
         builder = _INSTANT_BUILDERS.get(e.name)
         if builder is None:
             raise RuleError(f'function "{e.name}" cannot be compiled', e.name_span)
@@ -291,6 +294,37 @@ class _Compiler:
                 value = fn(s.ts, s.vs, lo, hi, at, rng)
                 if value is not None:
                     out.append(Sample(s.labels if keep_name else s.plain, value))
+            return out
+
+        return apply
+
+    def _fused_range_function(self, name: str, sub: ast.Subscript) -> Node:
+        """`rate(x[5m])` and friends straight over the store: the most common shape of
+        all, so it runs as one loop without building the range vector first."""
+        assert isinstance(sub.expr, ast.Selector)
+        sel_name, matchers = self._matchers(sub.expr)
+        rng = _seconds(sub.range)
+        self.selectors.append(SelectorRef(sel_name, matchers, rng + self._range_context))
+        fn = RANGE_FUNCTIONS[name]
+        keep_name = name in KEEPS_NAME
+        right = bisect.bisect_right
+
+        def apply(ctx: EvalContext) -> Vector:
+            at = ctx.at
+            start = at - rng
+            out: Vector = []
+            selected = ctx.samples.select(sel_name, matchers)
+            for s in selected:
+                if s.stale_count:
+                    s = s.without_stale()
+                ts = s.ts
+                lo = right(ts, start)
+                hi = right(ts, at, lo)
+                if hi > lo:
+                    ctx.saw_data = True
+                    value = fn(ts, s.vs, lo, hi, at, rng)
+                    if value is not None:
+                        out.append(Sample(s.labels if keep_name else s.plain, value))
             return out
 
         return apply
@@ -333,9 +367,14 @@ def _seconds(d: ast.DurationLit) -> float:
     return d.seconds
 
 
+def _unparen(expr: ast.Expr) -> ast.Expr:
+    while isinstance(expr, ast.Paren):
+        expr = expr.expr
+    return expr
+
+
 def _range_of(arg: ast.Expr) -> float:
-    while isinstance(arg, ast.Paren):
-        arg = arg.expr
+    arg = _unparen(arg)
     if not isinstance(arg, ast.Subscript):
         raise RuleError("expected a range such as [5m]", arg.span)
     return _seconds(arg.range)

@@ -76,6 +76,9 @@ class SeriesStore:
     def __init__(self) -> None:
         self._by_name: dict[str, dict[Labels, Series]] = {}
         self._postings: dict[str, dict[tuple[str, str], list[Series]]] = {}
+        # Rules select the same series at every evaluation, and the set of series changes
+        # far less often than their samples: remember selections until a series is added.
+        self._selections: dict[tuple[str | None, tuple[LabelMatcher, ...]], list[Series]] = {}
 
     def __len__(self) -> int:
         return sum(len(m) for m in self._by_name.values())
@@ -87,6 +90,7 @@ class SeriesStore:
         found = metric.get(labels)
         if found is None:
             found = metric[labels] = Series(labels)
+            self._selections.clear()
             postings = self._postings.setdefault(name, {})
             for pair in labels.items_tuple:
                 postings.setdefault(pair, []).append(found)
@@ -102,12 +106,17 @@ class SeriesStore:
         return [s for metric in self._by_name.values() for s in metric.values()]
 
     def select(self, name: str | None, matchers: Sequence[LabelMatcher]) -> list[Series]:
-        if name is not None:
-            return self._select_metric(name, matchers)
-        out: list[Series] = []
-        for metric in list(self._by_name):
-            out.extend(self._select_metric(metric, matchers))
-        return out
+        """The series that match; callers must not modify the list."""
+        key = (name, tuple(matchers))
+        found = self._selections.get(key)
+        if found is None:
+            if name is not None:
+                found = self._select_metric(name, matchers)
+            else:
+                found = [s for metric in list(self._by_name)
+                         for s in self._select_metric(metric, matchers)]
+            self._selections[key] = found
+        return found
 
     def _select_metric(self, name: str, matchers: Sequence[LabelMatcher]) -> list[Series]:
         metric = self._by_name.get(name)
