@@ -53,12 +53,15 @@ def _parser() -> Lark:
 _lock = threading.Lock()
 
 
-def parse_file(source: str, path: str) -> ParseResult:
-    """Parse a whole rule file; never raises for bad input."""
-    scanned = scan(source)
-    diagnostics = [Diagnostic(path, span, msg) for span, msg in scanned.errors]
+def parse_file(source: str, path: str, *, with_comments: bool = True) -> ParseResult:
+    """Parse a whole rule file; never raises for bad input.
+
+    Comments are collected for the formatter; checking and loading skip that pass.
+    """
     items, errors = _parse_chunk(source, Chunk(0, len(source), 0), "file")
+    scanned = scan(source) if errors or with_comments else None
     if errors:
+        assert scanned is not None
         # Parse again block by block: one error per broken block, the good ones kept.
         items = []
         errors = []
@@ -66,9 +69,10 @@ def parse_file(source: str, path: str) -> ParseResult:
             chunk_items, chunk_errors = _parse_chunk(source, chunk, "file")
             items.extend(chunk_items)
             errors.extend(chunk_errors)
-    diagnostics.extend(Diagnostic(path, span, msg) for span, msg in errors)
-    rule_file = ast.RuleFile(path, source, tuple(items), scanned.comments)
-    return ParseResult(rule_file, tuple(sorted(set(diagnostics), key=Diagnostic.sort_key)))
+    diagnostics = {Diagnostic(path, span, msg) for span, msg in errors}
+    comments = scanned.comments if scanned and with_comments else ()
+    rule_file = ast.RuleFile(path, source, tuple(items), comments)
+    return ParseResult(rule_file, tuple(sorted(diagnostics, key=Diagnostic.sort_key)))
 
 
 def parse_expr(source: str) -> ast.Expr:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from alertd.lang.ast import Comment, Span
+from alertd.lang.ast import Comment
 from alertd.lang.diagnostics import span_at
 
 
@@ -24,7 +24,6 @@ class Chunk:
 class Scanned:
     chunks: list[Chunk] = field(default_factory=list)
     comments: tuple[Comment, ...] = ()
-    errors: list[tuple[Span, str]] = field(default_factory=list)
 
 
 def scan(source: str) -> Scanned:

@@ -55,7 +55,7 @@ def read_rule_files(paths: Sequence[str]) -> tuple[list[ast.RuleFile], list[Diag
             diagnostics.append(diagnostic)
         if source is None:
             continue
-        result = parse_file(source, name)
+        result = parse_file(source, name, with_comments=False)
         files.append(result.file)
         diagnostics.extend(result.diagnostics)
     return files, diagnostics
