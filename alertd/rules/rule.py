@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from alertd.errors import AlertdError
@@ -18,6 +18,7 @@ from alertd.rules.state import Active, Instance, Observation, Timing
 from alertd.templates import Template, compile_template
 
 DEFAULT_INTERVAL = 60.0
+_LABEL_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,10 @@ class AlertRule:
     annotations: Mapping[str, Template]
     interval: float
     timing: Timing
+    # Series labels -> (expression labels, alert labels). A rule sees the same series at
+    # every evaluation, so each label set is composed once rather than every time.
+    _label_cache: dict[Labels, tuple[Labels, Labels]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -61,8 +66,7 @@ class AlertRule:
 
         active: dict[Labels, Active] = {}
         for sample in vector:
-            expr_labels = sample.labels.without_name()
-            labels = expr_labels.merged(self.static_labels)
+            expr_labels, labels = self._compose(sample.labels)
             if labels in active:
                 return Observation(ctx.at, error=(
                     f"the result holds {labels} more than once after adding the alert's "
@@ -72,6 +76,16 @@ class AlertRule:
             labels = self.static_labels.merged({"nodata": "true"})
             active[labels] = Active(Labels(), math.nan, nodata=True)
         return Observation(ctx.at, MappingProxyType(active), clear, basis, nodata)
+
+    def _compose(self, series_labels: Labels) -> tuple[Labels, Labels]:
+        cache = self._label_cache
+        found = cache.get(series_labels)
+        if found is None:
+            if len(cache) >= _LABEL_CACHE_SIZE:
+                cache.clear()  # series churn: start over rather than grow without bound
+            expr_labels = series_labels.without_name()
+            found = cache[series_labels] = (expr_labels, expr_labels.merged(self.static_labels))
+        return found
 
     def annotations_for(self, instance: Instance) -> Mapping[str, str]:
         """The annotations of an instance, rendered from its latest value and labels.
