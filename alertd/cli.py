@@ -137,6 +137,9 @@ def _plural(n: int, word: str) -> str:
 
 def main() -> None:
     """Entry point: no traceback ever reaches the user."""
+    # Compiling and formatting walk expressions recursively; the checker caps nesting at
+    # check_expr.MAX_DEPTH levels, which needs more room than Python's default of 1,000 frames.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
     try:
         cli(prog_name="alertd")
     except AlertdError as exc:

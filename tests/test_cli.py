@@ -107,3 +107,17 @@ def test_fmt_refuses_a_file_with_syntax_errors(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "bad.rules:3:1:" in result.stderr
     assert (tmp_path / "bad.rules").read_text() == "alert A {\n  when = (\n}\n"
+
+
+def test_deep_expressions_are_handled_or_refused_cleanly(tmp_path: Path) -> None:
+    long_sum = " + ".join(["x"] * 1500)
+    (tmp_path / "long.rules").write_text(f"alert Long {{\n  when = {long_sum} > 1\n}}\n")
+    (tmp_path / "deep.rules").write_text(
+        "alert Deep {\n  when = " + "(" * 2500 + "x" + ")" * 2500 + " > 1\n}\n")
+    result = alertd("check", "long.rules", "deep.rules", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.startswith(
+        "deep.rules:2:10: expression is nested 2502 levels deep; at most 2000 are allowed")
+    assert "long.rules" not in result.stdout
+    assert alertd("fmt", "long.rules", cwd=tmp_path).returncode == 0
+    assert "Traceback" not in result.stderr

@@ -4,28 +4,30 @@ Like a compiler, it reports all problems of all files in one run, each at the mo
 span it knows, and never stops at the first. An alert with any error is left out of the
 result (its errors are all reported); the result therefore holds only rules that compile.
 
-Expressions are typed as in PromQL (scalar, instant vector, range vector, string) bottom-up
-without recursion, so that a long generated `a + b + c + ...` cannot exhaust the stack.
+This module checks blocks, keys and setting values and builds the groups and alerts;
+expressions are typed by check_expr.py and what spans files is checked by check_refs.py.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import PurePath
 
 from alertd.lang import ast
 from alertd.lang.ast import Span
+from alertd.lang.check_expr import LABEL_NAME_RE, RANGE_HINT, ExprChecker, infer_type
+from alertd.lang.check_refs import AlertDef, GroupDef, cross_check, kept_alerts
+from alertd.lang.check_report import Report, article, prefix_span, span_of
 from alertd.lang.diagnostics import Diagnostic, did_you_mean, span_at
-from alertd.lang.types import ALERT_STATES, ALL, FunctionSpec, ValueType
+from alertd.lang.types import ValueType
 from alertd.rules.spec import NODATA_POLICIES, AlertSpec, GroupSpec, NoDataPolicy
 from alertd.templates import find_template_problems
 
 __all__ = ["CheckResult", "check_files", "infer_type"]
 
-S, V, M, STR = ValueType.SCALAR, ValueType.VECTOR, ValueType.MATRIX, ValueType.STRING
+V, M = ValueType.VECTOR, ValueType.MATRIX
 
 BLOCK_KINDS = ("group", "alert", "slo", "baseline")
 UNSUPPORTED_KINDS = ("slo", "baseline")
@@ -36,7 +38,6 @@ ALERT_KEYS = (
 )
 REQUIRABLE = ("owner", "runbook")
 
-LABEL_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Labels every instance gets from the alert itself; setting them in `labels` would be
 # silently overridden, so it is an error that names the right key.
 _RESERVED_LABELS = {
@@ -47,9 +48,6 @@ _RESERVED_LABELS = {
 # Annotations that an alert key also sets.
 _ANNOTATION_KEYS = {"summary": "summary", "description": "description", "runbook_url": "runbook"}
 _NODATA: dict[str, NoDataPolicy] = {p: p for p in NODATA_POLICIES}
-_QUANTILE_FUNCS = frozenset({"quantile", "quantile_over_time", "histogram_quantile"})
-_RANGE_HINT = "(wrap it in a function such as rate() or avg_over_time())"
-_NO_SPAN = Span(1, 1, 1, 1, 0, 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,13 +68,13 @@ def check_files(
     `require` may hold "owner" and "runbook": every alert must then end up with one.
     Other names are ignored. Never raises, whatever syntax tree it is given.
     """
-    report = _Report()
-    groups: list[_GroupDef] = []
+    report = Report()
+    groups: list[GroupDef] = []
     for rule_file in files:
         _FileChecker(report, rule_file, groups).run()
     alerts = [a for g in groups for a in g.alerts]
-    _cross_check(report, groups, alerts, require)
-    kept = _kept_alerts(alerts)
+    cross_check(report, groups, alerts, require)
+    kept = kept_alerts(alerts)
     specs: list[GroupSpec] = []
     for g in groups:
         if not g.ok or g.name is None:
@@ -89,81 +87,18 @@ def check_files(
     return CheckResult(tuple(specs), diagnostics)
 
 
-def infer_type(expr: ast.Expr) -> ValueType | None:
-    """The type of `expr`; None when it cannot be typed (the checker reports why)."""
-    report = _Report()
-    try:
-        return _ExprChecker(report, "", _NO_SPAN).check(expr)
-    except Exception:
-        return None
-
-
-# --- collecting diagnostics ---------------------------------------------------------------
-
-
-class _Report:
-    """Every diagnostic so far, and a count of errors that tells whether a region had any."""
-
-    def __init__(self) -> None:
-        self.diagnostics: list[Diagnostic] = []
-        self.errors = 0
-
-    def error(self, path: str, span: Span, message: str) -> None:
-        self.diagnostics.append(Diagnostic(path, _valid(span), message))
-        self.errors += 1
-
-    def warning(self, path: str, span: Span, message: str) -> None:
-        self.diagnostics.append(Diagnostic(path, _valid(span), message, "warning"))
-
-    def silent_error(self) -> None:
-        """An error the parser already reported (an invalid duration): counted, not repeated."""
-        self.errors += 1
-
-
-# --- what the file pass gathers for the cross-file pass ---------------------------------
-
-
-@dataclass(eq=False)
-class _GroupDef:
-    name: str | None
-    path: str
-    span: Span
-    at: Span  # where a duplicate name is reported
-    implicit: bool
-    ok: bool = True
-    interval: float | None = None
-    owner: str | None = None
-    has_owner: bool = False
-    labels: dict[str, str] = field(default_factory=dict)
-    alerts: list[_AlertDef] = field(default_factory=list)
-
-
-@dataclass(eq=False)
-class _AlertDef:
-    name: str
-    path: str
-    name_span: Span
-    group: _GroupDef
-    order: int
-    ok: bool
-    refs: list[tuple[str, Span]]
-    has_owner: bool
-    has_runbook: bool
-    spec: AlertSpec | None = None
-
-
 # --- one file ------------------------------------------------------------------------------
 
 
 class _FileChecker:
-    def __init__(self, report: _Report, rule_file: ast.RuleFile, groups: list[_GroupDef]) -> None:
+    def __init__(self, report: Report, rule_file: ast.RuleFile, groups: list[GroupDef]) -> None:
         self.report = report
         self.file = rule_file
         self.path = str(getattr(rule_file, "path", ""))
         source = getattr(rule_file, "source", "")
         self.source = source if isinstance(source, str) else ""
         self.groups = groups
-        self.implicit: _GroupDef | None = None
+        self.implicit: GroupDef | None = None
 
     def error(self, span: Span, message: str) -> None:
         self.report.error(self.path, span, message)
@@ -178,7 +113,7 @@ class _FileChecker:
             try:
                 self._top_item(item)
             except Exception as exc:  # a malformed tree must not stop the other checks
-                self.error(_span_of(item), f"internal error while checking: {exc!r}")
+                self.error(span_of(item), f"internal error while checking: {exc!r}")
 
     def _top_item(self, item: ast.Item) -> None:
         if isinstance(item, ast.Setting):
@@ -186,7 +121,7 @@ class _FileChecker:
                        f'setting "{item.key}" must be inside a block such as group or alert')
             return
         if not isinstance(item, ast.Block):
-            self.error(_span_of(item), "unexpected item at top level")
+            self.error(span_of(item), "unexpected item at top level")
             return
         if item.kind == "group":
             self._group(item)
@@ -198,10 +133,10 @@ class _FileChecker:
             hint = did_you_mean(item.kind, BLOCK_KINDS)
             self.error(item.kind_span, f'unknown block type "{item.kind}"{hint}')
 
-    def _implicit_group(self, first_alert: ast.Block) -> _GroupDef:
+    def _implicit_group(self, first_alert: ast.Block) -> GroupDef:
         if self.implicit is None:
             at = first_alert.name_span or first_alert.kind_span
-            self.implicit = _GroupDef(PurePath(self.path).stem, self.path, first_alert.span, at,
+            self.implicit = GroupDef(PurePath(self.path).stem, self.path, first_alert.span, at,
                                       implicit=True)
             self.groups.append(self.implicit)
         else:
@@ -237,7 +172,7 @@ class _FileChecker:
     def _group(self, block: ast.Block) -> None:
         mark = self.report.errors
         name = self._name(block)
-        group = _GroupDef(name, self.path, block.span, block.name_span or block.kind_span,
+        group = GroupDef(name, self.path, block.span, block.name_span or block.kind_span,
                           implicit=False)
         self.groups.append(group)
         values = _Values(self, "group")
@@ -264,13 +199,13 @@ class _FileChecker:
                     self.error(child.kind_span,
                                f'unknown block type "{child.kind}" in group{hint}')
             except Exception as exc:
-                self.error(_span_of(child), f"internal error while checking: {exc!r}")
+                self.error(span_of(child), f"internal error while checking: {exc!r}")
         if not nested and group.ok:
             self.report.warning(self.path, group.at, f'group "{name}" has no alerts')
 
     # alerts -------------------------------------------------------------------------------
 
-    def _alert(self, block: ast.Block, group: _GroupDef) -> None:
+    def _alert(self, block: ast.Block, group: GroupDef) -> None:
         mark = self.report.errors
         name = self._name(block)
         for child in block.blocks():
@@ -283,7 +218,7 @@ class _FileChecker:
             setting = settings.get(key)
             if setting is None:
                 return None
-            checker = _ExprChecker(self.report, self.path, setting.span)
+            checker = ExprChecker(self.report, self.path, setting.span)
             try:
                 typ = checker.check(setting.value)
             except Exception as exc:
@@ -291,9 +226,9 @@ class _FileChecker:
                 return None
             refs.extend(checker.refs)
             if typ is not None and typ is not V:
-                hint = f" {_RANGE_HINT}" if typ is M else ""
+                hint = f" {RANGE_HINT}" if typ is M else ""
                 self.error(setting.value.span,
-                           f"{key} must be an instant vector, got {_a(typ)}{hint}")
+                           f"{key} must be an instant vector, got {article(typ)}{hint}")
             return setting.value
 
         when = expr("when")
@@ -323,7 +258,7 @@ class _FileChecker:
             return
         ok = self.report.errors == mark
         has_runbook = "runbook" in settings or "runbook_url" in (annotations or {})
-        alert = _AlertDef(name, self.path, block.name_span or block.kind_span, group,
+        alert = AlertDef(name, self.path, block.name_span or block.kind_span, group,
                           len(group.alerts), ok, refs, "owner" in settings or group.has_owner,
                           has_runbook)
         group.alerts.append(alert)
@@ -459,7 +394,7 @@ class _Values:
         entries: list[tuple[ast.Matcher, Span]] = []
         seen: dict[str, ast.Matcher] = {}
         for m in value.matchers:
-            name_span = _prefix(m.span, len(m.name))
+            name_span = prefix_span(m.span, len(m.name))
             if m.op != "=":
                 self.error(m.span, f'{s.key} entries are set with "=", got "{m.op}"')
             elif not LABEL_NAME_RE.fullmatch(m.name):
@@ -515,487 +450,7 @@ class _Values:
         return out if self.checker.report.errors == mark else None
 
 
-# --- expressions -------------------------------------------------------------------------
-
-
-class _ExprChecker:
-    """Types an expression bottom-up, reporting every problem; collects alert() references."""
-
-    def __init__(self, report: _Report, path: str, fallback: Span) -> None:
-        self.report = report
-        self.path = path
-        self.fallback = fallback
-        self.refs: list[tuple[str, Span]] = []
-
-    def error(self, span: Span, message: str) -> None:
-        self.report.error(self.path, span, message)
-
-    def check(self, expr: ast.Expr) -> ValueType | None:
-        types: dict[int, ValueType | None] = {}
-        for node in reversed(ast.walk(expr)):  # children before their parents
-            types[id(node)] = self._node(node, types)
-        return types.get(id(expr))
-
-    def _node(self, node: ast.Expr, types: dict[int, ValueType | None]) -> ValueType | None:
-        def t(child: ast.Expr) -> ValueType | None:
-            return types.get(id(child))
-
-        if isinstance(node, ast.NumberLit | ast.PercentLit):
-            return S
-        if isinstance(node, ast.DurationLit):
-            if node.seconds is None:
-                self.report.silent_error()
-            return S
-        if isinstance(node, ast.StringLit):
-            return STR
-        if isinstance(node, ast.Selector):
-            self._selector(node)
-            return V
-        if isinstance(node, ast.Paren):
-            return t(node.expr)
-        if isinstance(node, ast.Subscript):
-            return self._subscript(node, t(node.expr))
-        if isinstance(node, ast.Unary):
-            return self._unary(node, t(node.operand))
-        if isinstance(node, ast.Binary):
-            return self._binary(node, t(node.left), t(node.right))
-        if isinstance(node, ast.Call):
-            return self._call(node, [t(a) for a in node.args], [t(k.value) for k in node.kwargs])
-        self.error(getattr(node, "span", self.fallback), "unsupported expression")
-        return None
-
-    # selectors ----------------------------------------------------------------------------
-
-    def _selector(self, node: ast.Selector) -> None:
-        selective = node.name is not None  # some matcher (or the name) rules out ""
-        bad_regex = False
-        for m in node.matchers:
-            value = m.value.value
-            if not LABEL_NAME_RE.fullmatch(m.name):
-                self.error(_prefix(m.span, len(m.name)), f'invalid label name "{m.name}"')
-            if m.name == "__name__" and node.name is not None:
-                self.error(m.span, f'the metric name is given twice: "{node.name}" and '
-                                   "a __name__ matcher")
-            if m.op in ("=~", "!~"):
-                regex = self._regex(value, m.value.span)
-                if regex is None:
-                    bad_regex = True
-                    continue
-                matches_empty = regex.fullmatch("") is not None
-                if m.op == "!~":
-                    matches_empty = not matches_empty
-            elif m.op == "=":
-                matches_empty = value == ""
-            else:
-                matches_empty = value != ""
-            selective = selective or not matches_empty
-        if not selective and not bad_regex:
-            self.error(node.span,
-                       "a selector needs a metric name or a matcher that does not match "
-                       "the empty string")
-
-    def _regex(self, pattern: str, span: Span) -> re.Pattern[str] | None:
-        try:
-            return re.compile(pattern, re.DOTALL)
-        except re.error as exc:
-            where = f" at position {exc.pos}" if exc.pos is not None else ""
-            self.error(span, f'invalid regular expression "{pattern}": {exc.msg}{where}')
-        except (OverflowError, RecursionError, ValueError) as exc:
-            self.error(span, f'invalid regular expression "{pattern}": {exc}')
-        return None
-
-    # ranges -------------------------------------------------------------------------------
-
-    def _positive(self, lit: ast.DurationLit, what: str) -> None:
-        if lit.seconds is None:
-            self.report.silent_error()
-        elif lit.seconds <= 0:
-            self.error(lit.span, f"{what} must be positive, got {lit.text}")
-
-    def _subscript(self, node: ast.Subscript, inner: ValueType | None) -> ValueType | None:
-        self._positive(node.range, "a range")
-        if node.step is not None:
-            self._positive(node.step, "a subquery step")
-        if not node.subquery:
-            if not isinstance(node.expr, ast.Selector):
-                self.error(node.expr.span,
-                           "ranges are only allowed on selectors; for a range over an "
-                           "expression use a subquery such as [5m:1m]")
-        elif inner is not None and inner is not V:
-            self.error(node.expr.span, f"a subquery needs an instant vector, got {_a(inner)}")
-        return M
-
-    # operators ----------------------------------------------------------------------------
-
-    def _unary(self, node: ast.Unary, operand: ValueType | None) -> ValueType | None:
-        if operand is M:
-            self.error(node.operand.span,
-                       f'unary "{node.op}" cannot be applied to a range vector {_RANGE_HINT}')
-            return None
-        if operand is STR:
-            self.error(node.operand.span, f'unary "{node.op}" cannot be applied to a string')
-            return None
-        return operand
-
-    def _binary(
-        self, node: ast.Binary, left: ValueType | None, right: ValueType | None
-    ) -> ValueType | None:
-        op = node.op
-        is_cmp = op in ast.COMPARISON_OPS
-        is_set = op in ast.SET_OPS
-        sound = True
-        for side, typ, operand in (("left", left, node.left), ("right", right, node.right)):
-            if typ is M:
-                self.error(operand.span,
-                           f'a range vector cannot be an operand of "{op}" {_RANGE_HINT}')
-                sound = False
-            elif typ is STR:
-                self.error(operand.span, f'a string cannot be an operand of "{op}"')
-                sound = False
-            elif is_set and typ is S:
-                self.error(operand.span, f'"{op}" needs instant vectors on both sides, '
-                                         f"got a scalar on the {side}")
-        if node.return_bool and not is_cmp:
-            self.error(node.op_span, f'bool is only allowed on comparisons, not on "{op}"')
-        if node.matching is not None:
-            self._matching(node, left, right)
-        if is_cmp and left is S and right is S and not node.return_bool:
-            self.error(node.op_span, "comparisons between scalars must use bool")
-        if is_set or V in (left, right):
-            return V
-        if sound and left is S and right is S:
-            return S
-        return None
-
-    def _matching(self, node: ast.Binary, left: ValueType | None, right: ValueType | None) -> None:
-        m = node.matching
-        assert m is not None
-        kind = "on" if m.on else "ignoring"
-        group = {"many-to-one": "group_left", "one-to-many": "group_right"}.get(m.card)
-        if S in (left, right):
-            self.error(m.span, f"{kind}(...) is only allowed between two instant vectors")
-        elif group is not None and node.op in ast.SET_OPS:
-            self.error(m.span, f'{group} is not allowed with "{node.op}"')
-        for name in (*m.labels, *m.include):
-            if not LABEL_NAME_RE.fullmatch(name):
-                self.error(m.span, f'invalid label name "{name}"')
-        if m.on and group is not None:
-            for name in m.include:
-                if name in m.labels:
-                    self.error(m.span,
-                               f'label "{name}" must not be in both on(...) and {group}(...)')
-
-    # calls --------------------------------------------------------------------------------
-
-    def _call(
-        self,
-        node: ast.Call,
-        arg_types: list[ValueType | None],
-        kwarg_types: list[ValueType | None],
-    ) -> ValueType | None:
-        spec = ALL.get(node.name)
-        if spec is None:
-            hint = did_you_mean(node.name, ALL)
-            self.error(node.name_span, f'unknown function "{node.name}"{hint}')
-            return None
-        fn = f"{node.name}()"
-        self._arg_count(node, spec)
-        for i, (arg, actual) in enumerate(zip(node.args, arg_types, strict=False)):
-            expected = _param(spec, i)
-            if expected is None or actual is None or actual is expected:
-                continue
-            self.error(arg.span, f"{fn} expects {_a(expected)} as argument {i + 1}, "
-                                 f"got {_a(actual)}{_conversion_hint(expected, actual)}")
-        self._kwargs(node, spec, kwarg_types)
-        if node.grouping is not None:
-            g = node.grouping
-            word = "without" if g.without else "by"
-            if not spec.grouping:
-                self.error(g.span, f"{word} (...) is only allowed on aggregations such as sum, "
-                                   f"not on {fn}")
-            for name in g.labels:
-                if not LABEL_NAME_RE.fullmatch(name):
-                    self.error(g.span, f'invalid label name "{name}"')
-        self._special(node)
-        return spec.returns
-
-    def _arg_count(self, node: ast.Call, spec: FunctionSpec) -> None:
-        n, low, high = len(node.args), spec.min_args, spec.max_args
-        if low <= n and (high is None or n <= high):
-            return
-        plural = "argument" if (high if high is not None else low) == 1 else "arguments"
-        if high is None:
-            wanted = f"at least {low} {plural}"
-        elif high == 0:
-            wanted = "no arguments"
-        elif low == high:
-            wanted = f"{low} {plural}"
-        elif high == low + 1:
-            wanted = f"{low} or {high} arguments"
-        else:
-            wanted = f"{low} to {high} arguments"
-        span = node.name_span
-        if high is not None and n > high:
-            span = node.args[high].span.to(node.args[-1].span)
-        self.error(span, f"{node.name}() takes {wanted}, got {n}")
-
-    def _kwargs(self, node: ast.Call, spec: FunctionSpec, types: list[ValueType | None]) -> None:
-        seen: set[str] = set()
-        for kw, actual in zip(node.kwargs, types, strict=False):
-            name_span = _prefix(kw.span, len(kw.name))
-            expected = spec.kwargs.get(kw.name)
-            if expected is None:
-                hint = did_you_mean(kw.name, spec.kwargs)
-                self.error(name_span,
-                           f'unknown keyword argument "{kw.name}" for {node.name}(){hint}')
-            elif kw.name in seen:
-                self.error(name_span, f'keyword argument "{kw.name}" is given twice')
-            elif actual is not None and actual is not expected:
-                self.error(kw.value.span, f"{node.name}() expects {_a(expected)} as {kw.name}, "
-                                          f"got {_a(actual)}")
-            seen.add(kw.name)
-
-    def _special(self, node: ast.Call) -> None:
-        """Checks on literal arguments that the signature table cannot express."""
-        first = _unparen(node.args[0]) if node.args else None
-        if node.name == "prom" and isinstance(first, ast.StringLit) and not first.value.strip():
-            self.error(first.span, "prom() needs a query, got an empty string")
-        elif node.name == "alert":
-            if isinstance(first, ast.StringLit):
-                if first.value.strip():
-                    self.refs.append((first.value, first.span))
-                else:
-                    self.error(first.span, "alert() needs a rule name, got an empty string")
-            for kw in node.kwargs:
-                value = _unparen(kw.value)
-                if kw.name == "state" and isinstance(value, ast.StringLit) \
-                        and value.value not in ALERT_STATES:
-                    choices = " or ".join(f'"{s}"' for s in ALERT_STATES)
-                    hint = did_you_mean(value.value, ALERT_STATES)
-                    self.error(value.span, f'state must be {choices}, got "{value.value}"{hint}')
-        elif node.name in _QUANTILE_FUNCS and first is not None:
-            phi = _constant(node.args[0])
-            if phi is not None and not math.isnan(phi) and not 0 <= phi <= 1:
-                self.error(node.args[0].span,
-                           f"{node.name}() expects φ between 0 and 1, got {phi:g}")
-        elif node.name == "label_replace" and len(node.args) >= 5:
-            regex = _unparen(node.args[4])
-            if isinstance(regex, ast.StringLit):
-                self._regex(regex.value, regex.span)
-            dst = _unparen(node.args[1])
-            if isinstance(dst, ast.StringLit) and not LABEL_NAME_RE.fullmatch(dst.value):
-                self.error(dst.span, f'invalid label name "{dst.value}"')
-
-
-def _param(spec: FunctionSpec, i: int) -> ValueType | None:
-    if i < len(spec.params):
-        return spec.params[i]
-    if spec.variadic and spec.params:
-        return spec.params[-1]
-    return None
-
-
-def _conversion_hint(expected: ValueType, actual: ValueType) -> str:
-    if expected is M and actual is V:
-        return " (add a range such as [5m])"
-    if expected is V and actual is M:
-        return f" {_RANGE_HINT}"
-    return ""
-
-
-# --- the cross-file pass -----------------------------------------------------------------
-
-
-def _cross_check(
-    report: _Report, groups: list[_GroupDef], alerts: list[_AlertDef], require: frozenset[str]
-) -> None:
-    first_group: dict[str, _GroupDef] = {}
-    for g in groups:
-        if g.name is None:
-            continue
-        first = first_group.get(g.name)
-        if first is None:
-            first_group[g.name] = g
-            continue
-        hint = ("; alerts outside a group form a group named after the file"
-                if g.implicit or first.implicit else "")
-        report.error(g.path, g.at, f'duplicate group "{g.name}" '
-                                   f"(first defined at {_where(first.path, first.at)}){hint}")
-        g.ok = False
-
-    by_name: dict[str, _AlertDef] = {}
-    for a in alerts:
-        earlier = by_name.get(a.name)
-        if earlier is None:
-            by_name[a.name] = a
-            continue
-        where = _where(earlier.path, earlier.name_span)
-        report.error(a.path, a.name_span, f'duplicate alert "{a.name}" (first defined at {where})')
-        a.ok = False
-
-    for a in alerts:
-        for ref, span in a.refs:
-            if ref not in by_name:
-                report.error(a.path, span,
-                             f'alert("{ref}") names no rule{did_you_mean(ref, by_name)}')
-                a.ok = False
-
-    _report_cycles(report, by_name)
-
-    for a in alerts:
-        if "owner" in require and not a.has_owner:
-            report.error(a.path, a.name_span,
-                         f'alert "{a.name}" has no owner (set owner in the alert or its group)')
-            a.ok = False
-        if "runbook" in require and not a.has_runbook:
-            report.error(a.path, a.name_span,
-                         f'alert "{a.name}" has no runbook (set runbook in the alert)')
-            a.ok = False
-
-
-def _report_cycles(report: _Report, by_name: dict[str, _AlertDef]) -> None:
-    graph = {name: [r for r, _ in a.refs if r in by_name] for name, a in by_name.items()}
-    position = {name: i for i, name in enumerate(by_name)}
-    for component in _strongly_connected(graph):
-        members = set(component)
-        if len(component) == 1 and component[0] not in graph[component[0]]:
-            continue
-        start = min(component, key=position.__getitem__)
-        path = _cycle_through(start, graph, members)
-        alert = by_name[start]
-        span = next(s for r, s in alert.refs if r == path[1])
-        report.error(alert.path, span, "alert reference cycle: " + " -> ".join(path))
-        for name in component:
-            by_name[name].ok = False
-
-
-def _strongly_connected(graph: dict[str, list[str]]) -> list[list[str]]:
-    """Tarjan's algorithm, iterative so that long reference chains cannot hit the stack."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    out: list[list[str]] = []
-    for root in graph:
-        if root in index:
-            continue
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
-        work = [(root, iter(graph[root]))]
-        while work:
-            node, successors = work[-1]
-            descended = False
-            for nxt in successors:
-                if nxt not in index:
-                    index[nxt] = low[nxt] = len(index)
-                    stack.append(nxt)
-                    on_stack.add(nxt)
-                    work.append((nxt, iter(graph[nxt])))
-                    descended = True
-                    break
-                if nxt in on_stack:
-                    low[node] = min(low[node], index[nxt])
-            if descended:
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-            if low[node] == index[node]:
-                component: list[str] = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                out.append(component)
-    return out
-
-
-def _cycle_through(start: str, graph: dict[str, list[str]], members: set[str]) -> list[str]:
-    """The shortest cycle from `start` back to itself within one component, as names."""
-    parent: dict[str, str] = {}
-    queue = [start]
-    for node in queue:  # breadth first: the list grows while it is read
-        for nxt in graph[node]:
-            if nxt == start:
-                chain = [node]
-                while chain[-1] != start:
-                    chain.append(parent[chain[-1]])
-                return [*reversed(chain), start]
-            if nxt in members and nxt not in parent:
-                parent[nxt] = node
-                queue.append(nxt)
-    return [start, start]
-
-
-def _kept_alerts(alerts: Iterable[_AlertDef]) -> set[int]:
-    """Alerts without errors whose alert() references all lead to kept alerts."""
-    candidates = [a for a in alerts if a.ok and a.group.ok and a.spec is not None]
-    kept = {a.name: a for a in candidates}
-    changed = True
-    while changed:
-        changed = False
-        for a in list(kept.values()):
-            if any(ref not in kept for ref, _ in a.refs):
-                del kept[a.name]
-                changed = True
-    return {id(a) for a in kept.values()}
-
-
 # --- small helpers -----------------------------------------------------------------------
-
-
-def _a(t: ValueType) -> str:
-    text = str(t)
-    return ("an " if text[0] in "aeiou" else "a ") + text
-
-
-def _where(path: str, span: Span) -> str:
-    return f"{path}:{span.line}:{span.column}"
-
-
-def _span_of(node: object) -> Span:
-    return _valid(getattr(node, "span", None))
-
-
-def _valid(span: object) -> Span:
-    """`span` if it is one a diagnostic can carry (a hand-made tree may hold anything)."""
-    if isinstance(span, Span) and all(
-        isinstance(v, int) for v in (span.line, span.column, span.end_line, span.end_column)
-    ):
-        return span
-    return _NO_SPAN
-
-
-def _prefix(span: Span, length: int) -> Span:
-    """The first `length` characters of a span that starts with a name."""
-    return Span(span.line, span.column, span.line, span.column + length, span.start,
-                span.start + length)
-
-
-def _unparen(expr: ast.Expr) -> ast.Expr:
-    while isinstance(expr, ast.Paren):
-        expr = expr.expr
-    return expr
-
-
-def _constant(expr: ast.Expr) -> float | None:
-    """The value of a literal number, possibly signed and parenthesised."""
-    sign = 1.0
-    while True:
-        if isinstance(expr, ast.Paren):
-            expr = expr.expr
-        elif isinstance(expr, ast.Unary):
-            sign = -sign if expr.op == "-" else sign
-            expr = expr.operand
-        else:
-            break
-    if isinstance(expr, ast.NumberLit | ast.PercentLit):
-        return sign * expr.value
-    return None
 
 
 def _describe(expr: ast.Expr) -> str:
