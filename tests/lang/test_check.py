@@ -834,10 +834,12 @@ slo s {}
 
 
 def test_deeply_nested_expressions_do_not_exhaust_the_stack() -> None:
-    expr = " + ".join(["up"] * 3000) + " > 1"
+    expr = " + ".join(["up"] * 1900) + " > 1"
     assert when(expr) == []
     expr = "(" * 1500 + "up" + ")" * 1500
     assert when(expr) == []
+    expr = " + ".join(["up"] * 3000) + " > 1"
+    assert when(expr) == [(1, "expression is nested 3001 levels deep; at most 2000 are allowed")]
 
 
 def test_malformed_trees_never_raise() -> None:
