@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A region of a source file: 1-based line and column, end exclusive; offsets too."""
+class Span(NamedTuple):
+    """A region of a source file: 1-based line and column, end exclusive; offsets too.
+
+    A named tuple rather than a frozen dataclass: the parser makes one per token, and a
+    tuple is several times cheaper to build.
+    """
 
     line: int
     column: int
