@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-# Debian packages for the services the test suite starts (none yet).
-DEB_PACKAGES=()
+# Debian packages for the services the test suite starts: a real Prometheus scraping a
+# test exporter, a real Mosquitto broker, and Alertmanager's amtool.
+DEB_PACKAGES=(prometheus prometheus-alertmanager mosquitto)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
