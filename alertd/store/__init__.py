@@ -1,0 +1,73 @@
+"""Persistent state over SQLAlchemy async: SQLite by default, PostgreSQL by URL.
+
+    store = await Store.open("sqlite+aiosqlite:///var/lib/alertd/alertd.db")
+    await store.rule_states.save({"ChurnLatencyP99High": state})
+    states = await store.rule_states.load()
+    await store.close()
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from alertd.store.db import Database, StoreError, open_database
+from alertd.store.migrations import LATEST_VERSION, MIGRATIONS, SchemaVersionError, migrate
+from alertd.store.rule_states import RuleStateRepository
+from alertd.store.windows import WindowRepository
+
+__all__ = [
+    "LATEST_VERSION",
+    "MIGRATIONS",
+    "RuleStateRepository",
+    "SchemaVersionError",
+    "Store",
+    "StoreError",
+    "WindowRepository",
+]
+
+
+class Store:
+    """The repositories over one database; open it with `await Store.open(url)`."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self.rule_states = RuleStateRepository(db)
+        self.windows = WindowRepository(db)
+
+    @classmethod
+    async def open(cls, url: str) -> Store:
+        """Connect and apply pending migrations.
+
+        `url` is an async SQLAlchemy URL (sqlite+aiosqlite:///path or
+        postgresql+asyncpg://...; plain sqlite:// and postgresql:// get those drivers).
+        The directory of a SQLite file is created.
+        """
+        db = open_database(url)
+        try:
+            async with db.transaction("open", write=True) as conn:
+                await conn.run_sync(migrate)
+        except BaseException:
+            await db.dispose()
+            raise
+        return cls(db)
+
+    @property
+    def url(self) -> str:
+        """The database URL, its password hidden."""
+        return self._db.url
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._db.engine
+
+    async def close(self) -> None:
+        await self._db.dispose()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.close()

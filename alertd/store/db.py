@@ -1,0 +1,249 @@
+"""The store's engine and tables: SQLite by default, PostgreSQL by URL.
+
+The tables here are the schema the code reads and writes today; `migrations.py` builds it
+step by step (and keeps its own frozen copy of each step, so old steps never change when
+these tables do).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Double,
+    ForeignKeyConstraint,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    event,
+    func,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from alertd.errors import AlertdError
+from alertd.model import Labels
+
+
+class StoreError(AlertdError):
+    """The database could not be opened, read or written; the message names it."""
+
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version", metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("description", Text, nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# One row per rule. Times are seconds since the epoch (float), as everywhere in alertd.
+rule_state = Table(
+    "rule_state", metadata,
+    Column("rule", String, primary_key=True),
+    Column("health", String, nullable=False),
+    Column("last_error", Text),
+    Column("last_eval", Double),
+    Column("nodata", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# One row per alert instance of a rule, keyed by the fingerprint of its labels. `value` is
+# the IEEE 754 double as 8 little-endian bytes: SQLite turns a NaN REAL into NULL, and the
+# value of an alert may well be NaN.
+alert_instance = Table(
+    "alert_instance", metadata,
+    Column("rule", String, nullable=False),
+    Column("fingerprint", String, nullable=False),
+    Column("labels", Text, nullable=False),
+    Column("expr_labels", Text, nullable=False),
+    Column("status", String, nullable=False),
+    Column("active_at", Double, nullable=False),
+    Column("value", LargeBinary, nullable=False),
+    Column("fired_at", Double),
+    Column("resolved_at", Double),
+    Column("keep_firing_since", Double),
+    Column("last_seen", Double),
+    Column("nodata", Boolean, nullable=False),
+    PrimaryKeyConstraint("rule", "fingerprint"),
+    ForeignKeyConstraint(["rule"], ["rule_state.rule"]),
+)
+
+# The snapshot of the in-memory windows of pushed samples: one row per series, in the
+# order they were given. Samples are packed arrays of little-endian doubles, which keep
+# every bit (the stale-marker NaN included).
+window_series = Table(
+    "window_series", metadata,
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("labels", Text, nullable=False),
+    Column("timestamps", LargeBinary, nullable=False),
+    Column("sample_values", LargeBinary, nullable=False),
+)
+
+# An execution option naming a transaction that writes (see _sqlite_begin).
+_WRITE = "alertd_write"
+
+# The asyncio driver for a URL that names none (sqlite:///..., postgresql://...).
+_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """An engine, and the URL to name it by in messages (its password hidden)."""
+
+    engine: AsyncEngine
+    url: str
+    # The same engine, its transactions marked as writers (see _sqlite_begin).
+    writer: AsyncEngine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def transaction(self, purpose: str, *, write: bool) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction, committed at the end unless the body raised.
+
+        Database errors become StoreError("database "<url>": cannot <purpose>: <reason>").
+        """
+        engine = self.writer if write else self.engine
+        try:
+            async with engine.begin() as conn:
+                yield conn
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            raise StoreError(f'database "{self.url}": cannot {purpose}: {_reason(exc)}') from exc
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def open_database(url: str) -> Database:
+    """An engine for `url` (no connection is made yet); the SQLite file's directory is made."""
+    parsed = parse_url(url)
+    shown = safe_url(parsed)
+    if parsed.get_backend_name() == "sqlite":
+        _make_directory(parsed, shown)
+    try:
+        engine = create_async_engine(
+            parsed,
+            # Statement parameters are labels and sample arrays: never in logs or errors.
+            hide_parameters=True,
+            # A PostgreSQL restart must not leave the daemon with dead pooled connections.
+            pool_pre_ping=parsed.get_backend_name() == "postgresql",
+        )
+    except (SQLAlchemyError, ImportError, TypeError, ValueError) as exc:
+        raise StoreError(f'database "{shown}": cannot open: {_reason(exc)}') from exc
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_connect)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+    return Database(engine, shown, engine.execution_options(**{_WRITE: True}))
+
+
+def parse_url(url: str) -> URL:
+    """The URL, with the asyncio driver filled in for a bare sqlite:// or postgresql://."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(f'invalid database url "{_mask(url)}"') from None
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if backend == "postgres":
+        backend = "postgresql"
+    if backend not in ("sqlite", "postgresql"):
+        raise StoreError(f'database "{safe_url(parsed)}": unsupported database "{backend}" '
+                         '(alertd stores its state in sqlite or postgresql)')
+    if "+" not in parsed.drivername:
+        parsed = parsed.set(drivername=_DRIVERS[backend])
+    elif parsed.get_backend_name() != backend:
+        parsed = parsed.set(drivername=f"{backend}+{driver}")
+    return parsed
+
+
+def safe_url(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def _mask(url: str) -> str:
+    """A URL that could not be parsed, with whatever looks like a password hidden."""
+    return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+def _make_directory(url: URL, shown: str) -> None:
+    database = url.database
+    if not database or database == ":memory:" or url.query.get("uri") == "true":
+        return
+    parent = Path(database).parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f'database "{shown}": cannot create directory "{parent}": '
+                         f"{exc.strerror or exc}") from exc
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Take BEGIN away from the sqlite3 module, which would not begin a transaction before
+    # a SELECT or a CREATE TABLE: SQLAlchemy emits it (_sqlite_begin), so that reads see
+    # one snapshot and migrations are atomic.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        # WAL: readers never block the writer, and a crash mid-write leaves the last commit.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # A writer takes the write lock up front (and waits for it): a deferred transaction
+    # that reads first could not upgrade its lock once another writer has committed.
+    immediate = conn.get_execution_options().get(_WRITE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def upsert(dialect: str, table: Table, keys: Sequence[str]) -> Any:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE every other column, for SQLite or PostgreSQL.
+
+    Columns left out of the parameters take their server default on update too.
+    """
+    stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+    return stmt.on_conflict_do_update(index_elements=[table.c[k] for k in keys], set_=updates)
+
+
+def encode_labels(labels: Mapping[str, str]) -> str:
+    items = labels.items_tuple if isinstance(labels, Labels) else sorted(labels.items())
+    return json.dumps(dict(items), ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_labels(text: str) -> Labels:
+    data = json.loads(text)
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise ValueError(f"labels are not an object of strings: {text!r}")
+    return Labels(data)
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's own words, without SQLAlchemy's statement dump or class prefixes."""
+    inner: BaseException = exc
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        inner = exc.orig
+    text = str(inner).strip() or type(inner).__name__
+    text = re.sub(r"^<class '[\w.]+'>:\s*", "", text)
+    text = re.sub(r"^\([\w.]+\)\s*", "", text)
+    return text.splitlines()[0]
