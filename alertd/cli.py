@@ -110,6 +110,22 @@ def fmt(check_only: bool, paths: Sequence[str]) -> None:
     sys.exit(1 if failed or (check_only and changed) else 0)
 
 
+@cli.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="alertd.yml; without it, the embedded defaults.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
+              default="info", show_default=True)
+def run(config_path: str | None, log_level: str) -> None:
+    """Run the daemon: evaluate rules, serve the API, until SIGTERM or SIGINT."""
+    import logging
+
+    from alertd.daemon import run as run_daemon
+
+    logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_daemon(config_path)
+
+
 @cli.command(name="test")
 @click.argument("files", nargs=-1, required=True)
 def test_cmd(files: Sequence[str]) -> None:

@@ -15,10 +15,10 @@ import json
 import resource
 import time
 
+from alertd.lang.check import check_files
 from alertd.lang.context import EvalContext
 from alertd.lang.parse import parse_file
 from alertd.rules.evaluator import Evaluator, RuleSet
-from alertd.rules.files import check_files
 from alertd.sources.samples import SeriesStore
 
 KINDS = [

@@ -12,8 +12,8 @@ import argparse
 import json
 import time
 
+from alertd.lang.check import check_files
 from alertd.lang.parse import parse_file
-from alertd.rules.files import check_files
 
 GROUP_SIZE = 50
 

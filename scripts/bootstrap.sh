@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 # Debian packages for the services the test suite starts: a real Prometheus scraping a
 # test exporter, a real Mosquitto broker, and Alertmanager's amtool.
-DEB_PACKAGES=(prometheus prometheus-alertmanager mosquitto)
+DEB_PACKAGES=(prometheus prometheus-alertmanager mosquitto mosquitto-clients)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -6,6 +6,7 @@ the evaluator finds a window with two binary searches and reads it without copyi
 
 from __future__ import annotations
 
+import bisect
 import math
 import struct
 from collections.abc import Mapping, Sequence
@@ -45,9 +46,18 @@ class Series:
         if v != v and is_stale(v):
             self.stale_count += 1
 
-    def drop_before(self, t: float) -> None:
-        import bisect
+    def extend(self, t: float, values: Sequence[float]) -> None:
+        """A batch of observations at one time (e.g. feature values for drift): they share
+        the timestamp, so range functions see each of them."""
+        if self.ts and t < self.ts[-1]:
+            raise OutOfOrderError(f"sample at {t} is before the last one at {self.ts[-1]}")
+        for v in values:
+            self.ts.append(t)
+            self.vs.append(v)
+            if v != v and is_stale(v):
+                self.stale_count += 1
 
+    def drop_before(self, t: float) -> None:
         cut = bisect.bisect_left(self.ts, t)
         if cut:
             if self.stale_count:
@@ -96,6 +106,10 @@ class SeriesStore:
                 postings.setdefault(pair, []).append(found)
         return found
 
+    def get(self, labels: Labels) -> Series | None:
+        metric = self._by_name.get(labels.name())
+        return metric.get(labels) if metric else None
+
     def series_for(self, labels: Labels | Mapping[str, str]) -> Series:
         return self.series(labels if isinstance(labels, Labels) else Labels(labels))
 
@@ -139,10 +153,21 @@ class SeriesStore:
             return list(candidates)
         return [s for s in candidates if all(m.matches(s.labels.get(m.name)) for m in rest)]
 
-    def drop_before(self, t: float) -> None:
-        for metric in self._by_name.values():
-            for s in metric.values():
+    def drop_before(self, t: float) -> list[Labels]:
+        """Drop samples before `t`; series left empty are removed. Returns their labels."""
+        removed: list[Labels] = []
+        for name, metric in self._by_name.items():
+            for labels, s in list(metric.items()):
                 s.drop_before(t)
+                if not s.ts:
+                    del metric[labels]
+                    postings = self._postings[name]
+                    for pair in labels.items_tuple:
+                        postings[pair].remove(s)
+                    removed.append(labels)
+        if removed:
+            self._selections.clear()
+        return removed
 
 
 def _same(a: float, b: float) -> bool:

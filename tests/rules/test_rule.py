@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 
+from alertd.lang.check import check_files
 from alertd.lang.parse import parse_file
 from alertd.model import Labels
 from alertd.rules.evaluator import Evaluator, RuleSet
-from alertd.rules.files import check_files
 from alertd.rules.state import Health, Status
 from alertd.sources.samples import SeriesStore
 

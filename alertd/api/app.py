@@ -1,0 +1,152 @@
+"""The aiohttp application: routes, and the JSON of alertd's own API."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from alertd import __version__
+from alertd.api import alertmanager
+from alertd.api.timefmt import rfc3339
+from alertd.sources.webhook import webhook_routes
+
+if TYPE_CHECKING:
+    from alertd.daemon import Daemon
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def build_app(daemon: Daemon) -> web.Application:
+    app = web.Application(client_max_size=daemon.config.sources.webhook.max_body_bytes + 1024)
+    clock = daemon.clock
+
+    def handler(fn: Callable[[Daemon], Awaitable[web.StreamResponse]]) -> Handler:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            return await fn(daemon)
+
+        return handle
+
+    routes = [
+        *alertmanager.routes(daemon.alerts, clock.now),
+        web.get("/api/alertd/v1/rules", handler(_rules)),
+        web.get("/api/alertd/v1/status", handler(_status)),
+        web.get("/metrics", handler(_metrics)),
+        web.get("/-/healthy", handler(_healthy)),
+        web.get("/-/ready", handler(_ready)),
+        web.post("/-/reload", handler(_reload)),
+        web.put("/-/reload", handler(_reload)),
+    ]
+    webhook = daemon.config.sources.webhook
+    if webhook.enabled:
+        routes += webhook_routes(daemon.webhook_sink, clock, tokens=webhook.tokens(),
+                                 max_body_bytes=webhook.max_body_bytes)
+    app.add_routes(routes)
+    return app
+
+
+async def _healthy(daemon: Daemon) -> web.Response:
+    return web.Response(text="alertd is healthy.\n")
+
+
+async def _ready(daemon: Daemon) -> web.Response:
+    if daemon.ready:
+        return web.Response(text="alertd is ready.\n")
+    return web.Response(text="alertd is not ready.\n", status=503)
+
+
+async def _reload(daemon: Daemon) -> web.Response:
+    status = await daemon.reload()
+    if status.success:
+        return web.json_response({"status": "success", "summary": status.summary})
+    return web.json_response({"status": "error", "error": status.error}, status=500)
+
+
+async def _metrics(daemon: Daemon) -> web.Response:
+    body = generate_latest(daemon.metrics.registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def _value(v: float) -> float | str:
+    # JSON has no NaN or infinities; write them as Prometheus does.
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    return v
+
+
+async def _rules(daemon: Daemon) -> web.Response:
+    groups: list[dict[str, Any]] = []
+    states = daemon.manager.evaluator.states
+    for group in daemon.manager.groups:
+        status = daemon.group_status.get((group.name, group.interval))
+        rules = []
+        for rule in group.rules:
+            state = states[rule.name]
+            rules.append({
+                "name": rule.name,
+                "file": rule.spec.path,
+                "health": state.health.value,
+                "lastError": state.last_error,
+                "lastEvaluation": rfc3339(state.last_eval),
+                "for": rule.timing.for_,
+                "interval": rule.interval,
+                "streaming": rule in group.streamable,
+                "instances": [{
+                    "labels": dict(i.labels),
+                    "state": i.status.value,
+                    "activeAt": rfc3339(i.active_at),
+                    "firedAt": rfc3339(i.fired_at),
+                    "resolvedAt": rfc3339(i.resolved_at),
+                    "value": _value(i.value),
+                } for i in state.instances.values()],
+            })
+        groups.append({
+            "name": group.name,
+            "interval": group.interval,
+            "lastEvaluation": rfc3339(status.last_eval) if status else None,
+            "evaluationTime": status.duration if status else None,
+            "rules": rules,
+        })
+    return web.json_response({"groups": groups})
+
+
+async def _status(daemon: Daemon) -> web.Response:
+    reload = daemon.reload_status
+    prom = daemon.prometheus
+    mqtt = daemon.mqtt
+    body = {
+        "version": __version__,
+        "startedAt": rfc3339(daemon.started_at),
+        "ready": daemon.ready,
+        "configFile": daemon.config_path,
+        "lastReload": {"success": reload.success, "at": rfc3339(reload.at),
+                       "error": reload.error, "summary": reload.summary},
+        "rules": len(daemon.manager.ruleset),
+        "groups": len(daemon.manager.groups),
+        "overruns": daemon.scheduler.overruns,
+        "sources": {
+            "prometheus": {"enabled": prom is not None, "url": daemon.config.sources.prometheus.url,
+                           "up": bool(prom and prom.up), "lastError": _error(prom)},
+            "webhook": {"enabled": daemon.config.sources.webhook.enabled,
+                        "ingested": daemon.webhook_sink.ingested},
+            "mqtt": {"enabled": mqtt is not None,
+                     "connected": bool(mqtt and mqtt.connected),
+                     "messagesReceived": mqtt.messages_received if mqtt else 0,
+                     "messagesMalformed": mqtt.messages_malformed if mqtt else 0,
+                     "reconnects": mqtt.reconnects if mqtt else 0},
+        },
+        "samples": {"series": len(daemon.windows.store), "ingested": daemon.windows.ingested,
+                    "rejected": daemon.windows.rejected,
+                    "retentionSeconds": daemon.windows.retention},
+    }
+    return web.json_response(body)
+
+
+def _error(prom: object) -> str | None:
+    error = getattr(prom, "last_error", None)
+    return None if error is None else str(error)

@@ -1,0 +1,397 @@
+"""`alertd run`: wires the sources, rules, alert store and API from the configuration.
+
+    Daemon(config).run()            start, serve until SIGTERM/SIGINT, reload on SIGHUP
+    await daemon.start() / stop()   for tests; evaluate_due() and run_until_idle() drive
+                                    evaluation without waiting for the clock
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import glob
+import logging
+import signal
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from alertd import __version__
+from alertd.alerts.store import AlertStore
+from alertd.clock import Clock, SystemClock
+from alertd.config import Config, load_config
+from alertd.config.model import MqttSource as MqttConfig
+from alertd.config.model import PrometheusSource, TLSConfig
+from alertd.console import ConsolePrinter
+from alertd.errors import AlertdError, EvalError
+from alertd.metrics import Metrics
+from alertd.model import Vector
+from alertd.rules import meta as meta_rules
+from alertd.rules.manager import Group, RuleManager, load_groups
+from alertd.rules.meta import MetaAlerts
+from alertd.rules.scheduler import Scheduler
+from alertd.rules.state import Health, RuleState, Transition
+from alertd.sources.mqtt import MqttSettings, MqttSource, MqttSubscription
+from alertd.sources.prometheus import PrometheusClient, PrometheusSettings
+from alertd.sources.push import PushedSample
+from alertd.sources.windows import SampleWindows
+from alertd.store import Store
+
+log = logging.getLogger("alertd")
+
+WATCH_INTERVAL = 2.0  # how often rule and config files are checked for changes
+
+
+@dataclass(slots=True)
+class ReloadStatus:
+    success: bool = True
+    at: float | None = None
+    error: str | None = None
+    summary: str = ""
+
+
+@dataclass(slots=True)
+class GroupStatus:
+    last_eval: float | None = None
+    duration: float | None = None
+
+
+@dataclass(slots=True)
+class _CountingSink:
+    """The sample sink handed to a source: counts what each source stored and lost."""
+
+    windows: SampleWindows
+    metrics: Metrics
+    source: str
+    ingested: int = field(default=0)
+
+    def ingest(self, samples: Sequence[PushedSample], now: float) -> list[tuple[int, str]]:
+        rejected = self.windows.ingest(samples, now)
+        self.ingested += len(samples) - len(rejected)
+        self.metrics.samples_ingested.labels(self.source).inc(len(samples) - len(rejected))
+        for _, reason in rejected:
+            kind = "series_limit" if "limit" in reason else "out_of_order"
+            self.metrics.samples_rejected.labels(self.source, kind).inc()
+        return rejected
+
+
+class Daemon:
+    def __init__(self, config: Config, config_path: str | None = None,
+                 clock: Clock | None = None, console: ConsolePrinter | None = None) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.clock = clock or SystemClock()
+        self.metrics = Metrics()
+        self.alerts = AlertStore()
+        self.meta = MetaAlerts()
+        self.manager = RuleManager(config.evaluation_interval)
+        self.windows = SampleWindows(
+            max_series_per_metric=config.samples.max_series_per_metric,
+            retention=config.samples.min_retention)
+        self.console = console if console is not None else (
+            ConsolePrinter() if config.console else None)
+        self.store: Store | None = None
+        self.prometheus: PrometheusClient | None = None
+        self.mqtt: MqttSource | None = None
+        self.reload_status = ReloadStatus()
+        self.group_status: dict[tuple[str, float], GroupStatus] = {}
+        self.started_at: float | None = None
+        self.ready = False
+        self.listen_url = ""
+        self._runner: web.AppRunner | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._mqtt_task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._watch_signature: tuple[tuple[str, float, int], ...] = ()
+        self.scheduler = Scheduler(
+            self.manager, self.windows, self.meta, self.clock,
+            query_many=self._query_many, source_error=self._prometheus_error,
+            persist=self._persist, publish=self._publish, on_group_done=self._group_done)
+        self.webhook_sink = _CountingSink(self.windows, self.metrics, "webhook")
+        self.mqtt_sink = _CountingSink(self.windows, self.metrics, "mqtt")
+        self.windows.subscribe(self.scheduler.samples_arrived)
+
+    # --- lifecycle ---------------------------------------------------------------------
+    @property
+    def base_dir(self) -> Path:
+        return Path(self.config_path).resolve().parent if self.config_path else Path.cwd()
+
+    async def start(self, *, serve: bool = True, schedule: bool = True) -> None:
+        """Open the store, load rules and saved state, then start the sources and API."""
+        self.started_at = self.clock.now()
+        specs = load_groups(self.config.rule_files, self.base_dir)  # bad rules: no start
+        self.store = await Store.open(self.config.storage_url())
+        summary = self.manager.replace(specs, self.config.evaluation_interval)
+        self._after_rules_changed()
+        await self._restore()
+        self.reload_status = ReloadStatus(True, self.clock.now(), None, str(summary))
+        self.metrics.reload_success.set(1)
+        self.metrics.reload_timestamp.set(self.clock.now())
+        self._configure_prometheus(self.config.sources.prometheus)
+        if serve:
+            await self._serve()
+        self._configure_mqtt(self.config.sources.mqtt)
+        if schedule:
+            self.scheduler.start()
+            self._tasks.append(asyncio.create_task(self._snapshot_loop(), name="snapshots"))
+            self._tasks.append(asyncio.create_task(self._watch_loop(), name="watch"))
+            self._tasks.append(asyncio.create_task(self._probe_loop(), name="probe"))
+        self._watch_signature = self._signature()
+        self.ready = True
+        log.info("alertd %s started: %s; listening on %s", __version__, summary,
+                 self.listen_url or "(not serving)")
+
+    async def stop(self) -> None:
+        self.ready = False
+        self.scheduler.stop()
+        for task in [*self._tasks, *([self._mqtt_task] if self._mqtt_task else [])]:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        if self._mqtt_task:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._mqtt_task
+            self._mqtt_task = None
+        if self.store:
+            await self._snapshot()
+            await self._persist({**self.manager.evaluator.states, **self.meta.states})
+            await self.store.close()
+            self.store = None
+        if self.prometheus:
+            await self.prometheus.close()
+        if self._runner:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def run(self) -> None:
+        """Start, then serve until SIGTERM or SIGINT; SIGHUP reloads."""
+        loop = asyncio.get_running_loop()
+        await self.start()
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stopping.set)
+        try:
+            await self._stopping.wait()
+        finally:
+            log.info("alertd stopping")
+            await self.stop()
+
+    # --- reload ------------------------------------------------------------------------
+    async def reload(self) -> ReloadStatus:
+        """Reload config and rules; on any error the old ones keep running."""
+        try:
+            config = load_config(self.config_path) if self.config_path else self.config
+            specs = load_groups(config.rule_files, self.base_dir)
+        except AlertdError as exc:
+            self.reload_status = ReloadStatus(False, self.clock.now(), str(exc), "")
+            self.metrics.reload_success.set(0)
+            log.error("reload failed, the previous rules and configuration stay: %s", exc)
+            return self.reload_status
+        summary = self.manager.replace(specs, config.evaluation_interval)
+        if config.sources.prometheus != self.config.sources.prometheus:
+            if self.prometheus:
+                await self.prometheus.close()
+            self._configure_prometheus(config.sources.prometheus)
+        if config.sources.mqtt != self.config.sources.mqtt:
+            self._configure_mqtt(config.sources.mqtt)
+        self.config = config
+        for name in summary.removed:
+            self.alerts.forget_rule(name)
+        self.meta.forget_rules(set(self.manager.evaluator.states))
+        if self.store and summary.removed:
+            await self.store.rule_states.delete(summary.removed)
+        self._after_rules_changed()
+        if self._tasks:  # scheduling is on: restart the group loops with the new groups
+            self.scheduler.start()
+        self._watch_signature = self._signature()
+        self.reload_status = ReloadStatus(True, self.clock.now(), None, str(summary))
+        self.metrics.reload_success.set(1)
+        self.metrics.reload_timestamp.set(self.clock.now())
+        log.info("reloaded: %s", summary)
+        return self.reload_status
+
+    def _after_rules_changed(self) -> None:
+        self.scheduler.reindex()
+        longest = max((ref.range for r in self.manager.ruleset.rules
+                       for ref in r.when.selectors + (r.clear.selectors if r.clear else ())),
+                      default=0.0)
+        self.windows.set_retention(longest, self.config.samples.min_retention)
+
+    def _signature(self) -> tuple[tuple[str, float, int], ...]:
+        paths: set[str] = set()
+        for pattern in self.config.rule_files:
+            full = pattern if Path(pattern).is_absolute() else str(self.base_dir / pattern)
+            paths.update(glob.glob(full, recursive=True))
+        if self.config_path:
+            paths.add(self.config_path)
+        sig = []
+        for p in sorted(paths):
+            with contextlib.suppress(OSError):
+                st = Path(p).stat()
+                sig.append((p, st.st_mtime, st.st_size))
+        return tuple(sig)
+
+    async def _watch_loop(self) -> None:
+        while True:
+            await asyncio.sleep(WATCH_INTERVAL)
+            signature = await asyncio.to_thread(self._signature)
+            if signature != self._watch_signature:
+                self._watch_signature = signature
+                log.info("rule or config files changed: reloading")
+                await self.reload()
+
+    # --- evaluation hooks --------------------------------------------------------------
+    async def evaluate_due(self, now: float, last: float) -> None:
+        await self.scheduler.evaluate_due(now, last)
+
+    async def run_until_idle(self) -> None:
+        """Run the streaming evaluations that arrived samples asked for (for tests)."""
+        await self.scheduler.evaluate_dirty()
+
+    async def _query_many(self, queries: Iterable[str],
+                          at: float) -> Mapping[str, Vector | EvalError]:
+        if self.prometheus is None:
+            error = EvalError("prom() is not available: the Prometheus source is disabled")
+            return dict.fromkeys(queries, error)
+        started = time.perf_counter()
+        results = await self.prometheus.query_many(queries, at)
+        self.metrics.query_duration.observe(time.perf_counter() - started)
+        failures = sum(1 for r in results.values() if isinstance(r, EvalError))
+        if failures:
+            self.metrics.query_failures.inc(failures)
+        self.metrics.prometheus_up.set(1 if self.prometheus.up else 0)
+        return results
+
+    def _prometheus_error(self) -> str | None:
+        if self.prometheus is None or self.prometheus.up:
+            return None
+        return str(self.prometheus.last_error or "unreachable")
+
+    def _publish(self, rule: str, transitions: Sequence[Transition], at: float) -> None:
+        if rule in meta_rules.NAMES:
+            state = self.meta.states[rule]
+            self.alerts.sync_rule(rule, state.instances.values(), self.meta.annotations, at)
+        else:
+            alert_rule = self.manager.ruleset.by_name.get(rule)
+            state = self.manager.evaluator.states.get(rule, RuleState())
+            if alert_rule is not None:
+                self.alerts.sync_rule(rule, state.instances.values(),
+                                      alert_rule.annotations_for, at)
+                self.metrics.evaluations.labels(rule).inc()
+                if state.health is Health.ERROR:
+                    self.metrics.evaluation_failures.labels(rule).inc()
+                for health in Health:
+                    self.metrics.rule_health.labels(rule, health.value).set(
+                        1 if state.health is health else 0)
+        if transitions and self.console:
+            self.console.transitions(rule, transitions, at)
+
+    def _group_done(self, group: Group, at: float, duration: float) -> None:
+        self.group_status[(group.name, group.interval)] = GroupStatus(at, duration)
+        self.metrics.eval_duration.labels(group.name).observe(duration)
+        self.metrics.series.set(len(self.windows.store))
+        active = self.alerts.active()
+        self.metrics.alerts.labels("firing").set(len(active))
+
+    # --- persistence -------------------------------------------------------------------
+    async def _persist(self, states: dict[str, RuleState]) -> None:
+        if self.store is None:
+            return
+        try:
+            await self.store.rule_states.save(states)
+        except AlertdError as exc:
+            log.error("cannot save alert state: %s", exc)
+
+    async def _restore(self) -> None:
+        assert self.store is not None
+        saved = await self.store.rule_states.load()
+        restored = self.manager.restore(saved)
+        for name in meta_rules.NAMES:
+            if name in saved:
+                self.meta.states[name] = saved[name]
+        now = self.clock.now()
+        for name in restored:
+            rule = self.manager.ruleset.by_name[name]
+            state = self.manager.evaluator.states[name]
+            self.alerts.sync_rule(name, state.instances.values(), rule.annotations_for, now)
+        self.windows.restore(await self.store.windows.load())
+        if restored:
+            log.info("restored the state of %d rules", len(restored))
+
+    async def _snapshot(self) -> None:
+        if self.store is None:
+            return
+        self.windows.trim(self.clock.now())
+        try:
+            await self.store.windows.save(self.windows.snapshot())
+        except AlertdError as exc:
+            log.error("cannot save sample windows: %s", exc)
+
+    async def _snapshot_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.samples.snapshot_interval)
+            await self._snapshot()
+
+    # --- sources -----------------------------------------------------------------------
+    def _configure_prometheus(self, cfg: PrometheusSource) -> None:
+        if not cfg.enabled:
+            self.prometheus = None
+            return
+        self.prometheus = PrometheusClient(PrometheusSettings(
+            url=cfg.url, timeout=cfg.timeout, max_concurrency=cfg.max_concurrency,
+            auth_header=cfg.auth_header(), ssl=cfg.tls.ssl_context() if cfg.tls else None))
+
+    async def _probe_loop(self) -> None:
+        """Check that Prometheus answers even when no rule queried it this round."""
+        while True:
+            if self.prometheus is not None:
+                ok = await self.prometheus.ready()
+                self.metrics.prometheus_up.set(1 if ok else 0)
+                self.meta.source("prometheus", None if ok else self._prometheus_error()
+                                 or "not ready")
+                await self.scheduler.step_meta(self.clock.now())
+            await asyncio.sleep(self.config.evaluation_interval)
+
+    def _configure_mqtt(self, cfg: MqttConfig) -> None:
+        if self._mqtt_task:
+            self._mqtt_task.cancel()
+            self._mqtt_task = None
+        self.mqtt = None
+        if not cfg.enabled:
+            return
+        host, port = cfg.host_port()
+        settings = MqttSettings(
+            host=host, port=port,
+            tls=(cfg.tls or TLSConfig()).ssl_context() if cfg.uses_tls() else None,
+            username=cfg.username, password=cfg.password_value(), client_id=cfg.client_id,
+            keepalive=cfg.keepalive, reconnect_min=cfg.reconnect_min,
+            reconnect_max=cfg.reconnect_max,
+            subscriptions=tuple(MqttSubscription(t.topic, dict(t.labels_from_topic), t.qos)
+                                for t in cfg.topics))
+        self.mqtt = MqttSource(settings, self.mqtt_sink, self.clock,
+                               on_state=lambda up: self.metrics.mqtt_connected.set(int(up)))
+        self._mqtt_task = asyncio.create_task(self.mqtt.run(), name="mqtt")
+
+    async def _serve(self) -> None:
+        from alertd.api.app import build_app
+
+        app = build_app(self)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        host, port = self.config.listen_host_port()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None) or []
+        bound = sockets[0].getsockname()[1] if sockets else port
+        self.listen_url = f"http://{host}:{bound}"
+
+
+def run(config_path: str | None) -> None:
+    """Load the configuration and run the daemon until it is told to stop."""
+    config = load_config(config_path)
+    asyncio.run(Daemon(config, config_path).run())
