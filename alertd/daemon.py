@@ -113,6 +113,7 @@ class Daemon:
         self.webhook_sink = _CountingSink(self.windows, self.metrics, "webhook")
         self.mqtt_sink = _CountingSink(self.windows, self.metrics, "mqtt")
         self.windows.subscribe(self.scheduler.samples_arrived)
+        self.metrics.watch_mqtt(lambda: self.mqtt)
 
     # --- lifecycle ---------------------------------------------------------------------
     @property

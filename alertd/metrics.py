@@ -6,7 +6,18 @@ in one process from seeing each other's numbers.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+
+class MqttCounters(Protocol):
+    messages_received: int
+    messages_malformed: int
+    reconnects: int
 
 
 class Metrics:
@@ -47,9 +58,6 @@ class Metrics:
             "alertd_prometheus_up", "1 if the last Prometheus query succeeded.", registry=r)
         self.mqtt_connected = Gauge(
             "alertd_mqtt_connected", "1 while connected to the MQTT broker.", registry=r)
-        self.mqtt_malformed = Counter(
-            "alertd_mqtt_messages_malformed_total", "MQTT messages that could not be used.",
-            registry=r)
         self.reload_success = Gauge(
             "alertd_config_last_reload_successful",
             "1 if the last reload of configuration and rules succeeded.", registry=r)
@@ -57,3 +65,25 @@ class Metrics:
             "alertd_config_last_reload_success_timestamp_seconds",
             "Time of the last successful reload.", registry=r)
         self.alerts = Gauge("alertd_alerts", "Alerts by state.", ["state"], registry=r)
+
+    def watch_mqtt(self, source: Callable[[], MqttCounters | None]) -> None:
+        """Export the MQTT source's own counters, read at scrape time."""
+        self.registry.register(_MqttCollector(source))
+
+
+class _MqttCollector(Collector):
+    def __init__(self, source: Callable[[], MqttCounters | None]) -> None:
+        self.source = source
+
+    def collect(self) -> Iterator[Metric]:
+        mqtt = self.source()
+        if mqtt is None:
+            return
+        for name, doc, value in (
+            ("alertd_mqtt_messages_received", "MQTT messages received.",
+             mqtt.messages_received),
+            ("alertd_mqtt_messages_malformed", "MQTT messages that could not be used.",
+             mqtt.messages_malformed),
+            ("alertd_mqtt_reconnects", "Reconnections to the MQTT broker.", mqtt.reconnects),
+        ):
+            yield CounterMetricFamily(name, doc, value=value)
