@@ -240,11 +240,16 @@ class Daemon:
     async def _watch_loop(self) -> None:
         while True:
             await asyncio.sleep(WATCH_INTERVAL)
-            signature = await asyncio.to_thread(self._signature)
-            if signature != self._watch_signature:
-                self._watch_signature = signature
-                log.info("rule or config files changed: reloading")
-                await self.reload()
+            await self.reload_if_changed()
+
+    async def reload_if_changed(self) -> ReloadStatus | None:
+        """Reload when a rule file or the config file changed since the last look."""
+        signature = await asyncio.to_thread(self._signature)
+        if signature == self._watch_signature:
+            return None
+        self._watch_signature = signature
+        log.info("rule or config files changed: reloading")
+        return await self.reload()
 
     # --- evaluation hooks --------------------------------------------------------------
     async def evaluate_due(self, now: float, last: float) -> None:

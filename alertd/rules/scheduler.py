@@ -49,7 +49,9 @@ class Scheduler:
     def __init__(self, manager: RuleManager, windows: SampleWindows, meta: MetaAlerts,
                  clock: Clock, *, query_many: QueryMany | None, source_error: SourceStatus,
                  persist: Persist, publish: Publish,
-                 on_group_done: Callable[[Group, float, float], None] | None = None) -> None:
+                 on_group_done: Callable[[Group, float, float], None] | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 monotonic: Callable[[], float] = time.perf_counter) -> None:
         self.manager = manager
         self.windows = windows
         self.meta = meta
@@ -59,6 +61,8 @@ class Scheduler:
         self.persist = persist
         self.publish = publish
         self.on_group_done = on_group_done
+        self._sleep = sleep
+        self._monotonic = monotonic
         self.overruns: dict[str, int] = {}
         self.streaming_runs = 0
         self._dirty: set[str] = set()
@@ -102,7 +106,7 @@ class Scheduler:
     # --- groups ------------------------------------------------------------------------
     def start(self) -> None:
         self.stop()
-        self._tasks = [asyncio.create_task(self._group_loop(g), name=f"group {g.name}")
+        self._tasks = [asyncio.create_task(self.group_loop(g), name=f"group {g.name}")
                        for g in self.manager.groups]
         self._tasks.append(asyncio.create_task(self.run_streaming(), name="streaming"))
 
@@ -111,17 +115,17 @@ class Scheduler:
             task.cancel()
         self._tasks = []
 
-    async def _group_loop(self, group: Group) -> None:
+    async def group_loop(self, group: Group) -> None:
         while True:
             now = self.clock.now()
             at = next_tick(group.name, group.interval, now)
-            await asyncio.sleep(at - now)
-            started = time.perf_counter()
+            await self._sleep(at - now)
+            started = self._monotonic()
             try:
                 await self.evaluate_group(group, at)
             except Exception:  # a bug in one round must not stop the group for good
                 log.exception("evaluation of group %s failed", group.name)
-            elapsed = time.perf_counter() - started
+            elapsed = self._monotonic() - started
             if elapsed > group.interval:
                 missed = int(elapsed // group.interval)
                 self.overruns[group.name] = self.overruns.get(group.name, 0) + missed
@@ -129,10 +133,10 @@ class Scheduler:
                             group.name, elapsed, missed)
 
     async def evaluate_group(self, group: Group, at: float) -> None:
-        started = time.perf_counter()
+        started = self._monotonic()
         await self.evaluate(group.rules, at, persist_all=True)
         if self.on_group_done:
-            self.on_group_done(group, at, time.perf_counter() - started)
+            self.on_group_done(group, at, self._monotonic() - started)
 
     async def evaluate_due(self, now: float, last: float) -> None:
         """Evaluate every group with a tick in (last, now], in time order (for tests)."""

@@ -218,3 +218,62 @@ async def test_rules_and_status_endpoints(harness: Harness) -> None:
         assert resp.status == 200
     async with harness.http.get(harness.daemon.listen_url + "/-/ready") as resp:
         assert resp.status == 200
+
+
+async def test_series_limit_rejects_new_series_with_a_reason(harness: Harness) -> None:
+    harness.daemon.windows.max_series_per_metric = 2
+    resp = await harness.push([sample("errors", "v1", 1), sample("errors", "v2", 1),
+                               sample("errors", "v3", 1)])
+    assert resp.status == 422
+    async with harness.http.post(harness.daemon.listen_url + "/api/alertd/v1/samples",
+                                 json=[sample("errors", "v4", 1)]) as r:
+        body = await r.json()
+    assert body["accepted"] == 0
+    assert "already has 2 series" in body["errors"][0]["message"]
+    # Existing series still take samples; one at a time that went back is refused.
+    harness.clock.advance(15)
+    assert (await harness.push([sample("errors", "v1", 7)])).status == 202
+    late = {**sample("errors", "v1", 8), "timestamp": T0}
+    async with harness.http.post(harness.daemon.listen_url + "/api/alertd/v1/samples",
+                                 json=[late]) as r:
+        assert r.status == 422
+        assert "is not after the last one" in (await r.json())["errors"][0]["message"]
+
+
+async def test_arrivals_are_coalesced_into_one_evaluation(harness: Harness) -> None:
+    for version in ("v1", "v2", "v3"):
+        assert (await harness.push([sample("errors", version, 9)])).status == 202
+    before = harness.daemon.scheduler.streaming_runs
+    await harness.daemon.run_until_idle()
+    await harness.daemon.run_until_idle()  # nothing new arrived: nothing to do
+    assert harness.daemon.scheduler.streaming_runs == before + 1
+    assert len(await harness.firing()) == 3
+
+
+async def test_alerts_api_filters_like_amtool(harness: Harness) -> None:
+    await harness.push([sample("errors", "v1", 9), sample("errors", "v2", 9)])
+    await harness.daemon.run_until_idle()
+    alerts = await harness.get('/api/v2/alerts?filter=version="v2"&filter=alertname=~"Err.*"')
+    assert [a["labels"]["version"] for a in alerts] == ["v2"]
+    async with harness.http.get(harness.daemon.listen_url
+                                + "/api/v2/alerts?filter=nonsense") as resp:
+        assert resp.status == 400
+
+
+async def test_metrics_report_ingest_and_evaluation(harness: Harness) -> None:
+    await harness.push([sample("errors", "v1", 9), {"metric": "errors"}])
+    await harness.daemon.run_until_idle()
+    async with harness.http.get(harness.daemon.listen_url + "/metrics") as resp:
+        text = await resp.text()
+    assert 'alertd_samples_ingested_total{source="webhook"} 1.0' in text
+    assert 'alertd_rule_evaluations_total{rule="ErrorsHigh"}' in text
+    assert 'alertd_rule_health{health="ok",rule="ErrorsHigh"} 1.0' in text
+
+
+async def test_a_changed_rule_file_is_reloaded(harness: Harness, tmp_path: Path) -> None:
+    assert await harness.daemon.reload_if_changed() is None
+    rules = tmp_path / "rules" / "model.rules"
+    rules.write_text(RULES.replace("alert LatencyHigh", "alert LatencyTooHigh"))
+    status = await harness.daemon.reload_if_changed()
+    assert status is not None and status.success
+    assert set(harness.daemon.manager.evaluator.states) == {"ErrorsHigh", "LatencyTooHigh"}
