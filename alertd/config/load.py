@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import types
 from collections.abc import Mapping
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -21,6 +21,7 @@ from pydantic_core import ErrorDetails
 from alertd.config.model import SECRET_KEYS, Config, describe, load_context
 from alertd.errors import ConfigError
 from alertd.lang.diagnostics import did_you_mean
+from alertd.yamlfile import StrictLoader
 
 __all__ = ["config_problems", "load_config", "parse_config"]
 
@@ -99,7 +100,7 @@ def config_problems(exc: ValidationError) -> list[str]:
 
 def _parse_yaml(text: str, path: str) -> object:
     try:
-        return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+        return yaml.load(text, Loader=StrictLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else path
@@ -110,18 +111,7 @@ def _parse_yaml(text: str, path: str) -> object:
     raise ConfigError(message)
 
 
-class _Loader(yaml.SafeLoader):
-    """A safe loader that rejects duplicate keys (PyYAML would let the last one win)."""
 
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[str] = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
-                if key_node.value in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f'duplicate key "{key_node.value}"', key_node.start_mark)
-                seen.add(key_node.value)
-        return super().construct_mapping(node, deep)
 
 
 def _key_path(loc: tuple[int | str, ...]) -> tuple[str, type[BaseModel] | None]:

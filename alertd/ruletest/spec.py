@@ -46,6 +46,7 @@ from alertd.lang.parse import parse_expr
 from alertd.lang.types import ValueType
 from alertd.model import ALERTNAME, METRIC_NAME, Labels
 from alertd.ruletest.notation import NotationError, Value, expand, parse_number
+from alertd.yamlfile import StrictLoader
 
 __all__ = [
     "DEFAULT_EVALUATION_INTERVAL",
@@ -189,19 +190,8 @@ def parse_test_file(text: str, path: str) -> RuleTestFile:
     return result
 
 
-class _Loader(yaml.SafeLoader):
-    """A safe loader that keeps scalars as text (only null is resolved) and rejects
-    duplicate keys, which PyYAML would otherwise let the last one win silently."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[str] = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
-                if key_node.value in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f'duplicate key "{key_node.value}"', key_node.start_mark)
-                seen.add(key_node.value)
-        return super().construct_mapping(node, deep)
+class _Loader(StrictLoader):
+    """Keeps scalars as text (only null is resolved): `version: 2.10` stays "2.10"."""
 
 
 _KEEP_TAGS = {"tag:yaml.org,2002:null", "tag:yaml.org,2002:merge"}
