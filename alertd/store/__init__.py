@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alertd.store.db import Database, StoreError, open_database
 from alertd.store.migrations import LATEST_VERSION, MIGRATIONS, SchemaVersionError, migrate
+from alertd.store.notifications import HistoryRepository, NotificationLogRepository
 from alertd.store.rule_states import RuleStateRepository
+from alertd.store.silences import SilenceRepository
 from alertd.store.windows import WindowRepository
 
 __all__ = [
@@ -35,6 +37,9 @@ class Store:
         self._db = db
         self.rule_states = RuleStateRepository(db)
         self.windows = WindowRepository(db)
+        self.silences = SilenceRepository(db)
+        self.nflog = NotificationLogRepository(db)
+        self.history = HistoryRepository(db)
 
     @classmethod
     async def open(cls, url: str) -> Store:

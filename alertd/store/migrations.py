@@ -103,9 +103,23 @@ def _v2_windows(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v3_silences(conn: Connection) -> None:
+    from alertd.store.silences import migrate_v3
+
+    migrate_v3(conn)
+
+
+def _v4_notifications(conn: Connection) -> None:
+    from alertd.store.notifications import migrate_v4
+
+    migrate_v4(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "rule states and their alert instances", _v1_rule_states),
     Migration(2, "snapshots of the windows of pushed samples", _v2_windows),
+    Migration(3, "silences", _v3_silences),
+    Migration(4, "notification log and alert history", _v4_notifications),
 )
 
 

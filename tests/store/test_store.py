@@ -422,6 +422,8 @@ async def test_migrations_build_the_schema_the_code_uses(store: Store) -> None:
 
     async with store.engine.connect() as conn:
         actual = await conn.run_sync(describe)
+    import alertd.store  # noqa: F401  (every repository registers its tables on `metadata`)
+
     expected = {t.name: ({c.name: c.nullable for c in t.columns}, [c.name for c in t.primary_key])
                 for t in metadata.sorted_tables}
     assert actual == expected

@@ -1,0 +1,106 @@
+"""Alert history: every decision taken about an alert, as an append-only list of events.
+
+`alertd explain` and the history endpoint read it back (explain.py); the weekly noise report
+is computed from it. An event names the alert (fingerprint and labels) and copies the
+fields reports group and filter by (alertname, rule, owner, severity); what is particular
+to its kind is in `details`. The functions below build each kind with the detail keys the
+readers rely on:
+
+    transition  from, to, value, expr?       the rule's state changed (value that caused it)
+    route       receiver, route, group_key   a route took the alert into an aggregation group
+    silenced    silences, until?             silences muted it at a flush (ids; latest end)
+    inhibited   sources                      alerts inhibiting it (fingerprints)
+    dedup       receiver, group_key, send, reason      notify the receiver or not, and why
+    delivery    receiver, integration, attempt, outcome (ok|failed|retrying), status?, error?
+    ack         by, via?                     a responder acknowledged it
+    feedback    by, verdict, comment?        a responder's judgement (useful, noise...)
+
+A notification carries a whole group, so dedup and delivery are recorded once per alert in
+it; count pages as distinct (receiver, group_key, at) of successful deliveries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from alertd.model import ALERTNAME, Labels
+
+KINDS = ("transition", "route", "silenced", "inhibited", "dedup", "delivery", "ack", "feedback")
+OUTCOMES = ("ok", "failed", "retrying")
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEvent:
+    at: float
+    kind: str
+    fingerprint: str
+    alertname: str
+    rule: str | None
+    owner: str | None
+    severity: str | None
+    labels: Labels
+    details: Mapping[str, Any]
+
+
+def event(at: float, kind: str, labels: Labels, details: Mapping[str, Any], *,
+          rule: str | None = None) -> HistoryEvent:
+    """An event about the alert with these labels; alertname, owner, severity come from them."""
+    if kind not in KINDS:
+        raise ValueError(f'unknown history event kind "{kind}"')
+    return HistoryEvent(at, kind, labels.fingerprint(), labels.get(ALERTNAME), rule,
+                        labels.get("owner") or None, labels.get("severity") or None, labels,
+                        MappingProxyType({k: v for k, v in details.items() if v is not None}))
+
+
+def transition(at: float, labels: Labels, *, old: str, new: str, value: float,
+               expr: str | None = None, rule: str | None = None) -> HistoryEvent:
+    return event(at, "transition", labels, {"from": old, "to": new, "value": value,
+                                            "expr": expr}, rule=rule)
+
+
+def routed(at: float, labels: Labels, *, receiver: str, route: str, group_key: str,
+           rule: str | None = None) -> HistoryEvent:
+    return event(at, "route", labels, {"receiver": receiver, "route": route,
+                                       "group_key": group_key}, rule=rule)
+
+
+def silenced(at: float, labels: Labels, *, silences: Iterable[str], until: float | None = None,
+             rule: str | None = None) -> HistoryEvent:
+    return event(at, "silenced", labels, {"silences": sorted(silences), "until": until},
+                 rule=rule)
+
+
+def inhibited(at: float, labels: Labels, *, sources: Iterable[str],
+              rule: str | None = None) -> HistoryEvent:
+    return event(at, "inhibited", labels, {"sources": sorted(sources)}, rule=rule)
+
+
+def dedup(at: float, labels: Labels, *, receiver: str, group_key: str, send: bool, reason: str,
+          rule: str | None = None) -> HistoryEvent:
+    return event(at, "dedup", labels, {"receiver": receiver, "group_key": group_key,
+                                       "send": send, "reason": reason}, rule=rule)
+
+
+def delivery(at: float, labels: Labels, *, receiver: str, integration: str, attempt: int,
+             outcome: str, status: int | None = None, error: str | None = None,
+             group_key: str | None = None, rule: str | None = None) -> HistoryEvent:
+    if outcome not in OUTCOMES:
+        raise ValueError(f'unknown delivery outcome "{outcome}"')
+    return event(at, "delivery", labels, {
+        "receiver": receiver, "integration": integration, "attempt": attempt,
+        "outcome": outcome, "status": status, "error": error, "group_key": group_key,
+    }, rule=rule)
+
+
+def ack(at: float, labels: Labels, *, by: str, via: str | None = None,
+        rule: str | None = None) -> HistoryEvent:
+    return event(at, "ack", labels, {"by": by, "via": via}, rule=rule)
+
+
+def feedback(at: float, labels: Labels, *, by: str, verdict: str, comment: str | None = None,
+             rule: str | None = None) -> HistoryEvent:
+    return event(at, "feedback", labels, {"by": by, "verdict": verdict, "comment": comment},
+                 rule=rule)

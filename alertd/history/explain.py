@@ -1,0 +1,139 @@
+"""An alert's history as text: what `alertd explain` prints and the history endpoint shows.
+
+    alert 3f2a9c0d1e2b4a5f {alertname="ChurnLatencyP99High", severity="page"}
+    2026-11-26T09:00:00Z  pending   value=0.31 (when: latency > 100ms)
+    2026-11-26T09:05:00Z  firing    value=0.42
+    2026-11-26T09:05:30Z  routed to team-ml via {}/{severity="page"} in group {}:{...}
+    2026-11-26T09:05:30Z  dedup: sent to team-ml (first notification)
+    2026-11-26T09:05:31Z  delivery to team-ml/slack ok (200)
+
+With the events of several alerts (explaining an alertname), each line names its alert.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from alertd.history import HistoryEvent
+
+NO_HISTORY = "no history recorded"
+
+
+def explain_text(events: Sequence[HistoryEvent]) -> str:
+    """A chronological account of the events, one line each, after a line per alert."""
+    if not events:
+        return NO_HISTORY
+    alerts: dict[str, HistoryEvent] = {}
+    for e in events:
+        alerts.setdefault(e.fingerprint, e)
+    lines = [f"alert {fp} {e.labels}" for fp, e in alerts.items()]
+    several = len(alerts) > 1
+    for e in sorted(events, key=lambda e: e.at):  # stable: same instant, recorded order
+        who = f"{e.fingerprint}  " if several else ""
+        lines.append(f"{timestamp(e.at)}  {who}{describe(e)}")
+    return "\n".join(lines)
+
+
+def describe(event: HistoryEvent) -> str:
+    """One event as a phrase, without its time."""
+    render = _RENDER.get(event.kind)
+    d = event.details
+    text = render(d) if render is not None else " ".join([event.kind, *_pairs(d)])
+    return " ".join(text.split("\n"))
+
+
+def timestamp(at: float) -> str:
+    """RFC 3339 in UTC; milliseconds only when the time has some."""
+    t = datetime.fromtimestamp(at, UTC)
+    frac = f".{t.microsecond // 1000:03d}" if t.microsecond // 1000 else ""
+    return t.strftime("%Y-%m-%dT%H:%M:%S") + frac + "Z"
+
+
+def number(value: Any) -> str:
+    """A value as Prometheus writes it: NaN, +Inf, -Inf; integers without a fraction."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    v = float(value)
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    if v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    return repr(v)
+
+
+def _transition(d: Mapping[str, Any]) -> str:
+    text = f"{d.get('to', '?'):<9} value={number(d.get('value'))}"
+    return text + f" (when: {d['expr']})" if d.get("expr") else text
+
+
+def _route(d: Mapping[str, Any]) -> str:
+    return (f"routed to {d.get('receiver', '?')} via {d.get('route', '?')} "
+            f"in group {d.get('group_key', '?')}")
+
+
+def _silenced(d: Mapping[str, Any]) -> str:
+    text = f"silenced by {_list(d.get('silences'))}"
+    until = d.get("until")
+    return text + f" until {timestamp(until)}" if isinstance(until, int | float) else text
+
+
+def _inhibited(d: Mapping[str, Any]) -> str:
+    return f"inhibited by {_list(d.get('sources'))}"
+
+
+def _dedup(d: Mapping[str, Any]) -> str:
+    verb = "sent to" if d.get("send") else "not sent to"
+    text = f"dedup: {verb} {d.get('receiver', '?')}"
+    return text + f" ({d['reason']})" if d.get("reason") else text
+
+
+def _delivery(d: Mapping[str, Any]) -> str:
+    text = (f"delivery to {d.get('receiver', '?')}/{d.get('integration', '?')} "
+            f"{d.get('outcome', '?')}")
+    answer = ": ".join(str(x) for x in (d.get("status"), d.get("error")) if x is not None)
+    if answer:
+        text += f" ({answer})"
+    attempt = d.get("attempt")
+    if isinstance(attempt, int) and attempt > 1:
+        text += f", attempt {attempt}"
+    return text
+
+
+def _ack(d: Mapping[str, Any]) -> str:
+    text = f"acknowledged by {d.get('by', '?')}"
+    return text + f" via {d['via']}" if d.get("via") else text
+
+
+def _feedback(d: Mapping[str, Any]) -> str:
+    text = f"feedback from {d.get('by', '?')}: {d.get('verdict', '?')}"
+    return text + f" ({d['comment']})" if d.get("comment") else text
+
+
+def _list(items: Any) -> str:
+    if isinstance(items, list | tuple) and items:
+        return ", ".join(str(x) for x in items)
+    return "?"
+
+
+def _pairs(d: Mapping[str, Any]) -> list[str]:
+    # A kind this version does not know (recorded by a newer one): its details as they are.
+    return [f"{k}={number(v) if isinstance(v, float) else json.dumps(v, default=str)}"
+            for k, v in d.items()]
+
+
+_RENDER: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "transition": _transition,
+    "route": _route,
+    "silenced": _silenced,
+    "inhibited": _inhibited,
+    "dedup": _dedup,
+    "delivery": _delivery,
+    "ack": _ack,
+    "feedback": _feedback,
+}

@@ -1,0 +1,100 @@
+"""Buffers history events from synchronous code and writes them in batches.
+
+Evaluation and dispatch call `record()`, which only appends to a list: they never wait on
+the database. A background task (`run`) flushes the buffer every interval; the daemon
+flushes once more at shutdown. Events that could not be written stay buffered for the next
+flush, up to `max_pending`, beyond which the oldest are dropped (and counted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Protocol
+
+from alertd.clock import Clock
+from alertd.errors import AlertdError
+from alertd.history import HistoryEvent
+
+log = logging.getLogger("alertd.history")
+
+
+class HistorySink(Protocol):
+    """Where events go (alertd.store.notifications.HistoryRepository)."""
+
+    async def append(self, events: Sequence[HistoryEvent]) -> None: ...
+
+
+class HistoryRecorder:
+    def __init__(self, repository: HistorySink, clock: Clock, *, batch_size: int = 5000,
+                 max_pending: int = 200_000,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        if batch_size < 1 or max_pending < batch_size:
+            raise ValueError("history recorder: need 1 <= batch_size <= max_pending")
+        self._repository = repository
+        self._clock = clock
+        self._batch_size = batch_size
+        self._max_pending = max_pending
+        self._sleep = sleep
+        self._buffer: list[HistoryEvent] = []
+        self._lock = asyncio.Lock()  # one flush at a time, so batches land in record order
+        self.written = 0
+        self.dropped = 0
+        self.last_flush: float | None = None  # when a flush last succeeded (clock time)
+        self.last_error: str | None = None
+
+    @property
+    def pending(self) -> int:
+        return len(self._buffer)
+
+    def record(self, event: HistoryEvent) -> None:
+        self._buffer.append(event)
+        self._trim()
+
+    def record_many(self, events: Iterable[HistoryEvent]) -> None:
+        self._buffer.extend(events)
+        self._trim()
+
+    async def flush(self) -> int:
+        """Write every buffered event, in batches; how many were written.
+
+        On a failure the unwritten events go back to the front of the buffer and the
+        error (a StoreError) propagates.
+        """
+        async with self._lock:
+            batch, self._buffer = self._buffer, []
+            done = 0
+            try:
+                while done < len(batch):
+                    chunk = batch[done:done + self._batch_size]
+                    await self._repository.append(chunk)
+                    done += len(chunk)
+                    self.written += len(chunk)
+            except BaseException as exc:
+                # Cancelled too: a shutdown that cancels the loop mid-write flushes again.
+                self._buffer[:0] = batch[done:]
+                self._trim()
+                if isinstance(exc, AlertdError):
+                    self.last_error = str(exc)
+                raise
+            self.last_flush = self._clock.now()
+            self.last_error = None
+            return done
+
+    async def run(self, interval: float = 1.0) -> None:
+        """Flush every `interval` seconds until cancelled; failures are logged and retried."""
+        while True:
+            await self._sleep(interval)
+            try:
+                await self.flush()
+            except AlertdError as exc:
+                log.warning("history: %d events not written yet (%d dropped so far): %s",
+                            self.pending, self.dropped, exc)
+
+    def _trim(self) -> None:
+        excess = len(self._buffer) - self._max_pending
+        if excess > 0:
+            # Silent here (record() runs on hot paths); run() reports the count.
+            del self._buffer[:excess]
+            self.dropped += excess

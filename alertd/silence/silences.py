@@ -1,0 +1,253 @@
+"""The registry of silences: Alertmanager's rules for setting and expiring them, the
+question "which silences mute these labels?", and write-through persistence.
+
+Every change is written to the repository before it is visible in memory, and before
+`set` or `expire` returns: a silence the API acknowledged survives a restart, and a failed
+write changes nothing.
+
+Times are kept to the millisecond, the precision of the API: a silence read with GET and
+posted back unchanged (as `amtool silence update` does) has exactly the start it had, so
+it is updated in place rather than replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from typing import Protocol
+
+from alertd.model import LabelMatcher, Labels
+from alertd.silence.model import (
+    ACTIVE,
+    EXPIRED,
+    PENDING,
+    Silence,
+    SilenceAlreadyExpired,
+    SilenceNotFound,
+    SilenceState,
+    matches_filter,
+    new_id,
+)
+
+# Alertmanager's --data.retention: how long an expired silence is kept (and listed).
+RETENTION = 120 * 3600.0
+
+# Label sets whose muting silences are remembered; beyond it the cache starts over.
+_CACHE_LIMIT = 65_536
+
+class SilenceRepository(Protocol):
+    async def save(self, *silences: Silence) -> None: ...
+
+    async def load_all(self) -> list[Silence]: ...
+
+    async def delete(self, ids: Iterable[str]) -> None: ...
+
+
+def to_ms(t: float) -> float:
+    """`t` truncated to the millisecond (with a microsecond's slack for float error)."""
+    if not math.isfinite(t):
+        return t
+    return math.floor(t * 1000 + 1e-3) / 1000
+
+
+class Silences:
+    """The silences, in memory, over an optional repository (None: memory only)."""
+
+    def __init__(self, repository: SilenceRepository | None = None, *,
+                 retention: float = RETENTION) -> None:
+        if retention < 0:
+            raise ValueError("the retention of silences cannot be negative")
+        self._repo = repository
+        self.retention = retention
+        self._by_id: dict[str, Silence] = {}
+        self._lock = asyncio.Lock()
+        self._version = 0
+        # Labels -> ids of the silences whose matchers match them, in any state: matching
+        # does not depend on time, so the entry holds until a silence changes (version).
+        self._cache: dict[Labels, tuple[str, ...]] = {}
+        self._cache_version = 0
+
+    @classmethod
+    async def open(cls, repository: SilenceRepository | None, now: float, *,
+                   retention: float = RETENTION) -> Silences:
+        silences = cls(repository, retention=retention)
+        await silences.load(now)
+        return silences
+
+    @property
+    def version(self) -> int:
+        """A counter that moves whenever a silence is added, changed or removed."""
+        return self._version
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def __iter__(self) -> Iterator[Silence]:
+        return iter(list(self._by_id.values()))
+
+    def get(self, silence_id: str) -> Silence | None:
+        return self._by_id.get(silence_id)
+
+    # --- changes ---------------------------------------------------------------------
+
+    async def load(self, now: float) -> None:
+        """Replace what is in memory with the repository's silences, then collect garbage."""
+        async with self._lock:
+            loaded = await self._repo.load_all() if self._repo is not None else []
+            self._by_id = {s.id: s for s in loaded}
+            self._version += 1
+        await self.gc(now)
+
+    async def set(self, silence: Silence, now: float) -> str:
+        """Create a silence, or update the one with this id; the id it ends up with.
+
+        As in Alertmanager: an existing silence is changed in place only when that does
+        not rewrite history, that is, its matchers are the same and, if it is active, so is
+        its start and its new end is not in the past, or, if it is pending, its new start
+        is not in the past. Otherwise the old silence is expired (unless it already was)
+        and a new one, with a new id, takes the change. A new silence starting in the past
+        starts now. An unknown id is SilenceNotFound; a broken rule is InvalidSilence.
+        """
+        now = to_ms(now)
+        sil = replace(silence, starts_at=to_ms(silence.starts_at),
+                      ends_at=to_ms(silence.ends_at))
+        async with self._lock:
+            prev = self._by_id.get(sil.id) if sil.id else None
+            if sil.id and prev is None:
+                raise SilenceNotFound(sil.id)
+            writes: list[Silence] = []
+            if prev is not None and _can_update(prev, sil, now):
+                new = replace(sil, updated_at=now)
+                new.validate()
+            else:
+                new = replace(sil, id=new_id(), starts_at=max(sil.starts_at, now),
+                              updated_at=now)
+                # Checked before the old one is expired: a refused change changes nothing.
+                new.validate()
+                if prev is not None and prev.state(now) != EXPIRED:
+                    writes.append(_expired(prev, now))
+            writes.append(new)
+            await self._write(writes)
+            return new.id
+
+    async def expire(self, silence_id: str, now: float) -> Silence:
+        """End a silence now: an active one ends now, a pending one starts and ends now.
+
+        SilenceNotFound for an unknown id, SilenceAlreadyExpired for an expired one.
+        """
+        now = to_ms(now)
+        async with self._lock:
+            sil = self._by_id.get(silence_id)
+            if sil is None:
+                raise SilenceNotFound(silence_id)
+            if sil.state(now) == EXPIRED:
+                raise SilenceAlreadyExpired(silence_id)
+            expired = _expired(sil, now)
+            await self._write([expired])
+            return expired
+
+    async def on_resolved(self, resolved: Labels, still_firing: Iterable[Labels],
+                          now: float) -> list[str]:
+        """Expire the `expire_on_resolve` silences that the resolution of `resolved` frees.
+
+        Those are the active ones that match `resolved` and none of `still_firing` (the
+        alerts still firing); the ids of the silences expired, in id order.
+        """
+        candidates = [sid for sid in self.mutes(resolved, now)
+                      if self._by_id[sid].expire_on_resolve]
+        if not candidates:
+            return []
+        firing = list(still_firing)
+        now = to_ms(now)
+        async with self._lock:
+            expired: list[Silence] = []
+            for sid in candidates:
+                sil = self._by_id.get(sid)
+                # Looked at again under the lock: another task may have changed it.
+                if sil is None or not sil.expire_on_resolve or sil.state(now) != ACTIVE:
+                    continue
+                if any(sil.matches(labels) for labels in firing):
+                    continue
+                expired.append(_expired(sil, now))
+            if expired:
+                await self._write(expired)
+            return [s.id for s in expired]
+
+    async def gc(self, now: float) -> list[str]:
+        """Forget the silences that expired more than `retention` ago; their ids."""
+        async with self._lock:
+            dead = sorted(sid for sid, s in self._by_id.items()
+                          if s.ends_at + self.retention < now)
+            if not dead:
+                return []
+            if self._repo is not None:
+                await self._repo.delete(dead)
+            for sid in dead:
+                del self._by_id[sid]
+            self._version += 1
+            return dead
+
+    async def _write(self, silences: Sequence[Silence]) -> None:
+        if self._repo is not None:
+            await self._repo.save(*silences)
+        for s in silences:
+            self._by_id[s.id] = s
+        self._version += 1
+
+    # --- questions -------------------------------------------------------------------
+
+    def query(self, *, filters: Sequence[LabelMatcher] = (),
+              states: Collection[SilenceState] | None = None, now: float) -> list[Silence]:
+        """The silences that pass the filters (see `matches_filter`) in the given states.
+
+        In Alertmanager's order: active ones first, soonest to end first; then pending
+        ones, soonest to start first; then expired ones, latest to end first.
+        """
+        found = [s for s in self._by_id.values()
+                 if (states is None or s.state(now) in states) and matches_filter(s, filters)]
+        found.sort(key=lambda s: _order(s, now))
+        return found
+
+    def mutes(self, labels: Mapping[str, str], now: float) -> list[str]:
+        """The ids of the active silences whose matchers all match `labels`, in id order."""
+        key = labels if isinstance(labels, Labels) else Labels(labels)
+        if self._cache_version != self._version:
+            self._cache.clear()
+            self._cache_version = self._version
+        ids = self._cache.get(key)
+        if ids is None:
+            ids = tuple(sorted(sid for sid, s in self._by_id.items() if s.matches(key)))
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[key] = ids
+        by_id = self._by_id
+        return [sid for sid in ids if by_id[sid].state(now) == ACTIVE]
+
+
+def _can_update(a: Silence, b: Silence, now: float) -> bool:
+    """Whether `a` can become `b` without changing what was silenced in the past."""
+    if a.matchers != b.matchers:
+        return False
+    state = a.state(now)
+    if state == ACTIVE:
+        return b.starts_at == a.starts_at and b.ends_at >= now
+    if state == PENDING:
+        return b.starts_at >= now
+    return False
+
+
+def _expired(sil: Silence, now: float) -> Silence:
+    if sil.state(now) == PENDING:
+        return replace(sil, starts_at=now, ends_at=now, updated_at=now)
+    return replace(sil, ends_at=max(now, sil.starts_at), updated_at=now)
+
+
+def _order(s: Silence, now: float) -> tuple[int, float, str]:
+    state = s.state(now)
+    if state == ACTIVE:
+        return (0, s.ends_at, s.id)
+    if state == PENDING:
+        return (1, s.starts_at, s.id)
+    return (2, -s.ends_at, s.id)

@@ -1,0 +1,334 @@
+"""The notification log and alert history, persisted (schema version 4).
+
+`nflog_entry` holds one row per (group key, receiver): the last notification sent.
+`alert_history` is append-only, one row per event, shaped for the noise report's
+aggregates: the fields it filters and groups by are columns with an index each (with the
+time), the rest is JSON text. Times are seconds since the epoch (float).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Double,
+    Index,
+    Integer,
+    MetaData,
+    Row,
+    String,
+    Table,
+    Text,
+    and_,
+    delete,
+    insert,
+    or_,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from alertd.history import HistoryEvent
+from alertd.nflog.log import Entry
+from alertd.store.db import Database, StoreError, decode_labels, encode_labels, metadata
+
+# An autoincrementing 64-bit id: SQLite only autoincrements an INTEGER PRIMARY KEY.
+_ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+def migrate_v4(conn: Connection) -> None:
+    """Create the notification log and history tables (frozen: never edit, add a step)."""
+    md = MetaData()
+    Table(
+        "nflog_entry", md,
+        Column("key", String(64), primary_key=True),
+        Column("group_key", Text, nullable=False),
+        Column("receiver", Text, nullable=False),
+        Column("firing", Text, nullable=False),
+        Column("resolved", Text, nullable=False),
+        Column("at", Double, nullable=False),
+        Column("expires_at", Double, nullable=False),
+        Index("ix_nflog_entry_expires_at", "expires_at"),
+    )
+    Table(
+        "alert_history", md,
+        Column("id", _ID, primary_key=True, autoincrement=True),
+        Column("at", Double, nullable=False),
+        Column("kind", String, nullable=False),
+        Column("fingerprint", String, nullable=False),
+        Column("alertname", String, nullable=False),
+        Column("rule", String),
+        Column("owner", String),
+        Column("severity", String),
+        Column("labels", Text, nullable=False),
+        Column("details", Text, nullable=False),
+        Index("ix_alert_history_at", "at"),
+        Index("ix_alert_history_fingerprint_at", "fingerprint", "at"),
+        Index("ix_alert_history_alertname_at", "alertname", "at"),
+        Index("ix_alert_history_rule_at", "rule", "at"),
+        Index("ix_alert_history_owner_at", "owner", "at"),
+        Index("ix_alert_history_kind_at", "kind", "at"),
+    )
+    md.create_all(conn)
+
+
+# The tables as the code below reads and writes them today, beside the others in db.py.
+
+# Keyed by a digest of (group key, receiver): a group key holds the group's label values,
+# which may be longer than a PostgreSQL B-tree entry can be.
+nflog_entry = Table(
+    "nflog_entry", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("group_key", Text, nullable=False),
+    Column("receiver", Text, nullable=False),
+    Column("firing", Text, nullable=False),  # JSON array of fingerprints, sorted
+    Column("resolved", Text, nullable=False),
+    Column("at", Double, nullable=False),
+    Column("expires_at", Double, nullable=False),
+)
+
+alert_history = Table(
+    "alert_history", metadata,
+    # Orders events of the same instant as they were appended.
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("at", Double, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("fingerprint", String, nullable=False),
+    Column("alertname", String, nullable=False),
+    Column("rule", String),
+    Column("owner", String),
+    Column("severity", String),
+    Column("labels", Text, nullable=False),
+    Column("details", Text, nullable=False),
+)
+
+
+def entry_key(group_key: str, receiver: str) -> str:
+    text = json.dumps([group_key, receiver], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class NotificationLogRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def save(self, entry: Entry) -> None:
+        """Insert or replace the entry of (group key, receiver), unless a newer one is stored.
+
+        Newer wins as when Alertmanager merges its peers' logs: a replica that logs late
+        does not take back what another one sent since.
+        """
+        for name in ("at", "expires_at"):
+            if not math.isfinite(getattr(entry, name)):
+                raise StoreError(f'database "{self._db.url}": cannot save notification log: '
+                                 f"{name} is {getattr(entry, name)}")
+        row = {
+            "key": entry_key(entry.group_key, entry.receiver),
+            "group_key": entry.group_key,
+            "receiver": entry.receiver,
+            "firing": json.dumps(sorted(entry.firing)),
+            "resolved": json.dumps(sorted(entry.resolved)),
+            "at": entry.at,
+            "expires_at": entry.expires_at,
+        }
+        t = nflog_entry
+        ins = (postgresql.insert(t) if self._db.dialect == "postgresql"
+               else sqlite.insert(t)).values(row)
+        stmt = ins.on_conflict_do_update(
+            index_elements=[t.c.key],
+            set_={c.name: ins.excluded[c.name] for c in t.columns if c.name != "key"},
+            where=ins.excluded.at >= t.c.at,
+        )
+        async with self._db.transaction("save notification log", write=True) as conn:
+            await conn.execute(stmt)
+
+    async def load_all(self) -> list[Entry]:
+        """Every stored entry, expired or not."""
+        query = select(nflog_entry).order_by(nflog_entry.c.group_key, nflog_entry.c.receiver)
+        async with self._db.transaction("load notification log", write=False) as conn:
+            rows = (await conn.execute(query)).all()
+        try:
+            return [Entry(r.group_key, r.receiver, _fingerprints(r.firing),
+                          _fingerprints(r.resolved), r.at, r.expires_at) for r in rows]
+        except ValueError as exc:
+            raise StoreError(f'database "{self._db.url}": cannot load notification log: '
+                             f"{exc}") from exc
+
+    async def delete_expired(self, now: float) -> int:
+        """Delete the entries expired at `now`; how many."""
+        stmt = delete(nflog_entry).where(nflog_entry.c.expires_at <= now)
+        async with self._db.transaction("delete expired notification log entries",
+                                        write=True) as conn:
+            result = await conn.execute(stmt)
+        return int(result.rowcount)
+
+
+def _fingerprints(text: str) -> frozenset[str]:
+    data = json.loads(text)
+    if not isinstance(data, list) or not all(isinstance(x, str) for x in data):
+        raise ValueError(f"fingerprints are not a list of strings: {text!r}")
+    return frozenset(data)
+
+
+# Rows fetched per query while streaming `between`.
+_PAGE = 2000
+_DEFAULT_LIMIT = 1000
+
+
+class HistoryRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def append(self, events: Sequence[HistoryEvent]) -> None:
+        """Append the events, in one transaction, in the order given."""
+        if not events:
+            return
+        try:
+            rows = [_row(e) for e in events]
+        except (ValueError, TypeError) as exc:
+            raise StoreError(f'database "{self._db.url}": cannot append history: {exc}') from exc
+        async with self._db.transaction("append history", write=True) as conn:
+            await conn.execute(insert(alert_history), rows)
+
+    async def for_alert(self, fingerprint: str, limit: int = _DEFAULT_LIMIT,
+                        since: float | None = None) -> list[HistoryEvent]:
+        """The alert's latest `limit` events from `since` on, oldest first."""
+        cond = [alert_history.c.fingerprint == fingerprint]
+        if since is not None:
+            cond.append(alert_history.c.at >= since)
+        return await self._latest(cond, limit, "read history of alert")
+
+    async def for_alertname(self, name: str, since: float | None = None,
+                            until: float | None = None,
+                            limit: int = _DEFAULT_LIMIT) -> list[HistoryEvent]:
+        """The latest `limit` events of alerts named `name` in [since, until), oldest first."""
+        return await self._latest(_window([alert_history.c.alertname == name], since, until),
+                                  limit, "read history of alertname")
+
+    async def between(self, since: float, until: float, kinds: Iterable[str] | None = None,
+                      owner: str | None = None,
+                      rule: str | None = None) -> AsyncIterator[HistoryEvent]:
+        """Every event in [since, until), oldest first, optionally of some kinds, one owner
+        or one rule: what reports are computed from.
+
+        Read page by page (each page its own short transaction), so a week of history is
+        never held in memory nor a transaction held open while the caller computes.
+        """
+        cond = _window([], since, until)
+        if kinds is not None:
+            cond.append(alert_history.c.kind.in_(sorted(set(kinds))))
+        if owner is not None:
+            cond.append(alert_history.c.owner == owner)
+        if rule is not None:
+            cond.append(alert_history.c.rule == rule)
+        h = alert_history.c
+        after: tuple[float, int] | None = None
+        while True:
+            page_cond = list(cond)
+            if after is not None:
+                page_cond.append(or_(h.at > after[0], and_(h.at == after[0], h.id > after[1])))
+            query = select(alert_history).where(*page_cond).order_by(h.at, h.id).limit(_PAGE)
+            async with self._db.transaction("read history", write=False) as conn:
+                rows = (await conn.execute(query)).all()
+            for row in rows:
+                yield self._event(row, "read history")
+            if len(rows) < _PAGE:
+                return
+            after = (rows[-1].at, rows[-1].id)
+
+    async def prune(self, before: float) -> int:
+        """Delete the events older than `before` (retention); how many."""
+        stmt = delete(alert_history).where(alert_history.c.at < before)
+        async with self._db.transaction("prune history", write=True) as conn:
+            result = await conn.execute(stmt)
+        return int(result.rowcount)
+
+    async def _latest(self, cond: list[Any], limit: int, purpose: str) -> list[HistoryEvent]:
+        h = alert_history.c
+        query = (select(alert_history).where(*cond).order_by(h.at.desc(), h.id.desc())
+                 .limit(max(0, limit)))
+        async with self._db.transaction(purpose, write=False) as conn:
+            rows = (await conn.execute(query)).all()
+        return [self._event(row, purpose) for row in reversed(rows)]
+
+    def _event(self, row: Row[Any], purpose: str) -> HistoryEvent:
+        try:
+            return HistoryEvent(row.at, row.kind, row.fingerprint, row.alertname, row.rule,
+                                row.owner, row.severity, decode_labels(row.labels),
+                                decode_details(row.details))
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            raise StoreError(f'database "{self._db.url}": cannot {purpose}: event {row.id}: '
+                             f"{exc}") from exc
+
+
+def _window(cond: list[Any], since: float | None, until: float | None) -> list[Any]:
+    if since is not None:
+        cond.append(alert_history.c.at >= since)
+    if until is not None:
+        cond.append(alert_history.c.at < until)
+    return cond
+
+
+def _row(e: HistoryEvent) -> dict[str, Any]:
+    if not math.isfinite(e.at):
+        raise ValueError(f"event {e.kind} of {e.fingerprint}: time is {e.at}")
+    return {
+        "at": e.at, "kind": e.kind, "fingerprint": e.fingerprint, "alertname": e.alertname,
+        "rule": e.rule, "owner": e.owner, "severity": e.severity,
+        "labels": encode_labels(e.labels), "details": encode_details(e.details),
+    }
+
+
+# JSON has no NaN nor infinities; Prometheus spells them so in its own JSON.
+_NONFINITE = {"NaN": math.nan, "+Inf": math.inf, "-Inf": -math.inf}
+# Detail keys whose strings above are read back as floats.
+_FLOAT_KEYS = frozenset({"value"})
+
+
+def encode_details(details: Mapping[str, Any]) -> str:
+    """Details as strict JSON: NaN and infinities as "NaN", "+Inf", "-Inf"; sets as sorted
+    lists, other mappings as objects, anything else JSON lacks as its str()."""
+    return json.dumps(_plain(details), ensure_ascii=False, separators=(",", ":"),
+                      allow_nan=False)
+
+
+def decode_details(text: str) -> Mapping[str, Any]:
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"details are not an object: {text[:80]!r}")
+    return MappingProxyType(_floats(data))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "+Inf" if value > 0 else "-Inf"
+        return value
+    if value is None or isinstance(value, str | int):  # bool is an int
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted((_plain(v) for v in value), key=str)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def _floats(value: Any, key: str | None = None) -> Any:
+    if isinstance(value, dict):
+        return {k: _floats(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_floats(v, key) for v in value]
+    if key in _FLOAT_KEYS and isinstance(value, str) and value in _NONFINITE:
+        return _NONFINITE[value]
+    return value
