@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import glob
 import logging
+import math
+import os
 import signal
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -20,6 +22,8 @@ from pathlib import Path
 from aiohttp import web
 
 from alertd import __version__
+from alertd.alerts.model import Alert
+from alertd.alerts.owners import Ownership
 from alertd.alerts.store import AlertStore
 from alertd.clock import Clock, SystemClock
 from alertd.config import Config, load_config
@@ -27,8 +31,11 @@ from alertd.config.model import MqttSource as MqttConfig
 from alertd.config.model import PrometheusSource, TLSConfig
 from alertd.console import ConsolePrinter
 from alertd.errors import AlertdError, EvalError
+from alertd.history import transition
+from alertd.history.recorder import HistoryRecorder
 from alertd.metrics import Metrics
 from alertd.model import Vector
+from alertd.notify.service import Notifications
 from alertd.rules import meta as meta_rules
 from alertd.rules.manager import Group, RuleManager, load_groups
 from alertd.rules.meta import MetaAlerts
@@ -85,7 +92,9 @@ class Daemon:
         self.config_path = config_path
         self.clock = clock or SystemClock()
         self.metrics = Metrics()
-        self.alerts = AlertStore()
+        self.ownership = Ownership(config.owners)
+        # Looked up through self so that a reload's new owners apply at once.
+        self.alerts = AlertStore(enrich=lambda labels, ann: self.ownership.attach(labels, ann))
         self.meta = MetaAlerts()
         self.manager = RuleManager(config.evaluation_interval)
         self.windows = SampleWindows(
@@ -93,6 +102,11 @@ class Daemon:
             retention=config.samples.min_retention)
         self.console = console if console is not None else (
             ConsolePrinter() if config.console else None)
+        self.notifications = Notifications(
+            config, self.clock, self.alerts,
+            console=self.console.out if self.console else open(os.devnull, "w"))  # noqa: SIM115
+        self.history: HistoryRecorder | None = None
+        self.alerts.on_transition = self._api_transition
         self.store: Store | None = None
         self.prometheus: PrometheusClient | None = None
         self.mqtt: MqttSource | None = None
@@ -125,8 +139,11 @@ class Daemon:
         self.started_at = self.clock.now()
         specs = load_groups(self.config.rule_files, self.base_dir)  # bad rules: no start
         self.store = await Store.open(self.config.storage_url())
+        self.history = HistoryRecorder(self.store.history, self.clock)
+        self.notifications.history = self.history
         summary = self.manager.replace(specs, self.config.evaluation_interval)
         self._after_rules_changed()
+        await self.notifications.start(self.store, run=schedule)
         await self._restore()
         self.reload_status = ReloadStatus(True, self.clock.now(), None, str(summary))
         self.metrics.reload_success.set(1)
@@ -158,6 +175,7 @@ class Daemon:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._mqtt_task
             self._mqtt_task = None
+        await self.notifications.stop()
         if self.store:
             await self._snapshot()
             await self._persist({**self.manager.evaluator.states, **self.meta.states})
@@ -201,8 +219,10 @@ class Daemon:
         if config.sources.mqtt != self.config.sources.mqtt:
             self._configure_mqtt(config.sources.mqtt)
         self.config = config
+        self.ownership = Ownership(config.owners)
+        self.notifications.reconfigure(config)
         for name in summary.removed:
-            self.alerts.forget_rule(name)
+            self.alerts.forget_rule(name, self.clock.now())
         self.meta.forget_rules(set(self.manager.evaluator.states))
         if self.store and summary.removed:
             await self.store.rule_states.delete(summary.removed)
@@ -294,14 +314,23 @@ class Daemon:
                 for health in Health:
                     self.metrics.rule_health.labels(rule, health.value).set(
                         1 if state.health is health else 0)
+        if transitions and self.history is not None:
+            rule_name = None if rule in meta_rules.NAMES else rule
+            for t in transitions:
+                self.history.record(transition(at, t.labels, old=t.old.value, new=t.new.value,
+                                               value=t.value, rule=rule_name))
         if transitions and self.console:
             self.console.transitions(rule, transitions, at)
+
+    def _api_transition(self, alert: Alert, old: str, new: str, at: float) -> None:
+        if self.history is not None:
+            self.history.record(transition(at, alert.labels, old=old, new=new, value=math.nan))
 
     def _group_done(self, group: Group, at: float, duration: float) -> None:
         self.group_status[(group.name, group.interval)] = GroupStatus(at, duration)
         self.metrics.eval_duration.labels(group.name).observe(duration)
         self.metrics.series.set(len(self.windows.store))
-        active = self.alerts.active()
+        active = self.alerts.active(self.clock.now())
         self.metrics.alerts.labels("firing").set(len(active))
 
     # --- persistence -------------------------------------------------------------------

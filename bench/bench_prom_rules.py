@@ -49,7 +49,7 @@ async def run(count: int, rounds: int, url: str, root: Path) -> dict[str, object
         for _ in range(rounds):
             await daemon.scheduler.evaluate_group(group, time.time())
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-        firing = len(daemon.alerts.active())
+        firing = len(daemon.alerts.active(time.time()))
         errors = sum(1 for s in daemon.manager.evaluator.states.values()
                      if s.health.value == "error")
     finally:

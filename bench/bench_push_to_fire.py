@@ -20,7 +20,7 @@ from pathlib import Path
 
 import aiohttp
 
-from alertd.alerts.store import Alert
+from alertd.alerts.model import Alert
 from alertd.config import parse_config
 from alertd.daemon import Daemon
 
@@ -54,7 +54,7 @@ async def run(pushes: int) -> dict[str, object]:
             now = time.perf_counter()
             for alert in alerts:
                 room = alert.labels.get("room")
-                if alert.firing and room not in fired:
+                if not alert.resolved(time.time()) and room not in fired:
                     fired[room] = now
                     if room in waiting:
                         waiting[room].set()

@@ -1,89 +1,130 @@
-"""Alerts as the outside world sees them, keyed by fingerprint.
+"""The alert store: every alert, from alertd's rules and from clients, by fingerprint.
 
-Rules own their instances (rules/state.py); after each evaluation the daemon syncs a
-rule's instances here, where they become alerts in Alertmanager's sense: firing ones
-are active, resolved ones carry an end time. Listeners hear about every change.
+Alerts posted to `/api/v2/alerts` and the firing or resolved instances of alertd's own
+rules meet here and are merged by fingerprint with Alertmanager's semantics: an update
+that overlaps an alert's activity range merges with it (the earliest start stays, an
+explicit end beats a timeout), otherwise it replaces it. Resolved alerts stay for a
+retention time so that their resolution can still be notified, then are collected.
+Listeners (the dispatcher) hear about every alert that changed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import replace
 
+from alertd.alerts.model import Alert, LazyAnnotations
 from alertd.model import Labels
 from alertd.rules.state import Instance, Status
 
 Annotator = Callable[[Instance], Mapping[str, str]]
-
-
-@dataclass(frozen=True, slots=True)
-class Alert:
-    rule: str
-    instance: Instance
-    annotator: Annotator
-    updated_at: float
-
-    @property
-    def labels(self) -> Labels:
-        return self.instance.labels
-
-    @property
-    def fingerprint(self) -> str:
-        return self.instance.labels.fingerprint()
-
-    @property
-    def firing(self) -> bool:
-        return self.instance.status is Status.FIRING
-
-    @property
-    def starts_at(self) -> float:
-        inst = self.instance
-        return inst.fired_at if inst.fired_at is not None else inst.active_at
-
-    @property
-    def ends_at(self) -> float | None:
-        return self.instance.resolved_at
-
-    def annotations(self) -> Mapping[str, str]:
-        # Rendered when read: values change at every evaluation, reads are rare.
-        return self.annotator(self.instance)
-
-
 Listener = Callable[[list[Alert]], None]
+Enricher = Callable[[Labels, Mapping[str, str]], tuple[Labels, Mapping[str, str]]]
+Transitioned = Callable[[Alert, str, str, float], None]
+"""(alert, old state, new state, at) for alerts posted by clients: "inactive", "firing",
+"resolved". Rule alerts have their own transitions from the state machine."""
+
+DEFAULT_RETENTION = 3600.0
 
 
 class AlertStore:
-    def __init__(self) -> None:
-        self._by_rule: dict[str, dict[str, Alert]] = {}
+    def __init__(self, *, retention: float = DEFAULT_RETENTION,
+                 enrich: Enricher | None = None) -> None:
+        self.retention = retention
+        self.enrich = enrich
+        self._alerts: dict[str, Alert] = {}
+        self._by_rule: dict[str, set[str]] = {}
         self._listeners: list[Listener] = []
+        self.on_transition: Transitioned | None = None
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    def sync_rule(self, rule: str, instances: Iterable[Instance], annotator: Annotator,
-                  at: float) -> None:
-        """Replace the alerts of `rule` with its firing and resolved instances."""
-        current: dict[str, Alert] = {}
-        for inst in instances:
-            if inst.status in (Status.FIRING, Status.RESOLVED):
-                alert = Alert(rule, inst, annotator, at)
-                current[alert.fingerprint] = alert
-        previous = self._by_rule.get(rule, {})
-        changed = [a for fp, a in current.items()
-                   if fp not in previous or previous[fp].instance.status is not a.instance.status]
-        if current:
-            self._by_rule[rule] = current
-        else:
-            self._by_rule.pop(rule, None)
+    def _announce(self, changed: list[Alert]) -> None:
         if changed:
             for listener in self._listeners:
                 listener(changed)
 
-    def forget_rule(self, rule: str) -> None:
+    # --- ingest ------------------------------------------------------------------------
+    def put(self, alerts: Iterable[Alert], now: float) -> list[Alert]:
+        """Merge alerts in (Alertmanager's semantics); returns them as stored."""
+        stored: list[Alert] = []
+        for alert in alerts:
+            alert = self._enriched(alert)
+            old = self._alerts.get(alert.fingerprint)
+            if old is not None and alert.overlaps(old):
+                alert = old.merge(alert, now)
+            self._alerts[alert.fingerprint] = alert
+            stored.append(alert)
+            before = "inactive" if old is None else ("resolved" if old.resolved(now) else "firing")
+            after = "resolved" if alert.resolved(now) else "firing"
+            if before != after and self.on_transition is not None:
+                self.on_transition(alert, before, after, now)
+        self._announce(stored)
+        return stored
+
+    def sync_rule(self, rule: str, instances: Iterable[Instance], annotator: Annotator,
+                  at: float) -> None:
+        """Bring the alerts of a rule in line with its firing and resolved instances."""
+        seen: set[str] = set()
+        changed: list[Alert] = []
+        for inst in instances:
+            if inst.status not in (Status.FIRING, Status.RESOLVED):
+                continue
+            alert = self._from_instance(inst, annotator, at)
+            seen.add(alert.fingerprint)
+            old = self._alerts.get(alert.fingerprint)
+            self._alerts[alert.fingerprint] = alert
+            # Only a change of state is news for the dispatcher; a new value is not.
+            if old is None or old.ends_at != alert.ends_at or old.starts_at != alert.starts_at:
+                changed.append(alert)
+        previous = self._by_rule.get(rule, set())
+        self._by_rule[rule] = seen
+        for fingerprint in previous - seen:
+            # An instance the rule forgot while firing (its rule was removed): resolved now.
+            old = self._alerts.get(fingerprint)
+            if old is not None and not old.resolved(at):
+                ended = replace(old, ends_at=at, updated_at=at)
+                self._alerts[fingerprint] = ended
+                changed.append(ended)
+        self._announce(changed)
+
+    def forget_rule(self, rule: str, at: float) -> None:
+        """A rule was removed: its firing alerts resolve."""
+        self.sync_rule(rule, (), lambda i: {}, at)
         self._by_rule.pop(rule, None)
 
-    def alerts(self) -> list[Alert]:
-        return [a for alerts in self._by_rule.values() for a in alerts.values()]
+    def _from_instance(self, inst: Instance, annotator: Annotator, at: float) -> Alert:
+        starts = inst.fired_at if inst.fired_at is not None else inst.active_at
+        ends = inst.resolved_at if inst.status is Status.RESOLVED else None
+        return self._enriched(Alert(inst.labels, LazyAnnotations(lambda: annotator(inst)),
+                                    starts, ends, at, source="rule"))
 
-    def active(self) -> list[Alert]:
-        return [a for a in self.alerts() if a.firing]
+    def _enriched(self, alert: Alert) -> Alert:
+        if self.enrich is None:
+            return alert
+        labels, annotations = self.enrich(alert.labels, alert.annotations)
+        if labels is alert.labels and annotations is alert.annotations:
+            return alert
+        return replace(alert, labels=labels, annotations=annotations, fingerprint="")
+
+    # --- reading -----------------------------------------------------------------------
+    def get(self, fingerprint: str) -> Alert | None:
+        return self._alerts.get(fingerprint)
+
+    def alerts(self) -> list[Alert]:
+        return list(self._alerts.values())
+
+    def active(self, now: float) -> list[Alert]:
+        return [a for a in self._alerts.values() if not a.resolved(now)]
+
+    def by_name(self, alertname: str) -> list[Alert]:
+        return [a for a in self._alerts.values() if a.labels.get("alertname") == alertname]
+
+    def gc(self, now: float) -> list[Alert]:
+        """Drop alerts resolved longer than the retention ago."""
+        gone = [a for a in self._alerts.values()
+                if a.ends_at is not None and a.ends_at <= now - self.retention]
+        for alert in gone:
+            del self._alerts[alert.fingerprint]
+        return gone

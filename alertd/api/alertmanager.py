@@ -1,60 +1,324 @@
-"""`GET /api/v2/alerts` in Alertmanager's shape, so its tools can read alertd's alerts."""
+"""Alertmanager's API v2 for alerts, groups, receivers and status.
+
+Prometheus's Alertmanager client and amtool talk to alertd through these, unchanged:
+`POST /api/v2/alerts` (what Prometheus sends), `GET /api/v2/alerts` and
+`/api/v2/alerts/groups` (amtool alert query), `GET /api/v2/receivers` and
+`GET /api/v2/status` (whose `config.original` is the routing part as Alertmanager YAML,
+which `amtool config routes test` reads).
+"""
 
 from __future__ import annotations
 
+import hmac
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
-from alertd.alerts.store import Alert, AlertStore
+from alertd import __version__
+from alertd.alerts.model import Alert
+from alertd.alerts.store import AlertStore
 from alertd.api.timefmt import rfc3339
-from alertd.model import LabelMatcher
+from alertd.clock import Clock
+from alertd.dispatch.dispatcher import GroupView
+from alertd.model import LabelMatcher, Labels
+from alertd.notify.pipeline import InhibitIndex, Inhibitor, SilenceIndex
 
-# A firing alert's endsAt is a lease, as Prometheus sends it: renewed at every evaluation.
+# A firing alert's endsAt as shown, when it has no end of its own: a lease, as Prometheus
+# sends it, renewed at every evaluation.
 ENDS_AT_LEASE = 4 * 60.0
 
-_MATCHER = re.compile(r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"?(.*?)"?\s*$')
+_MATCHER = re.compile(
+    r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|(.*?))\s*$')
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
-def parse_filter(text: str) -> LabelMatcher:
-    """A filter as amtool sends it: `alertname="X"`, `severity=~"page|ticket"`."""
-    m = _MATCHER.match(text.strip().strip("{}"))
-    if m is None:
-        raise ValueError(f'bad matcher "{text}"')
-    return LabelMatcher(m.group(1), m.group(2), m.group(3))
+def parse_filter(text: str) -> list[LabelMatcher]:
+    """Matchers as amtool sends them: `alertname="X"`, `{severity=~"page|ticket"}`."""
+    inner = text.strip()
+    if inner.startswith("{") and inner.endswith("}"):
+        inner = inner[1:-1]
+    out = []
+    for part in _split(inner):
+        m = _MATCHER.match(part)
+        if m is None:
+            raise ValueError(f'bad matcher "{part}"')
+        value = m.group(3) if m.group(3) is not None else (m.group(4) or "")
+        value = value.replace('\\"', '"').replace("\\\\", "\\")
+        try:
+            out.append(LabelMatcher(m.group(1), m.group(2), value))
+        except re.error as exc:
+            raise ValueError(f'bad regular expression in "{part}": {exc}') from exc
+    return out
 
 
-def alert_json(alert: Alert, now: float) -> dict[str, Any]:
+def _split(text: str) -> list[str]:
+    parts, current, quoted, escaped = [], "", False, False
+    for ch in text:
+        if escaped:
+            current += ch
+            escaped = False
+        elif ch == "\\":
+            current += ch
+            escaped = True
+        elif ch == '"':
+            current += ch
+            quoted = not quoted
+        elif ch == "," and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    if current.strip():
+        parts.append(current)
+    return [p for p in parts if p.strip()]
+
+
+@dataclass
+class AlertmanagerContext:
+    store: AlertStore
+    clock: Clock
+    started_at: float
+    routes: Callable[[], Any]  # the current routing tree (it changes on reload)
+    groups: Callable[[], Sequence[GroupView]]
+    silences: Callable[[], SilenceIndex]
+    inhibitor: Callable[[], Inhibitor]
+    receivers: Callable[[], Sequence[str]]
+    config_yaml: Callable[[], str]
+    resolve_timeout: Callable[[], float]
+    write_tokens: Callable[[], frozenset[str]]
+    read_tokens: Callable[[], frozenset[str] | None]
+
+
+def _bad(message: str) -> web.Response:
+    return web.json_response({"code": 400, "message": message}, status=400)
+
+
+def _authorized(request: web.Request, tokens: frozenset[str] | None) -> bool:
+    if not tokens:
+        return True  # reads (or writes) are open
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return False
+    given = header[len("Bearer "):].encode()
+    return any(hmac.compare_digest(given, t.encode()) for t in tokens)
+
+
+def _unauthorized() -> web.Response:
+    return web.json_response({"code": 401, "message": "missing or wrong bearer token"},
+                             status=401, headers={"WWW-Authenticate": 'Bearer realm="alertd"'})
+
+
+def _flag(request: web.Request, name: str) -> bool:
+    return request.query.get(name, "true").lower() != "false"
+
+
+def _time(value: Any, field: str, index: int) -> float | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"[{index}].{field}: must be an RFC 3339 date-time string")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f'[{index}].{field}: invalid date-time "{value}"') from exc
+    if parsed.year <= 1:
+        return None  # Go's zero time: "not set"
+    if parsed.tzinfo is None:
+        raise ValueError(f'[{index}].{field}: date-time "{value}" has no time zone')
+    return parsed.timestamp()
+
+
+def _label_map(value: Any, field: str, index: int, *, required: bool) -> dict[str, str]:
+    if value is None:
+        if required:
+            raise ValueError(f"[{index}].{field}: required")
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"[{index}].{field}: must be an object of strings")
+    out: dict[str, str] = {}
+    for k, v in value.items():
+        if not isinstance(k, str) or not _LABEL_NAME.match(k):
+            raise ValueError(f'[{index}].{field}: invalid label name "{k}"')
+        if not isinstance(v, str):
+            raise ValueError(f"[{index}].{field}.{k}: must be a string")
+        if v:
+            out[k] = v
+    if required and not out:
+        raise ValueError(f"[{index}].{field}: at least one label is required")
+    return out
+
+
+def parse_postable(body: Any, now: float, resolve_timeout: float) -> tuple[list[Alert], list[str]]:
+    """Alerts from a postableAlerts body, with Alertmanager's defaults for the times."""
+    if not isinstance(body, list):
+        return [], ["the body must be a JSON array of alerts"]
+    alerts: list[Alert] = []
+    errors: list[str] = []
+    for i, item in enumerate(body):
+        try:
+            if not isinstance(item, dict):
+                raise ValueError(f"[{i}]: must be an object")
+            labels = _label_map(item.get("labels"), "labels", i, required=True)
+            annotations = _label_map(item.get("annotations"), "annotations", i, required=False)
+            starts = _time(item.get("startsAt"), "startsAt", i)
+            ends = _time(item.get("endsAt"), "endsAt", i)
+            generator = item.get("generatorURL") or ""
+            if not isinstance(generator, str):
+                raise ValueError(f"[{i}].generatorURL: must be a string")
+        except ValueError as exc:
+            errors.append(str(exc))
+            continue
+        if starts is None:
+            starts = ends if ends is not None and ends < now else now
+        timeout = ends is None
+        if ends is None:
+            # No end given: it ends unless it is sent again within resolve_timeout.
+            ends = now + resolve_timeout
+        if ends < starts:
+            errors.append(f"[{i}]: endsAt is before startsAt")
+            continue
+        alerts.append(Alert(Labels(labels), annotations, starts, ends, now, generator,
+                            timeout=timeout))
+    return alerts, errors
+
+
+def gettable(alert: Alert, now: float, *, receivers: Iterable[str], silenced_by: list[str],
+             inhibited_by: list[str]) -> dict[str, Any]:
     ends = alert.ends_at if alert.ends_at is not None else alert.updated_at + ENDS_AT_LEASE
+    state = "suppressed" if silenced_by or inhibited_by else "active"
     return {
         "labels": dict(alert.labels),
-        "annotations": dict(alert.annotations()),
+        "annotations": dict(alert.annotations),
         "startsAt": rfc3339(alert.starts_at),
         "endsAt": rfc3339(ends),
         "updatedAt": rfc3339(alert.updated_at),
         "fingerprint": alert.fingerprint,
-        "receivers": [],
-        "status": {"state": "active" if alert.firing else "unprocessed",
-                   "silencedBy": [], "inhibitedBy": []},
-        "generatorURL": "",
+        "receivers": [{"name": r} for r in dict.fromkeys(receivers)],
+        "status": {"state": state, "silencedBy": silenced_by, "inhibitedBy": inhibited_by},
+        "generatorURL": alert.generator_url,
     }
 
 
-def routes(store: AlertStore, now: Callable[[], float]) -> list[web.RouteDef]:
-    async def get_alerts(request: web.Request) -> web.Response:
+class _AlertQuery:
+    def __init__(self, request: web.Request) -> None:
+        self.matchers = [m for f in request.query.getall("filter", []) for m in parse_filter(f)]
+        self.active = _flag(request, "active")
+        self.silenced = _flag(request, "silenced")
+        self.inhibited = _flag(request, "inhibited")
+        self.unprocessed = _flag(request, "unprocessed")
+        receiver = request.query.get("receiver")
         try:
-            matchers = [parse_filter(f) for f in request.query.getall("filter", [])]
+            self.receiver = re.compile(receiver) if receiver else None
+        except re.error as exc:
+            raise ValueError(f"bad receiver regular expression: {exc}") from exc
+
+    def keeps(self, labels: Labels, receivers: list[str], silenced: bool,
+              inhibited: bool) -> bool:
+        if not all(m.matches_labels(labels) for m in self.matchers):
+            return False
+        if self.receiver and not any(self.receiver.fullmatch(r) for r in receivers):
+            return False
+        if silenced and not self.silenced:
+            return False
+        if inhibited and not self.inhibited:
+            return False
+        return (silenced or inhibited) or self.active
+
+
+def routes(ctx: AlertmanagerContext) -> list[web.RouteDef]:
+    def describe(alert: Alert, now: float,
+                 index: InhibitIndex) -> tuple[dict[str, Any], list[str], bool, bool]:
+        receivers = [r.receiver for r in ctx.routes().match(alert.labels)]
+        inhibitors = index.inhibited_by(alert.labels)
+        inhibited_by = [labels.fingerprint() for labels in inhibitors]
+        silenced_by = ctx.silences().mutes(alert.labels, now)
+        body = gettable(alert, now, receivers=receivers, silenced_by=silenced_by,
+                        inhibited_by=inhibited_by)
+        return body, receivers, bool(silenced_by), bool(inhibited_by)
+
+    async def get_alerts(request: web.Request) -> web.Response:
+        if not _authorized(request, ctx.read_tokens()):
+            return _unauthorized()
+        try:
+            query = _AlertQuery(request)
         except ValueError as exc:
-            return web.json_response({"code": 400, "message": str(exc)}, status=400)
+            return _bad(str(exc))
+        now = ctx.clock.now()
+        active = ctx.store.active(now)
+        index = ctx.inhibitor().index([a.labels for a in active])
         out = []
-        for alert in store.alerts():
-            if not alert.firing:
-                continue  # resolved alerts are not listed, as in Alertmanager
-            if all(m.matches_labels(alert.labels) for m in matchers):
-                out.append(alert_json(alert, now()))
+        for alert in active:
+            body, receivers, silenced, inhibited = describe(alert, now, index)
+            if query.keeps(alert.labels, receivers, silenced, inhibited):
+                out.append(body)
         out.sort(key=lambda a: (a["labels"].get("alertname", ""), a["fingerprint"]))
         return web.json_response(out)
 
-    return [web.get("/api/v2/alerts", get_alerts)]
+    async def post_alerts(request: web.Request) -> web.Response:
+        if not _authorized(request, ctx.write_tokens()):
+            return _unauthorized()
+        try:
+            body = await request.json()
+        except ValueError as exc:
+            return _bad(f"invalid JSON: {exc}")
+        now = ctx.clock.now()
+        alerts, errors = parse_postable(body, now, ctx.resolve_timeout())
+        if alerts:
+            ctx.store.put(alerts, now)
+        if errors:
+            return _bad("; ".join(errors))
+        return web.Response(status=200)
+
+    async def get_groups(request: web.Request) -> web.Response:
+        if not _authorized(request, ctx.read_tokens()):
+            return _unauthorized()
+        try:
+            query = _AlertQuery(request)
+        except ValueError as exc:
+            return _bad(str(exc))
+        now = ctx.clock.now()
+        index = ctx.inhibitor().index([a.labels for a in ctx.store.active(now)])
+        out = []
+        for view in ctx.groups():
+            group = view.group
+            if query.receiver and not query.receiver.fullmatch(group.receiver):
+                continue
+            alerts = []
+            for alert in group.alerts.values():
+                if alert.resolved(now):
+                    continue
+                body, receivers, silenced, inhibited = describe(alert, now, index)
+                if query.keeps(alert.labels, receivers, silenced, inhibited):
+                    alerts.append(body)
+            if alerts:
+                out.append({"labels": dict(group.labels), "receiver": {"name": group.receiver},
+                            "alerts": alerts})
+        return web.json_response(out)
+
+    async def get_receivers(request: web.Request) -> web.Response:
+        if not _authorized(request, ctx.read_tokens()):
+            return _unauthorized()
+        return web.json_response([{"name": name} for name in ctx.receivers()])
+
+    async def get_status(request: web.Request) -> web.Response:
+        if not _authorized(request, ctx.read_tokens()):
+            return _unauthorized()
+        return web.json_response({
+            "cluster": {"status": "disabled", "peers": []},
+            "versionInfo": {"version": __version__, "revision": "", "branch": "",
+                            "buildUser": "", "buildDate": "", "goVersion": ""},
+            "config": {"original": ctx.config_yaml()},
+            "uptime": rfc3339(ctx.started_at),
+        })
+
+    return [
+        web.get("/api/v2/alerts", get_alerts),
+        web.post("/api/v2/alerts", post_alerts),
+        web.get("/api/v2/alerts/groups", get_groups),
+        web.get("/api/v2/receivers", get_receivers),
+        web.get("/api/v2/status", get_status),
+    ]

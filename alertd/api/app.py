@@ -11,7 +11,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from alertd import __version__
 from alertd.api import alertmanager
+from alertd.api.silences import routes as silence_routes
 from alertd.api.timefmt import rfc3339
+from alertd.config.amyaml import to_alertmanager_yaml
+from alertd.history.explain import explain_text
 from alertd.sources.webhook import webhook_routes
 
 if TYPE_CHECKING:
@@ -20,9 +23,23 @@ if TYPE_CHECKING:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def _alertmanager_context(daemon: Daemon) -> alertmanager.AlertmanagerContext:
+    n = daemon.notifications
+    return alertmanager.AlertmanagerContext(
+        store=daemon.alerts, clock=daemon.clock, started_at=daemon.started_at or 0.0,
+        routes=lambda: n.routes, groups=n.dispatcher.views, silences=lambda: n.silences,
+        inhibitor=lambda: n.inhibitor, receivers=lambda: n.receiver_names,
+        config_yaml=lambda: to_alertmanager_yaml(daemon.config),
+        resolve_timeout=lambda: n.resolve_timeout,
+        write_tokens=daemon.config.api.write, read_tokens=daemon.config.api.read)
+
+
 def build_app(daemon: Daemon) -> web.Application:
     app = web.Application(client_max_size=daemon.config.sources.webhook.max_body_bytes + 1024)
     clock = daemon.clock
+
+    async def history_handler(request: web.Request) -> web.StreamResponse:
+        return await _history(daemon, request)
 
     def handler(fn: Callable[[Daemon], Awaitable[web.StreamResponse]]) -> Handler:
         async def handle(request: web.Request) -> web.StreamResponse:
@@ -31,7 +48,12 @@ def build_app(daemon: Daemon) -> web.Application:
         return handle
 
     routes = [
-        *alertmanager.routes(daemon.alerts, clock.now),
+        *alertmanager.routes(_alertmanager_context(daemon)),
+        *silence_routes(daemon.notifications.silences, clock,
+                        write_tokens=daemon.config.api.write(),
+                        read_tokens=daemon.config.api.read()),
+        web.get("/api/alertd/v1/alerts/{fingerprint}/history", history_handler),
+        web.get("/api/alertd/v1/history", history_handler),
         web.get("/api/alertd/v1/rules", handler(_rules)),
         web.get("/api/alertd/v1/status", handler(_status)),
         web.get("/metrics", handler(_metrics)),
@@ -150,3 +172,27 @@ async def _status(daemon: Daemon) -> web.Response:
 def _error(prom: object) -> str | None:
     error = getattr(prom, "last_error", None)
     return None if error is None else str(error)
+
+
+async def _history(daemon: Daemon, request: web.Request) -> web.Response:
+    """What happened to an alert (by fingerprint) or to every alert of a name, and why."""
+    store = daemon.store
+    if store is None:
+        return web.json_response({"error": "not started"}, status=503)
+    if daemon.history is not None:
+        await daemon.history.flush()
+    fingerprint = request.match_info.get("fingerprint")
+    if fingerprint:
+        events = await store.history.for_alert(fingerprint)
+    else:
+        name = request.query.get("alertname", "")
+        if not name:
+            return web.json_response({"error": "give alertname=..."}, status=400)
+        events = await store.history.for_alertname(name, None, None, 1000)
+    if request.query.get("format") == "text":
+        return web.Response(text=explain_text(events) + "\n")
+    return web.json_response([{
+        "at": rfc3339(e.at), "kind": e.kind, "fingerprint": e.fingerprint,
+        "alertname": e.alertname, "rule": e.rule, "labels": dict(e.labels),
+        "details": {k: _value(v) if isinstance(v, float) else v for k, v in e.details.items()},
+    } for e in events])

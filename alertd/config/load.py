@@ -16,6 +16,7 @@ from typing import Annotated, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
 from alertd.config.model import SECRET_KEYS, Config, describe, load_context
@@ -128,7 +129,7 @@ def _key_path(loc: tuple[int | str, ...]) -> tuple[str, type[BaseModel] | None]:
         model = None
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             model = annotation
-            field = annotation.model_fields.get(str(step))
+            field = _fields_by_key(annotation).get(str(step))
             annotation = field.annotation if field is not None else None
         elif origin is list:
             annotation = get_args(annotation)[0]
@@ -141,6 +142,12 @@ def _key_path(loc: tuple[int | str, ...]) -> tuple[str, type[BaseModel] | None]:
         else:
             text += f".{step}" if text else str(step)
     return text, model
+
+
+def _fields_by_key(model: type[BaseModel]) -> dict[str, FieldInfo]:
+    """The fields of `model` by the key that names them in the file (`global`, not
+    `global_`)."""
+    return {field.alias or name: field for name, field in model.model_fields.items()}
 
 
 def _unwrap(annotation: object) -> object:
@@ -165,7 +172,7 @@ def _messages(err: ErrorDetails, model: type[BaseModel] | None) -> list[str]:
     ctx = err.get("ctx") or {}
     secret = any(isinstance(step, str) and step in SECRET_KEYS for step in loc)
     if kind == "extra_forbidden":
-        names = list(model.model_fields) if model is not None else []
+        names = list(_fields_by_key(model)) if model is not None else []
         return ["unknown key" + did_you_mean(str(loc[-1]), names)]
     if kind == "invalid_key":
         return ["unknown key (keys are strings: quote it)"]

@@ -52,7 +52,10 @@ __all__ = [
 ]
 
 # Keys whose values are never repeated in a message, whatever is wrong with them.
-SECRET_KEYS = frozenset({"password", "bearer_token", "bearer_tokens"})
+SECRET_KEYS = frozenset({
+    "password", "bearer_token", "bearer_tokens", "credentials", "api_url", "slack_api_url",
+    "routing_key", "service_key", "pagerduty_routing_key",
+})
 
 _STORAGE_PREFIXES = ("sqlite:///", "sqlite+aiosqlite:///", "postgresql://", "postgresql+asyncpg://")
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -348,6 +351,27 @@ class WebhookSource(_Model):
         return frozenset(found)
 
 
+class ApiConfig(_Model):
+    """Who may use the HTTP API. Writes (posting alerts, silences, reloads) need one of the
+    write tokens when any is set; reads need a read or write token when `read_tokens` is set
+    (an empty list closes reads to all but write tokens)."""
+
+    write_tokens: list[Secret] = []
+    write_token_files: list[SecretFile] = []
+    read_tokens: list[Secret] | None = None
+
+    def write(self) -> frozenset[str]:
+        found = {t.get_secret_value() for t in self.write_tokens}
+        for i, path in enumerate(self.write_token_files):
+            found.add(_read_secret(path, f"api.write_token_files[{i}]"))
+        return frozenset(found)
+
+    def read(self) -> frozenset[str] | None:
+        if self.read_tokens is None:
+            return None
+        return frozenset(t.get_secret_value() for t in self.read_tokens) | self.write()
+
+
 class MqttTopic(_Model):
     topic: NonEmptyStr
     labels_from_topic: dict[str, int] = {}
@@ -473,6 +497,18 @@ class SamplesConfig(_Model):
     min_retention: Duration = 3600.0
 
 
+# The routing part's models build on the types above, hence an import this far down.
+from alertd.config.routing import (  # noqa: E402
+    GlobalConfig,
+    InhibitRule,
+    NamedTimeInterval,
+    Owner,
+    Receiver,
+    Route,
+    routing_problems,
+)
+
+
 class Config(_Model):
     listen: str = "127.0.0.1:9095"
     storage: str = "sqlite:///data/alertd.db"
@@ -481,8 +517,19 @@ class Config(_Model):
     rule_files: list[NonEmptyStr] = Field(default=["rules/*.rules"], validate_default=True)
     evaluation_interval: Duration = 60.0
     console: bool = True
+    api: ApiConfig = ApiConfig()
     sources: Sources = Sources()
     samples: SamplesConfig = SamplesConfig()
+    # The routing part, with Alertmanager's keys (see routing.py); by default every alert
+    # goes to the receiver "console", which has no notification configs.
+    global_: GlobalConfig = Field(default=GlobalConfig(), alias="global")
+    route: Route = Route(receiver="console")
+    receivers: list[Receiver] = [Receiver(name="console")]
+    inhibit_rules: list[InhibitRule] = []
+    time_intervals: list[NamedTimeInterval] = []
+    mute_time_intervals: list[NamedTimeInterval] = []
+    templates: list[NonEmptyStr] = []
+    owners: list[Owner] = []
 
     _base_dir: str | None = PrivateAttr(default=None)
 
@@ -502,10 +549,20 @@ class Config(_Model):
             raise ValueError(f'"{value}" names no database file')
         return value
 
-    @field_validator("rule_files", mode="after")
+    @field_validator("rule_files", "templates", mode="after")
     @classmethod
-    def _resolve_rule_files(cls, value: list[str], info: ValidationInfo) -> list[str]:
+    def _resolve_patterns(cls, value: list[str], info: ValidationInfo) -> list[str]:
         return [_resolve(pattern, info) for pattern in value]
+
+    @model_validator(mode="after")
+    def _check_routing(self) -> Config:
+        problems = routing_problems(
+            route=self.route, route_given="route" in self.model_fields_set,
+            receivers=self.receivers, global_=self.global_, time_intervals=self.time_intervals,
+            mute_time_intervals=self.mute_time_intervals, owners=self.owners)
+        if problems:
+            raise ValueError("\n".join(problems))  # each line names its key path
+        return self
 
     @model_validator(mode="after")
     def _remember_base_dir(self, info: ValidationInfo) -> Config:

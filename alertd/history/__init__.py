@@ -28,7 +28,8 @@ from typing import Any
 
 from alertd.model import ALERTNAME, Labels
 
-KINDS = ("transition", "route", "silenced", "inhibited", "dedup", "delivery", "ack", "feedback")
+KINDS = ("transition", "route", "silenced", "inhibited", "muted", "dedup", "delivery", "ack",
+         "feedback")
 OUTCOMES = ("ok", "failed", "retrying")
 
 

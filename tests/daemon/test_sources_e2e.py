@@ -77,7 +77,7 @@ async def evaluate(daemon: Daemon) -> None:
 
 
 def alertnames(daemon: Daemon) -> set[str]:
-    return {a.labels["alertname"] for a in daemon.alerts.active()}
+    return {a.labels["alertname"] for a in daemon.alerts.active(time.time())}
 
 
 async def test_prom_rules_fire_resolve_and_survive_prometheus_outages(
@@ -97,8 +97,8 @@ async def test_prom_rules_fire_resolve_and_survive_prometheus_outages(
         await evaluate(daemon)
         (firing,) = state().in_status(Status.FIRING)
         assert firing.labels["model_version"] == "v2"
-        alert = daemon.alerts.active()[0]
-        assert alert.annotations()["summary"] == "v2 at 400ms"
+        alert = daemon.alerts.active(time.time())[0]
+        assert alert.annotations["summary"] == "v2 at 400ms"
 
         prometheus_exporter.set("e2e_latency_seconds", {"model_version": "v2"}, 0.1)
         await asyncio.to_thread(prometheus.wait_for_value, "e2e_latency_seconds",
@@ -173,14 +173,14 @@ async def test_mqtt_samples_fire_rules_across_a_broker_restart(
     await publish(broker, "sensors/kitchen/temperature", {"metric": "temperature", "value": 35})
     await until(lambda: len(daemon.windows.store) == 1, what="the first sample")
     await daemon.run_until_idle()
-    assert {a.labels["room"] for a in daemon.alerts.active()} == {"kitchen"}
+    assert {a.labels["room"] for a in daemon.alerts.active(time.time())} == {"kitchen"}
 
     broker.restart()
     await until(lambda: mqtt.reconnects >= 1 and mqtt.connected, what="the reconnect")
     await publish(broker, "sensors/attic/temperature", {"metric": "temperature", "value": 41})
     await until(lambda: len(daemon.windows.store) == 2, what="a sample after the restart")
     await daemon.run_until_idle()
-    assert {a.labels["room"] for a in daemon.alerts.active()} == {"kitchen", "attic"}
+    assert {a.labels["room"] for a in daemon.alerts.active(time.time())} == {"kitchen", "attic"}
 
     # A malformed message is counted and the loop goes on.
     await publish(broker, "sensors/hall/temperature", {"metric": "temperature"})

@@ -1,0 +1,126 @@
+"""Time intervals with Alertmanager's semantics: when a route is muted or active.
+
+A `TimeInterval` contains a time when every key it sets contains it: `times` (minutes of the
+day, the end excluded), `weekdays`, `days_of_month` (negative days count from the end of the
+month: -1 is its last day), `months` and `years` (inclusive ranges), all read in its
+`location` (UTC when left out). A named interval contains a time when any of its items
+does. Times are Unix timestamps in seconds, passed in: nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+import calendar
+import zoneinfo
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from alertd.config import routing
+
+__all__ = ["TimeInterval", "TimeIntervals"]
+
+Ranges = tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class TimeInterval:
+    """One item of a named time interval; a key left as None contains every time."""
+
+    times: Ranges | None = None  # (start minute, end minute), end excluded
+    weekdays: Ranges | None = None  # 0 is Sunday
+    days_of_month: Ranges | None = None
+    months: Ranges | None = None
+    years: Ranges | None = None
+    location: str | None = None  # an IANA zone name, "UTC" or "Local"; None is UTC
+
+    @classmethod
+    def from_spec(cls, spec: routing.TimeIntervalSpec) -> TimeInterval:
+        def ranges(items: Sequence[tuple[int, int]] | None) -> Ranges | None:
+            return None if items is None else tuple(items)
+
+        times = None if spec.times is None else tuple(
+            (t.start_minute, t.end_minute) for t in spec.times)
+        return cls(times=times, weekdays=ranges(spec.weekdays),
+                   days_of_month=ranges(spec.days_of_month), months=ranges(spec.months),
+                   years=ranges(spec.years), location=spec.location)
+
+    def contains(self, t: float) -> bool:
+        """Whether the Unix time `t` (seconds) lies in this interval."""
+        at = _local_time(t, self.location)
+        if self.times is not None:
+            minute = at.hour * 60 + at.minute
+            if not any(start <= minute < end for start, end in self.times):
+                return False
+        if self.days_of_month is not None and not _in_days_of_month(at, self.days_of_month):
+            return False
+        if self.months is not None and not _within(at.month, self.months):
+            return False
+        weekday = (at.weekday() + 1) % 7  # Python counts from Monday, Alertmanager from Sunday
+        if self.weekdays is not None and not _within(weekday, self.weekdays):
+            return False
+        return self.years is None or _within(at.year, self.years)
+
+
+def _within(value: int, ranges: Ranges) -> bool:
+    return any(begin <= value <= end for begin, end in ranges)
+
+
+def _in_days_of_month(at: datetime, ranges: Ranges) -> bool:
+    days = calendar.monthrange(at.year, at.month)[1]
+    for begin, end in ranges:
+        begin = days + begin + 1 if begin < 0 else begin
+        end = days + end + 1 if end < 0 else end
+        if begin > days:  # "31" in a 30-day month: never
+            continue
+        # Clamped to the month, so that "25:31" ends on the 28th in February.
+        if begin <= at.day <= min(end, days):
+            return True
+    return False
+
+
+def _local_time(t: float, location: str | None) -> datetime:
+    if location == "Local":
+        return datetime.fromtimestamp(t).astimezone()
+    if location is None or location in ("", "UTC"):
+        return datetime.fromtimestamp(t, UTC)
+    return datetime.fromtimestamp(t, zoneinfo.ZoneInfo(location))  # zones are cached
+
+
+class TimeIntervals:
+    """The named time intervals of a config (`time_intervals` and `mute_time_intervals`)."""
+
+    def __init__(self, named: Mapping[str, Sequence[TimeInterval]]) -> None:
+        self._named = {name: tuple(items) for name, items in named.items()}
+
+    @classmethod
+    def from_config(cls, time_intervals: Iterable[routing.NamedTimeInterval],
+                    mute_time_intervals: Iterable[routing.NamedTimeInterval] = ()
+                    ) -> TimeIntervals:
+        named: dict[str, list[TimeInterval]] = {}
+        for item in [*time_intervals, *mute_time_intervals]:
+            named[item.name] = [TimeInterval.from_spec(spec) for spec in item.time_intervals]
+        return cls(named)
+
+    def names(self) -> list[str]:
+        return list(self._named)
+
+    def contains(self, name: str, t: float) -> bool:
+        """Whether the interval `name` contains `t`; an unknown name is a KeyError (a checked
+        config names only intervals it defines)."""
+        return any(item.contains(t) for item in self._named[name])
+
+    def active(self, names: Iterable[str], t: float) -> list[str]:
+        """The intervals among `names` that contain `t`, in the order given."""
+        return [name for name in names if self.contains(name, t)]
+
+    def mute_reason(self, mute: Sequence[str], active: Sequence[str], t: float) -> str | None:
+        """Why a route with these `mute_time_intervals` and `active_time_intervals` is muted
+        at `t`, or None when it is not: inside a mute interval, or outside every active
+        interval (a route without active intervals is always active)."""
+        inside = self.active(mute, t)
+        if inside:
+            return f'inside the mute time interval "{inside[0]}"'
+        if active and not self.active(active, t):
+            names = ", ".join(f'"{name}"' for name in active)
+            return f"outside the active time intervals ({names})"
+        return None

@@ -1,0 +1,1 @@
+"""From an aggregation group's flush to delivered notifications: mute, dedup, send, record."""

@@ -1,0 +1,171 @@
+"""What happens when an aggregation group flushes, in Alertmanager's order:
+
+    inhibition -> time intervals -> silences -> per integration: dedup (notification log)
+    -> send -> record (notification log, history)
+
+Muting happens here, at flush time, so a silence made after an alert fired still applies.
+Every decision is recorded in the alert's history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from alertd.alerts.model import Alert
+from alertd.dispatch.group import AggregationGroup
+from alertd.errors import NotifyError
+from alertd.model import Labels
+from alertd.receivers import Notification, Notifier
+
+
+class SilenceIndex(Protocol):
+    def mutes(self, labels: Labels, now: float) -> list[str]: ...
+
+
+class InhibitIndex(Protocol):
+    def inhibited_by(self, target: Mapping[str, str]) -> list[Labels]: ...
+
+
+class Inhibitor(Protocol):
+    def index(self, firing: Iterable[Mapping[str, str]]) -> InhibitIndex: ...
+
+
+class Entry(Protocol):
+    firing: frozenset[str]
+
+
+class NotificationLog(Protocol):
+    def query(self, group_key: str, receiver: str) -> Any: ...
+
+    async def log(self, group_key: str, receiver: str, firing: set[str], resolved: set[str],
+                  at: float, retention: float) -> None: ...
+
+
+NeedsUpdate = Callable[..., tuple[bool, str]]
+Record = Callable[[str, Alert, Mapping[str, Any], float], None]
+"""(kind, alert, details, at): one history event."""
+
+
+@dataclass(frozen=True, slots=True)
+class RouteOptions:
+    receiver: str
+    mute_reason: str | None  # a mute/active time interval that holds now, if any
+    notify_resolved_after_mute: bool = False
+
+
+@dataclass
+class FlushResult:
+    delivered_resolved: set[str] = field(default_factory=set)
+    sent: int = 0
+    failed: int = 0
+
+
+class Pipeline:
+    def __init__(self, *, silences: SilenceIndex, inhibitor: Inhibitor,
+                 nflog: NotificationLog, needs_update: NeedsUpdate,
+                 integrations: Callable[[str], Sequence[Notifier]],
+                 firing_alerts: Callable[[float], Iterable[Alert]], record: Record,
+                 nflog_retention: float = 120 * 3600.0) -> None:
+        self.silences = silences
+        self.inhibitor = inhibitor
+        self.nflog = nflog
+        self.needs_update = needs_update
+        self.integrations = integrations
+        self.firing_alerts = firing_alerts
+        self._record = record
+        self.nflog_retention = nflog_retention
+        # The last decision recorded per (kind, alert, receiver): a decision that repeats
+        # at every flush (still silenced, still nothing new) is recorded once.
+        self._last: dict[tuple[str, str, str], str] = {}
+
+    def record(self, kind: str, alert: Alert, details: Mapping[str, Any], at: float) -> None:
+        key = (kind, alert.fingerprint, str(details.get("receiver", "")))
+        # "nothing new (last sent 2m ago)" is the same decision as a minute earlier.
+        summary = repr(sorted((k, str(v).split(" (")[0]) for k, v in details.items()))
+        if kind in ("dedup", "silenced", "inhibited", "muted") and self._last.get(key) == summary:
+            return
+        self._last[key] = summary
+        self._record(kind, alert, details, at)
+
+    def forget(self, fingerprints: Iterable[str]) -> None:
+        """Alerts that left the store: drop what was remembered about them."""
+        gone = set(fingerprints)
+        self._last = {k: v for k, v in self._last.items() if k[1] not in gone}
+
+    async def flush(self, group: AggregationGroup, options: RouteOptions,
+                    now: float) -> FlushResult:
+        result = FlushResult()
+        alerts = sorted(group.alerts.values(), key=lambda a: (a.resolved(now), a.fingerprint))
+        if options.mute_reason is not None:
+            for alert in alerts:
+                self.record("muted", alert, {"receiver": options.receiver, "group_key": group.key,
+                                             "reason": options.mute_reason}, now)
+            return result
+        kept = self._unmuted(group, alerts, options, now)
+        for index, integration in enumerate(self.integrations(options.receiver)):
+            nflog_receiver = f"{options.receiver}/{integration.name}/{index}"
+            firing = {a.fingerprint for a in kept if not a.resolved(now)}
+            resolved = {a.fingerprint for a in kept if a.resolved(now)}
+            entry = self.nflog.query(group.key, nflog_receiver)
+            send, reason = self.needs_update(
+                entry, firing, resolved, repeat_interval=group.repeat_interval,
+                send_resolved=integration.send_resolved, now=now)
+            for alert in kept:
+                self.record("dedup", alert, {"receiver": nflog_receiver, "group_key": group.key,
+                                             "send": send, "reason": reason}, now)
+            if not send:
+                result.delivered_resolved |= resolved
+                continue
+            to_send = [a for a in kept if integration.send_resolved or not a.resolved(now)]
+            notification = Notification(options.receiver, group.key, group.labels, to_send, now)
+            try:
+                outcome = await integration.notify(notification, reason)
+            except NotifyError as exc:
+                result.failed += 1
+                for alert in to_send:
+                    self.record("delivery", alert, {
+                        "receiver": options.receiver, "integration": integration.name,
+                        "attempt": 1, "outcome": "failed", "error": str(exc),
+                        "group_key": group.key}, now)
+                continue
+            result.sent += 1
+            await self.nflog.log(group.key, nflog_receiver, firing, resolved, now,
+                                 self.nflog_retention)
+            result.delivered_resolved |= resolved
+            for alert in to_send:
+                self.record("delivery", alert, {
+                    "receiver": options.receiver, "integration": integration.name, "attempt": 1,
+                    "outcome": "ok", "status": int(outcome) if outcome.isdigit() else None,
+                    "group_key": group.key}, now)
+        return result
+
+    def _unmuted(self, group: AggregationGroup, alerts: Sequence[Alert],
+                 options: RouteOptions, now: float) -> list[Alert]:
+        index = self.inhibitor.index([a.labels for a in self.firing_alerts(now)])
+        kept: list[Alert] = []
+        for alert in alerts:
+            inhibitors = index.inhibited_by(alert.labels)
+            silences = [] if inhibitors else self.silences.mutes(alert.labels, now)
+            if not inhibitors and not silences:
+                kept.append(alert)
+                continue
+            if alert.resolved(now) and options.notify_resolved_after_mute and \
+                    self._was_notified(group, options.receiver, alert):
+                # The receiver saw it firing before the mute: tell it that it resolved.
+                kept.append(alert)
+                continue
+            if inhibitors:
+                self.record("inhibited", alert, {
+                    "sources": sorted(labels.fingerprint() for labels in inhibitors)}, now)
+            else:
+                self.record("silenced", alert, {"silences": sorted(silences)}, now)
+        return kept
+
+    def _was_notified(self, group: AggregationGroup, receiver: str, alert: Alert) -> bool:
+        for index, integration in enumerate(self.integrations(receiver)):
+            entry = self.nflog.query(group.key, f"{receiver}/{integration.name}/{index}")
+            if entry is not None and alert.fingerprint in entry.firing:
+                return True
+        return False

@@ -1,0 +1,37 @@
+"""Integrations that deliver notifications: one small Notifier each."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from alertd.alerts.model import Alert
+from alertd.model import Labels
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    receiver: str
+    group_key: str
+    group_labels: Labels
+    alerts: Sequence[Alert]  # firing first, then resolved
+    now: float
+
+    def firing(self) -> list[Alert]:
+        return [a for a in self.alerts if not a.resolved(self.now)]
+
+    def resolved(self) -> list[Alert]:
+        return [a for a in self.alerts if a.resolved(self.now)]
+
+
+class Notifier(Protocol):
+    name: str  # the integration: "console", "webhook", "slack"...
+    send_resolved: bool
+
+    async def notify(self, notification: Notification, reason: str = "") -> str:
+        """Deliver; returns a short outcome ("200", "printed"). Raises NotifyError.
+
+        `reason` says why it is sent now ("first notification", "repeat interval
+        elapsed"...), for integrations that show it."""
+        ...
