@@ -35,14 +35,30 @@ def _parse_require(ctx: click.Context, param: click.Parameter, value: str) -> fr
               show_default=True, help="json: one object per diagnostic, one per line.")
 @click.option("--require", default="", callback=_parse_require, metavar="owner,runbook",
               help="Report alerts that end up without an owner or a runbook.")
-@click.argument("paths", nargs=-1, required=True)
-def check(output: str, require: frozenset[str], paths: Sequence[str]) -> None:
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="Also check alertd.yml, and count its owners when looking for owners "
+                   "and runbooks (implies --require owner,runbook).")
+@click.argument("paths", nargs=-1)
+def check(output: str, require: frozenset[str], config_path: str | None,
+          paths: Sequence[str]) -> None:
     """Check rule files (files, directories or globs) and report every problem."""
-    from alertd.lang.diagnostics import render_all
+    from alertd.lang.diagnostics import Diagnostic, render_all
     from alertd.rules.files import check_paths
 
-    result = check_paths(paths, require=require)
-    diagnostics = result.diagnostics
+    if config_path is None:
+        if not paths:
+            raise click.UsageError("give rule files to check, or --config")
+        result = check_paths(paths, require=require)
+        diagnostics = result.diagnostics
+    else:
+        from alertd.alerts.coverage import coverage_problems
+        from alertd.config import load_config
+
+        config = load_config(config_path)
+        result = check_paths(list(paths) or config.rule_files)
+        wanted = require or frozenset(REQUIRABLE)
+        found = coverage_problems(result.groups, config.owners, wanted)
+        diagnostics = tuple(sorted([*result.diagnostics, *found], key=Diagnostic.sort_key))
     errors = sum(1 for d in diagnostics if d.severity == "error")
     if output == "json":
         for d in diagnostics:
@@ -126,6 +142,55 @@ def run(config_path: str | None, log_level: str) -> None:
     run_daemon(config_path)
 
 
+@cli.group()
+def routes() -> None:
+    """Routing: which receivers an alert reaches."""
+
+
+@routes.command(name="test")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="alertd.yml (or an alertmanager.yml); without it, the defaults.")
+@click.argument("labels", nargs=-1, required=True)
+def routes_test_cmd(config_path: str | None, labels: Sequence[str]) -> None:
+    """Print the receivers an alert with these labels (name=value...) would reach, and why."""
+    from alertd.config import load_config
+    from alertd.dispatch.routes_cli import routes_test
+
+    parsed: dict[str, str] = {}
+    for item in labels:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f'"{item}" is not name=value', param_hint="LABELS")
+        parsed[name] = value.strip('"')
+    _, text = routes_test(load_config(config_path), parsed)
+    click.echo(text)
+
+
+@cli.command()
+@click.option("--alertd.url", "url", envvar="ALERTD_URL", default="http://127.0.0.1:9095",
+              show_default=True, help="The running alertd to ask.")
+@click.argument("what")
+def explain(url: str, what: str) -> None:
+    """What happened to an alert and why: WHAT is a fingerprint or an alertname."""
+    import re
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    if re.fullmatch(r"[0-9a-f]{16}", what):
+        path = f"/api/alertd/v1/alerts/{what}/history?format=text"
+    else:
+        path = "/api/alertd/v1/history?format=text&alertname=" + urllib.parse.quote(what)
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + path, timeout=30) as resp:
+            click.echo(resp.read().decode().rstrip("\n"))
+    except urllib.error.HTTPError as exc:
+        raise click.ClickException(
+            f"{url} answered {exc.code}: {exc.read().decode()[:200]}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise click.ClickException(f"cannot reach alertd at {url}: {exc}") from None
+
+
 @cli.command(name="test")
 @click.argument("files", nargs=-1, required=True)
 def test_cmd(files: Sequence[str]) -> None:
@@ -149,6 +214,15 @@ def _sources(paths: object) -> dict[str, str]:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _add_silence_commands() -> None:
+    from alertd.silence.cli import silence
+
+    cli.add_command(silence)
+
+
+_add_silence_commands()
 
 
 def main() -> None:

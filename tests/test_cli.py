@@ -121,3 +121,47 @@ def test_deep_expressions_are_handled_or_refused_cleanly(tmp_path: Path) -> None
     assert "long.rules" not in result.stdout
     assert alertd("fmt", "long.rules", cwd=tmp_path).returncode == 0
     assert "Traceback" not in result.stderr
+
+
+ROUTING = """\
+route:
+  receiver: default
+  group_by: [alertname]
+  routes:
+    - matchers: ['severity="page"']
+      receiver: oncall
+      continue: true
+    - matchers: ['team=~"ml|data"']
+      receiver: ml
+receivers:
+  - name: default
+  - name: oncall
+  - name: ml
+owners:
+  - name: ml-platform
+    matchers: ['team="ml"']
+    runbook_base_url: https://runbooks.example.com/ml
+"""
+
+
+def test_routes_test_prints_receivers_and_why(tmp_path: Path) -> None:
+    (tmp_path / "alertd.yml").write_text(ROUTING)
+    result = alertd("routes", "test", "--config", "alertd.yml", "alertname=X", "severity=page",
+                    "team=ml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert 'owner "ml-platform" added from owners[0] (matchers: team="ml")' in lines
+    assert "receivers: oncall, ml" in lines
+
+
+def test_check_with_config_counts_owners_for_owner_and_runbook(tmp_path: Path) -> None:
+    (tmp_path / "alertd.yml").write_text(ROUTING)
+    (tmp_path / "ml.rules").write_text(
+        'alert Drift {\n  when = psi_value > 0.2\n  labels = { team = "ml" }\n}\n'
+        'alert Orphan {\n  when = up == 0\n}\n')
+    result = alertd("check", "--config", "alertd.yml", "ml.rules", cwd=tmp_path)
+    assert result.returncode == 1
+    out = result.stdout
+    assert "Drift" not in out  # owned and given a runbook by the owners entry
+    assert 'ml.rules:5:7: alert "Orphan" has no owner' in out
+    assert 'ml.rules:5:7: alert "Orphan" has no runbook' in out
