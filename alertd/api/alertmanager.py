@@ -97,7 +97,7 @@ def _bad(message: str) -> web.Response:
     return web.json_response({"code": 400, "message": message}, status=400)
 
 
-def _authorized(request: web.Request, tokens: frozenset[str] | None) -> bool:
+def authorized(request: web.Request, tokens: frozenset[str] | None) -> bool:
     if not tokens:
         return True  # reads (or writes) are open
     header = request.headers.get("Authorization", "")
@@ -241,7 +241,7 @@ def routes(ctx: AlertmanagerContext) -> list[web.RouteDef]:
         return body, receivers, bool(silenced_by), bool(inhibited_by)
 
     async def get_alerts(request: web.Request) -> web.Response:
-        if not _authorized(request, ctx.read_tokens()):
+        if not authorized(request, ctx.read_tokens()):
             return _unauthorized()
         try:
             query = _AlertQuery(request)
@@ -259,7 +259,7 @@ def routes(ctx: AlertmanagerContext) -> list[web.RouteDef]:
         return web.json_response(out)
 
     async def post_alerts(request: web.Request) -> web.Response:
-        if not _authorized(request, ctx.write_tokens()):
+        if not authorized(request, ctx.write_tokens()):
             return _unauthorized()
         try:
             body = await request.json()
@@ -274,7 +274,7 @@ def routes(ctx: AlertmanagerContext) -> list[web.RouteDef]:
         return web.Response(status=200)
 
     async def get_groups(request: web.Request) -> web.Response:
-        if not _authorized(request, ctx.read_tokens()):
+        if not authorized(request, ctx.read_tokens()):
             return _unauthorized()
         try:
             query = _AlertQuery(request)
@@ -300,12 +300,12 @@ def routes(ctx: AlertmanagerContext) -> list[web.RouteDef]:
         return web.json_response(out)
 
     async def get_receivers(request: web.Request) -> web.Response:
-        if not _authorized(request, ctx.read_tokens()):
+        if not authorized(request, ctx.read_tokens()):
             return _unauthorized()
         return web.json_response([{"name": name} for name in ctx.receivers()])
 
     async def get_status(request: web.Request) -> web.Response:
-        if not _authorized(request, ctx.read_tokens()):
+        if not authorized(request, ctx.read_tokens()):
             return _unauthorized()
         return web.json_response({
             "cluster": {"status": "disabled", "peers": []},

@@ -41,6 +41,9 @@ def build_app(daemon: Daemon) -> web.Application:
     async def history_handler(request: web.Request) -> web.StreamResponse:
         return await _history(daemon, request)
 
+    async def reload_handler(request: web.Request) -> web.StreamResponse:
+        return await _reload(daemon, request)
+
     def handler(fn: Callable[[Daemon], Awaitable[web.StreamResponse]]) -> Handler:
         async def handle(request: web.Request) -> web.StreamResponse:
             return await fn(daemon)
@@ -59,8 +62,8 @@ def build_app(daemon: Daemon) -> web.Application:
         web.get("/metrics", handler(_metrics)),
         web.get("/-/healthy", handler(_healthy)),
         web.get("/-/ready", handler(_ready)),
-        web.post("/-/reload", handler(_reload)),
-        web.put("/-/reload", handler(_reload)),
+        web.post("/-/reload", reload_handler),
+        web.put("/-/reload", reload_handler),
     ]
     webhook = daemon.config.sources.webhook
     if webhook.enabled:
@@ -80,7 +83,10 @@ async def _ready(daemon: Daemon) -> web.Response:
     return web.Response(text="alertd is not ready.\n", status=503)
 
 
-async def _reload(daemon: Daemon) -> web.Response:
+async def _reload(daemon: Daemon, request: web.Request) -> web.Response:
+    if not alertmanager.authorized(request, daemon.config.api.write()):
+        return web.json_response({"status": "error", "error": "missing or wrong bearer "
+                                      "token"}, status=401)
     status = await daemon.reload()
     if status.success:
         return web.json_response({"status": "success", "summary": status.summary})

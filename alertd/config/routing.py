@@ -623,6 +623,9 @@ class Route(_Model):
     mute_time_intervals: list[NonEmptyStr] = []
     active_time_intervals: list[NonEmptyStr] = []
     routes: list[Route] = []
+    # alertd's own (inherited; never written to Alertmanager YAML): tell a receiver that an
+    # alert it was paged about resolved, even if a silence or an inhibition holds it now.
+    notify_resolved_after_mute: bool | None = None
 
     @field_validator("group_by")
     @classmethod

@@ -47,6 +47,7 @@ class Route:
     key: str
     id: str
     routes: tuple[Route, ...]
+    notify_resolved_after_mute: bool = False
 
     @classmethod
     def from_config(cls, config: routing.Route) -> Route:
@@ -163,6 +164,9 @@ def _compile(config: routing.Route, parent: Route | None, path: str,
         key=key,
         id=key if position is None else f"{key}/{position}",
         routes=(),
+        notify_resolved_after_mute=(
+            config.notify_resolved_after_mute if config.notify_resolved_after_mute is not None
+            else parent.notify_resolved_after_mute if parent is not None else False),
     )
     children = tuple(_compile(child, node, f"{path}.routes[{i}]", i)
                      for i, child in enumerate(config.routes))

@@ -104,6 +104,10 @@ class Pipeline:
                                              "reason": options.mute_reason}, now)
             return result
         kept = self._unmuted(group, alerts, options, now)
+        if not kept:
+            # Everything is muted: nothing goes further, not even to dedup (Alertmanager
+            # stops its pipeline on an empty list too).
+            return result
         for index, integration in enumerate(self.integrations(options.receiver)):
             nflog_receiver = f"{options.receiver}/{integration.name}/{index}"
             firing = {a.fingerprint for a in kept if not a.resolved(now)}

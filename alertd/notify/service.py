@@ -95,8 +95,9 @@ class Notifications:
             silences=self.silences, inhibitor=self, nflog=self, needs_update=needs_update,
             integrations=lambda name: self.integrations.get(name, []),
             firing_alerts=self.alerts.active, record=self._record)
-        self.dispatcher = Dispatcher(self.routes, self.pipeline, clock,
-                                     time_mute=self._time_mute, record=self._record)
+        self.dispatcher = Dispatcher(
+            self.routes, self.pipeline, clock, time_mute=self._time_mute, record=self._record,
+            notify_resolved_after_mute=lambda route: route.notify_resolved_after_mute)
         alerts.subscribe(self._on_alerts)
         self._tasks: list[asyncio.Task[None]] = []
         self._pending: set[asyncio.Future[None]] = set()
@@ -152,7 +153,7 @@ class Notifications:
         while True:
             await asyncio.sleep(900)
             now = self.clock.now()
-            self.alerts.gc(now)
+            self.pipeline.forget(a.fingerprint for a in self.alerts.gc(now))
             await self.silences.gc(now)
             if self.nflog is not None:
                 await self.nflog.gc()

@@ -64,6 +64,9 @@ route:
     - matchers: ['team="batch"']
       receiver: team
       mute_time_intervals: [weekends]
+    - matchers: ['team="db"']
+      receiver: team
+      notify_resolved_after_mute: true
     - matchers: ['severity="critical"']
       receiver: pager
       continue: true
@@ -315,3 +318,31 @@ async def test_post_validation_names_the_bad_alert(harness: Harness) -> None:
     assert [g["receiver"]["name"] for g in groups] == ["team"]
     receivers = await harness.get("/api/v2/receivers")
     assert [r["name"] for r in receivers] == ["team", "pager"]
+
+
+async def silence(harness: Harness, name: str) -> None:
+    assert harness.daemon
+    body = {"matchers": [{"name": "alertname", "value": name, "isRegex": False}],
+            "startsAt": rfc3339(harness.clock.now()), "endsAt": rfc3339(T0 + 86_400),
+            "createdBy": "sre", "comment": "maintenance"}
+    async with harness.http.post(harness.daemon.listen_url + "/api/v2/silences",
+                                 json=body) as resp:
+        assert resp.status == 200
+
+
+@pytest.mark.parametrize(("team", "told"), [("db", True), ("web", False)])
+async def test_resolution_after_a_silence_is_told_when_the_route_asks(
+        harness: Harness, team: str, told: bool) -> None:
+    firing = alert("ReplicaBroken", team=team)
+    await harness.at(0, firing)
+    await harness.at(30, firing)
+    assert len(harness.capture.to("/team")) == 1
+    await silence(harness, "ReplicaBroken")
+    await harness.at(100, firing)
+    await harness.at(200, {**firing, "endsAt": rfc3339(T0 + 200)})
+    await harness.at(330)
+    sent = harness.capture.to("/team")
+    if told:
+        assert len(sent) == 2 and sent[-1]["status"] == "resolved"
+    else:
+        assert len(sent) == 1  # Alertmanager's behaviour: the silence holds the resolution
