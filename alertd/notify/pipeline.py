@@ -98,6 +98,9 @@ class Pipeline:
                     now: float) -> FlushResult:
         result = FlushResult()
         alerts = sorted(group.alerts.values(), key=lambda a: (a.resolved(now), a.fingerprint))
+        # When nothing goes out, the flush still succeeds, as in Alertmanager: resolved
+        # alerts are done with and leave the group.
+        result.delivered_resolved = {a.fingerprint for a in alerts if a.resolved(now)}
         if options.mute_reason is not None:
             for alert in alerts:
                 self.record("muted", alert, {"receiver": options.receiver, "group_key": group.key,
@@ -108,6 +111,7 @@ class Pipeline:
             # Everything is muted: nothing goes further, not even to dedup (Alertmanager
             # stops its pipeline on an empty list too).
             return result
+        result.delivered_resolved = set()
         for index, integration in enumerate(self.integrations(options.receiver)):
             nflog_receiver = f"{options.receiver}/{integration.name}/{index}"
             firing = {a.fingerprint for a in kept if not a.resolved(now)}

@@ -346,3 +346,12 @@ async def test_resolution_after_a_silence_is_told_when_the_route_asks(
         assert len(sent) == 2 and sent[-1]["status"] == "resolved"
     else:
         assert len(sent) == 1  # Alertmanager's behaviour: the silence holds the resolution
+
+
+async def test_a_group_of_silenced_resolved_alerts_goes_away(harness: Harness) -> None:
+    firing = alert("Flaky", team="web")
+    await harness.at(0, firing)
+    await silence(harness, "Flaky")
+    await harness.at(30, {**firing, "endsAt": rfc3339(T0 + 20)})
+    assert harness.capture.to("/team") == []
+    assert harness.daemon and harness.daemon.notifications.dispatcher.groups == {}
