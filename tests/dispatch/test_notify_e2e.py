@@ -7,6 +7,7 @@ would, webhook receivers deliver to a capture server, and flushes are driven wit
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 from collections.abc import AsyncIterator
@@ -355,3 +356,22 @@ async def test_a_group_of_silenced_resolved_alerts_goes_away(harness: Harness) -
     await harness.at(30, {**firing, "endsAt": rfc3339(T0 + 20)})
     assert harness.capture.to("/team") == []
     assert harness.daemon and harness.daemon.notifications.dispatcher.groups == {}
+
+
+async def test_a_silence_can_end_with_the_alert(harness: Harness) -> None:
+    assert harness.daemon
+    firing = alert("Deploying", team="web")
+    await harness.at(0, firing)
+    body = {"matchers": [{"name": "alertname", "value": "Deploying", "isRegex": False}],
+            "startsAt": rfc3339(T0), "endsAt": rfc3339(T0 + 86_400), "createdBy": "ci",
+            "comment": "during the deploy", "expireOnResolve": True}
+    async with harness.http.post(harness.daemon.listen_url + "/api/v2/silences",
+                                 json=body) as resp:
+        silence_id = (await resp.json())["silenceID"]
+    await harness.at(60, {**firing, "endsAt": rfc3339(T0 + 60)})
+    for _ in range(100):  # the expiry runs as a task once the alert resolved
+        silence = await harness.get(f"/api/v2/silence/{silence_id}")
+        if silence["status"]["state"] == "expired":
+            break
+        await asyncio.sleep(0.01)
+    assert silence["status"]["state"] == "expired"
