@@ -23,6 +23,7 @@ from alertd.alerts.model import Alert
 from alertd.alerts.store import AlertStore
 from alertd.api.timefmt import rfc3339
 from alertd.clock import Clock
+from alertd.config.routing import parse_matchers
 from alertd.dispatch.dispatcher import GroupView
 from alertd.model import LabelMatcher, Labels
 from alertd.notify.pipeline import InhibitIndex, Inhibitor, SilenceIndex
@@ -31,50 +32,12 @@ from alertd.notify.pipeline import InhibitIndex, Inhibitor, SilenceIndex
 # sends it, renewed at every evaluation.
 ENDS_AT_LEASE = 4 * 60.0
 
-_MATCHER = re.compile(
-    r'^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|(.*?))\s*$')
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 
 def parse_filter(text: str) -> list[LabelMatcher]:
     """Matchers as amtool sends them: `alertname="X"`, `{severity=~"page|ticket"}`."""
-    inner = text.strip()
-    if inner.startswith("{") and inner.endswith("}"):
-        inner = inner[1:-1]
-    out = []
-    for part in _split(inner):
-        m = _MATCHER.match(part)
-        if m is None:
-            raise ValueError(f'bad matcher "{part}"')
-        value = m.group(3) if m.group(3) is not None else (m.group(4) or "")
-        value = value.replace('\\"', '"').replace("\\\\", "\\")
-        try:
-            out.append(LabelMatcher(m.group(1), m.group(2), value))
-        except re.error as exc:
-            raise ValueError(f'bad regular expression in "{part}": {exc}') from exc
-    return out
-
-
-def _split(text: str) -> list[str]:
-    parts, current, quoted, escaped = [], "", False, False
-    for ch in text:
-        if escaped:
-            current += ch
-            escaped = False
-        elif ch == "\\":
-            current += ch
-            escaped = True
-        elif ch == '"':
-            current += ch
-            quoted = not quoted
-        elif ch == "," and not quoted:
-            parts.append(current)
-            current = ""
-        else:
-            current += ch
-    if current.strip():
-        parts.append(current)
-    return [p for p in parts if p.strip()]
+    return parse_matchers(text.strip())
 
 
 @dataclass
