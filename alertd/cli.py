@@ -169,8 +169,10 @@ def routes_test_cmd(config_path: str | None, labels: Sequence[str]) -> None:
 @cli.command()
 @click.option("--alertd.url", "url", envvar="ALERTD_URL", default="http://127.0.0.1:9095",
               show_default=True, help="The running alertd to ask.")
+@click.option("--token", envvar="ALERTD_TOKEN", default=None,
+              help="A bearer token, when the API's reads need one.")
 @click.argument("what")
-def explain(url: str, what: str) -> None:
+def explain(url: str, token: str | None, what: str) -> None:
     """What happened to an alert and why: WHAT is a fingerprint or an alertname."""
     import re
     import urllib.error
@@ -181,8 +183,11 @@ def explain(url: str, what: str) -> None:
         path = f"/api/alertd/v1/alerts/{what}/history?format=text"
     else:
         path = "/api/alertd/v1/history?format=text&alertname=" + urllib.parse.quote(what)
+    request = urllib.request.Request(url.rstrip("/") + path)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(url.rstrip("/") + path, timeout=30) as resp:
+        with urllib.request.urlopen(request, timeout=30) as resp:
             click.echo(resp.read().decode().rstrip("\n"))
     except urllib.error.HTTPError as exc:
         raise click.ClickException(

@@ -52,8 +52,9 @@ class AlertmanagerContext:
     receivers: Callable[[], Sequence[str]]
     config_yaml: Callable[[], str]
     resolve_timeout: Callable[[], float]
-    write_tokens: Callable[[], frozenset[str]]
+    write_tokens: Callable[[], frozenset[str] | None]
     read_tokens: Callable[[], frozenset[str] | None]
+    muted_by: Callable[[Labels, float], list[str]]
 
 
 def _bad(message: str) -> web.Response:
@@ -61,8 +62,9 @@ def _bad(message: str) -> web.Response:
 
 
 def authorized(request: web.Request, tokens: frozenset[str] | None) -> bool:
-    if not tokens:
-        return True  # reads (or writes) are open
+    """None: open to all. A set: a bearer token from it is needed (an empty set: nobody)."""
+    if tokens is None:
+        return True
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return False
@@ -150,9 +152,9 @@ def parse_postable(body: Any, now: float, resolve_timeout: float) -> tuple[list[
 
 
 def gettable(alert: Alert, now: float, *, receivers: Iterable[str], silenced_by: list[str],
-             inhibited_by: list[str]) -> dict[str, Any]:
+             inhibited_by: list[str], muted_by: list[str]) -> dict[str, Any]:
     ends = alert.ends_at if alert.ends_at is not None else alert.updated_at + ENDS_AT_LEASE
-    state = "suppressed" if silenced_by or inhibited_by else "active"
+    state = "suppressed" if silenced_by or inhibited_by or muted_by else "active"
     return {
         "labels": dict(alert.labels),
         "annotations": dict(alert.annotations),
@@ -161,7 +163,8 @@ def gettable(alert: Alert, now: float, *, receivers: Iterable[str], silenced_by:
         "updatedAt": rfc3339(alert.updated_at),
         "fingerprint": alert.fingerprint,
         "receivers": [{"name": r} for r in dict.fromkeys(receivers)],
-        "status": {"state": state, "silencedBy": silenced_by, "inhibitedBy": inhibited_by},
+        "status": {"state": state, "silencedBy": silenced_by, "inhibitedBy": inhibited_by,
+                   "mutedBy": muted_by},
         "generatorURL": alert.generator_url,
     }
 
@@ -199,9 +202,10 @@ def routes(ctx: AlertmanagerContext) -> list[web.RouteDef]:
         inhibitors = index.inhibited_by(alert.labels)
         inhibited_by = [labels.fingerprint() for labels in inhibitors]
         silenced_by = ctx.silences().mutes(alert.labels, now)
+        muted_by = ctx.muted_by(alert.labels, now)
         body = gettable(alert, now, receivers=receivers, silenced_by=silenced_by,
-                        inhibited_by=inhibited_by)
-        return body, receivers, bool(silenced_by), bool(inhibited_by)
+                        inhibited_by=inhibited_by, muted_by=muted_by)
+        return body, receivers, bool(silenced_by), bool(inhibited_by or muted_by)
 
     async def get_alerts(request: web.Request) -> web.Response:
         if not authorized(request, ctx.read_tokens()):
@@ -258,8 +262,9 @@ def routes(ctx: AlertmanagerContext) -> list[web.RouteDef]:
                 if query.keeps(alert.labels, receivers, silenced, inhibited):
                     alerts.append(body)
             if alerts:
-                out.append({"labels": dict(group.labels), "receiver": {"name": group.receiver},
-                            "alerts": alerts})
+                route_labels = {m.name: m.value for m in view.route.matchers if m.op == "="}
+                out.append({"labels": dict(group.labels), "routeLabels": route_labels,
+                            "receiver": {"name": group.receiver}, "alerts": alerts})
         return web.json_response(out)
 
     async def get_receivers(request: web.Request) -> web.Response:

@@ -31,7 +31,8 @@ def _alertmanager_context(daemon: Daemon) -> alertmanager.AlertmanagerContext:
         inhibitor=lambda: n.inhibitor, receivers=lambda: n.receiver_names,
         config_yaml=lambda: to_alertmanager_yaml(daemon.config),
         resolve_timeout=lambda: n.resolve_timeout,
-        write_tokens=daemon.config.api.write, read_tokens=daemon.config.api.read)
+        write_tokens=lambda: daemon.config.api.write() or None,
+        read_tokens=daemon.config.api.read, muted_by=n.muted_by)
 
 
 def build_app(daemon: Daemon) -> web.Application:
@@ -39,13 +40,19 @@ def build_app(daemon: Daemon) -> web.Application:
     clock = daemon.clock
 
     async def history_handler(request: web.Request) -> web.StreamResponse:
+        if not alertmanager.authorized(request, daemon.config.api.read()):
+            return web.json_response({"error": "missing or wrong bearer token"}, status=401)
         return await _history(daemon, request)
 
     async def reload_handler(request: web.Request) -> web.StreamResponse:
         return await _reload(daemon, request)
 
-    def handler(fn: Callable[[Daemon], Awaitable[web.StreamResponse]]) -> Handler:
+    def handler(fn: Callable[[Daemon], Awaitable[web.StreamResponse]], *,
+                protected: bool = False) -> Handler:
         async def handle(request: web.Request) -> web.StreamResponse:
+            if protected and not alertmanager.authorized(request, daemon.config.api.read()):
+                return web.json_response({"error": "missing or wrong bearer token"},
+                                         status=401)
             return await fn(daemon)
 
         return handle
@@ -57,8 +64,8 @@ def build_app(daemon: Daemon) -> web.Application:
                         read_tokens=daemon.config.api.read()),
         web.get("/api/alertd/v1/alerts/{fingerprint}/history", history_handler),
         web.get("/api/alertd/v1/history", history_handler),
-        web.get("/api/alertd/v1/rules", handler(_rules)),
-        web.get("/api/alertd/v1/status", handler(_status)),
+        web.get("/api/alertd/v1/rules", handler(_rules, protected=True)),
+        web.get("/api/alertd/v1/status", handler(_status, protected=True)),
         web.get("/metrics", handler(_metrics)),
         web.get("/-/healthy", handler(_healthy)),
         web.get("/-/ready", handler(_ready)),
@@ -84,7 +91,7 @@ async def _ready(daemon: Daemon) -> web.Response:
 
 
 async def _reload(daemon: Daemon, request: web.Request) -> web.Response:
-    if not alertmanager.authorized(request, daemon.config.api.write()):
+    if not alertmanager.authorized(request, daemon.config.api.write() or None):
         return web.json_response({"status": "error", "error": "missing or wrong bearer "
                                       "token"}, status=401)
     status = await daemon.reload()

@@ -127,7 +127,12 @@ def _pairs(d: Mapping[str, Any]) -> list[str]:
             for k, v in d.items()]
 
 
+def _muted(d: Mapping[str, Any]) -> str:
+    return f"muted    for {d.get('receiver', '?')}: {d.get('reason', '')}"
+
+
 _RENDER: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "muted": _muted,
     "transition": _transition,
     "route": _route,
     "silenced": _silenced,

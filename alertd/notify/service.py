@@ -27,6 +27,7 @@ from alertd.dispatch.timeintervals import TimeIntervals
 from alertd.errors import NotifyError
 from alertd.history import event
 from alertd.history.recorder import HistoryRecorder
+from alertd.model import Labels
 from alertd.nflog.log import NotificationLog, needs_update
 from alertd.notify.pipeline import Pipeline
 from alertd.receivers import Notification, Notifier
@@ -107,10 +108,14 @@ class Notifications:
         self.inhibitor = Inhibitor(config.inhibit_rules)
         self.intervals = TimeIntervals.from_config(config.time_intervals,
                                                    config.mute_time_intervals)
-        self.integrations = build_integrations(config.receivers, console=self.console,
-                                               external_url=self.external_url)
+        self._receivers = config.receivers
+        self._apply_integrations()
         self.receiver_names = [r.name for r in config.receivers]
         self.resolve_timeout = float(config.global_.resolve_timeout)
+
+    def _apply_integrations(self) -> None:
+        self.integrations = build_integrations(self._receivers, console=self.console,
+                                               external_url=self.external_url)
 
     # The pipeline asks these two through this object, so a reload swaps them in place.
     def index(self, firing: Any) -> Any:
@@ -163,6 +168,26 @@ class Notifications:
         self.dispatcher.reroute(self.routes, self.alerts.alerts())
 
     # --- hooks -------------------------------------------------------------------------
+    def muted_by(self, labels: Labels, at: float) -> list[str]:
+        """The time intervals that hold every route of an alert quiet now (the API's
+        `mutedBy`); empty when any of its routes may notify."""
+        names: list[str] = []
+        for route in self.routes.match(labels):
+            inside = self.intervals.active(route.mute_time_intervals, at)
+            if inside:
+                names += inside
+            elif route.active_time_intervals and not self.intervals.active(
+                    route.active_time_intervals, at):
+                names += route.active_time_intervals
+            else:
+                return []
+        return list(dict.fromkeys(names))
+
+    def set_external_url(self, url: str) -> None:
+        """Where receivers' links point (known once the API listens)."""
+        self.external_url = url
+        self._apply_integrations()
+
     def _time_mute(self, route: Route, at: float) -> str | None:
         return self.intervals.mute_reason(route.mute_time_intervals,
                                           route.active_time_intervals, at)

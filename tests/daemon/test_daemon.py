@@ -277,3 +277,33 @@ async def test_a_changed_rule_file_is_reloaded(harness: Harness, tmp_path: Path)
     status = await harness.daemon.reload_if_changed()
     assert status is not None and status.success
     assert set(harness.daemon.manager.evaluator.states) == {"ErrorsHigh", "LatencyTooHigh"}
+
+
+async def test_read_tokens_protect_reads_and_write_tokens_writes(tmp_path: Path) -> None:
+    config_path = write_config(tmp_path)
+    config_path.write_text(config_path.read_text()
+                           + "api:\n  write_tokens: [w-secret]\n  read_tokens: [r-secret]\n")
+    daemon = Daemon(load_config(str(config_path)), str(config_path), FakeClock(T0))
+    await daemon.start(schedule=False)
+    try:
+        async with aiohttp.ClientSession() as http:
+            base = daemon.listen_url
+            for path in ("/api/v2/alerts", "/api/v2/silences", "/api/alertd/v1/rules",
+                         "/api/alertd/v1/history?alertname=X"):
+                async with http.get(base + path) as resp:
+                    assert resp.status == 401, path
+                async with http.get(base + path,
+                                    headers={"Authorization": "Bearer r-secret"}) as resp:
+                    assert resp.status == 200, path
+            async with http.post(base + "/api/v2/alerts", json=[],
+                                 headers={"Authorization": "Bearer r-secret"}) as resp:
+                assert resp.status == 401
+            async with http.post(base + "/-/reload") as resp:
+                assert resp.status == 401
+            async with http.post(base + "/-/reload",
+                                 headers={"Authorization": "Bearer w-secret"}) as resp:
+                assert resp.status == 200
+            async with http.get(base + "/-/healthy") as resp:
+                assert resp.status == 200
+    finally:
+        await daemon.stop()

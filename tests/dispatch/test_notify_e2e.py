@@ -260,6 +260,9 @@ async def test_mute_time_intervals_hold_notifications(harness: Harness) -> None:
     await harness.at(saturday, late)
     await harness.at(saturday + 30, late)
     assert harness.capture.to("/team") == []
+    (shown,) = await harness.get('/api/v2/alerts?filter=alertname="BatchLate"')
+    assert shown["status"]["state"] == "suppressed"
+    assert shown["status"]["mutedBy"] == ["weekends"]
     # Monday morning: the next flush delivers.
     await harness.at(monday, late)
     assert len(harness.capture.to("/team")) == 1
