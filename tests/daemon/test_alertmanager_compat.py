@@ -42,8 +42,9 @@ from tests.fixtures.prometheus import PROMETHEUS_BINARY
 
 AMTOOL = os.environ.get("ALERTD_TEST_AMTOOL", "/usr/bin/amtool")
 # Alertmanager's OpenAPI spec, kept beside the repository (../shared/reference).
-SPEC = Path(os.environ.get("ALERTD_TEST_AM_SPEC", Path(__file__).resolve().parents[3]
-                           / "shared" / "reference" / "alertmanager-openapi-v2.yaml"))
+# Alertmanager's API v2 spec (Apache 2.0, from prometheus/alertmanager), kept with the tests.
+SPEC = Path(os.environ.get("ALERTD_TEST_AM_SPEC", Path(__file__).resolve().parents[1]
+                           / "data" / "alertmanager-openapi-v2.yaml"))
 BOOTSTRAP = "run scripts/bootstrap.sh to install the Debian packages the tests need"
 TOKEN = "w-7d1f0c2a9e"
 GO_ZERO_TIME = "0001-01-01T00:00:00Z"
