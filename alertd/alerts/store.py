@@ -36,6 +36,9 @@ class AlertStore:
         self._by_rule: dict[str, set[str]] = {}
         self._listeners: list[Listener] = []
         self.on_transition: Transitioned | None = None
+        # Posted alerts that were firing when last announced: the sweep announces those
+        # whose end (a resolve_timeout, or Prometheus's lease) passed without an update.
+        self._announced_firing: set[str] = set()
 
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
@@ -58,6 +61,10 @@ class AlertStore:
             stored.append(alert)
             before = "inactive" if old is None else ("resolved" if old.resolved(now) else "firing")
             after = "resolved" if alert.resolved(now) else "firing"
+            if after == "firing":
+                self._announced_firing.add(alert.fingerprint)
+            else:
+                self._announced_firing.discard(alert.fingerprint)
             if before != after and self.on_transition is not None:
                 self.on_transition(alert, before, after, now)
         self._announce(stored)
@@ -120,6 +127,21 @@ class AlertStore:
 
     def by_name(self, alertname: str) -> list[Alert]:
         return [a for a in self._alerts.values() if a.labels.get("alertname") == alertname]
+
+    def sweep(self, now: float) -> list[Alert]:
+        """Announce posted alerts that ended by the clock, with no update saying so (a
+        sender that stopped sending): their resolution is recorded like any other."""
+        ended = []
+        for fingerprint in list(self._announced_firing):
+            alert = self._alerts.get(fingerprint)
+            if alert is None or alert.resolved(now):
+                self._announced_firing.discard(fingerprint)
+            if alert is not None and alert.resolved(now):
+                ended.append(alert)
+                if self.on_transition is not None:
+                    self.on_transition(alert, "firing", "resolved", alert.ends_at or now)
+        self._announce(ended)
+        return ended
 
     def gc(self, now: float) -> list[Alert]:
         """Drop alerts resolved longer than the retention ago."""

@@ -39,6 +39,7 @@ from alertd.store import Store
 log = logging.getLogger("alertd.notify")
 
 CONSOLE = "console"
+SWEEP_INTERVAL = 10.0  # how often alerts that ended by the clock are looked for
 
 
 class _NotYetNotifier:
@@ -155,13 +156,17 @@ class Notifications:
                 await self.history.flush()
 
     async def _maintenance(self) -> None:
+        sweeps = 0
         while True:
-            await asyncio.sleep(900)
+            await asyncio.sleep(SWEEP_INTERVAL)
             now = self.clock.now()
-            self.pipeline.forget(a.fingerprint for a in self.alerts.gc(now))
-            await self.silences.gc(now)
-            if self.nflog is not None:
-                await self.nflog.gc()
+            self.alerts.sweep(now)
+            sweeps += 1
+            if sweeps % 90 == 0:  # every 15 minutes, as Alertmanager collects garbage
+                self.pipeline.forget(a.fingerprint for a in self.alerts.gc(now))
+                await self.silences.gc(now)
+                if self.nflog is not None:
+                    await self.nflog.gc()
 
     def reconfigure(self, config: Config) -> None:
         self._apply(config)

@@ -94,3 +94,17 @@ def test_owners_are_attached_at_ingest() -> None:
     own = Alert(L.merged({"owner": "dba"}), {"runbook_url": "https://x/y"}, 100, None, 100)
     (kept,) = store.put([own], 100)
     assert kept.labels["owner"] == "dba" and kept.annotations["runbook_url"] == "https://x/y"
+
+
+def test_an_alert_that_times_out_is_announced_as_resolved() -> None:
+    store = AlertStore()
+    moves: list[tuple[str, str, float]] = []
+    heard: list[list[Alert]] = []
+    store.on_transition = lambda alert, old, new, at: moves.append((old, new, at))
+    store.put([posted(100, 400, 100, timeout=True)], 100)
+    store.subscribe(heard.append)
+    assert store.sweep(300) == []
+    (ended,) = store.sweep(450)
+    assert moves == [("inactive", "firing", 100), ("firing", "resolved", 400)]
+    assert heard == [[ended]]
+    assert store.sweep(500) == []  # announced once
