@@ -14,7 +14,6 @@ import logging
 import math
 import os
 import signal
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +41,7 @@ from alertd.rules.meta import MetaAlerts
 from alertd.rules.scheduler import Scheduler
 from alertd.rules.state import Health, RuleState, Transition
 from alertd.sources.mqtt import MqttSettings, MqttSource, MqttSubscription
-from alertd.sources.prometheus import PrometheusClient, PrometheusSettings
+from alertd.sources.prometheus import DURATION_BUCKETS, PrometheusClient, PrometheusSettings
 from alertd.sources.push import PushedSample
 from alertd.sources.windows import SampleWindows
 from alertd.store import Store
@@ -128,6 +127,9 @@ class Daemon:
         self.mqtt_sink = _CountingSink(self.windows, self.metrics, "mqtt")
         self.windows.subscribe(self.scheduler.samples_arrived)
         self.metrics.watch_mqtt(lambda: self.mqtt)
+        self.metrics.watch_scheduler(self.scheduler)
+        self.metrics.watch_prometheus(lambda: self.prometheus.stats if self.prometheus else None,
+                                      DURATION_BUCKETS)
 
     # --- lifecycle ---------------------------------------------------------------------
     @property
@@ -238,9 +240,8 @@ class Daemon:
 
     def _after_rules_changed(self) -> None:
         self.scheduler.reindex()
-        longest = max((ref.range for r in self.manager.ruleset.rules
-                       for ref in r.when.selectors + (r.clear.selectors if r.clear else ())),
-                      default=0.0)
+        longest = max((e.max_range for r in self.manager.ruleset.rules
+                       for e in (r.when, r.clear) if e is not None), default=0.0)
         self.windows.set_retention(longest, self.config.samples.min_retention)
 
     def _signature(self) -> tuple[tuple[str, float, int], ...]:
@@ -284,12 +285,7 @@ class Daemon:
         if self.prometheus is None:
             error = EvalError("prom() is not available: the Prometheus source is disabled")
             return dict.fromkeys(queries, error)
-        started = time.perf_counter()
         results = await self.prometheus.query_many(queries, at)
-        self.metrics.query_duration.observe(time.perf_counter() - started)
-        failures = sum(1 for r in results.values() if isinstance(r, EvalError))
-        if failures:
-            self.metrics.query_failures.inc(failures)
         self.metrics.prometheus_up.set(1 if self.prometheus.up else 0)
         return results
 

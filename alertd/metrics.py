@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 
@@ -18,6 +18,18 @@ class MqttCounters(Protocol):
     messages_received: int
     messages_malformed: int
     reconnects: int
+
+
+class QueryStats(Protocol):
+    failures: int
+    duration_sum: float
+    duration_count: int
+    duration_buckets: list[int]
+
+
+class SchedulerCounters(Protocol):
+    overruns: dict[str, int]
+    streaming_runs: int
 
 
 class Metrics:
@@ -35,13 +47,6 @@ class Metrics:
         self.rule_health = Gauge(
             "alertd_rule_health", "1 for the rule's current health (ok, error, unknown).",
             ["rule", "health"], registry=r)
-        self.group_overruns = Counter(
-            "alertd_rule_group_iterations_missed_total",
-            "Group evaluations skipped because the previous one ran past its interval.",
-            ["group"], registry=r)
-        self.streaming_evaluations = Counter(
-            "alertd_streaming_evaluations_total",
-            "Rule evaluations triggered by arriving samples.", registry=r)
         self.samples_ingested = Counter(
             "alertd_samples_ingested_total", "Pushed samples stored.", ["source"], registry=r)
         self.samples_rejected = Counter(
@@ -49,11 +54,6 @@ class Metrics:
             registry=r)
         self.series = Gauge("alertd_pushed_series", "Series of pushed samples in memory.",
                             registry=r)
-        self.query_duration = Histogram(
-            "alertd_prometheus_query_duration_seconds", "Latency of prom() queries.",
-            registry=r, buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
-        self.query_failures = Counter(
-            "alertd_prometheus_query_failures_total", "prom() queries that failed.", registry=r)
         self.prometheus_up = Gauge(
             "alertd_prometheus_up", "1 if the last Prometheus query succeeded.", registry=r)
         self.mqtt_connected = Gauge(
@@ -66,9 +66,16 @@ class Metrics:
             "Time of the last successful reload.", registry=r)
         self.alerts = Gauge("alertd_alerts", "Alerts by state.", ["state"], registry=r)
 
+    # Counters that their owners keep anyway are read at scrape time rather than copied.
     def watch_mqtt(self, source: Callable[[], MqttCounters | None]) -> None:
-        """Export the MQTT source's own counters, read at scrape time."""
         self.registry.register(_MqttCollector(source))
+
+    def watch_prometheus(self, stats: Callable[[], QueryStats | None],
+                         buckets: tuple[float, ...]) -> None:
+        self.registry.register(_QueryCollector(stats, buckets))
+
+    def watch_scheduler(self, scheduler: SchedulerCounters) -> None:
+        self.registry.register(_SchedulerCollector(scheduler))
 
 
 class _MqttCollector(Collector):
@@ -87,3 +94,38 @@ class _MqttCollector(Collector):
             ("alertd_mqtt_reconnects", "Reconnections to the MQTT broker.", mqtt.reconnects),
         ):
             yield CounterMetricFamily(name, doc, value=value)
+
+
+class _QueryCollector(Collector):
+    def __init__(self, stats: Callable[[], QueryStats | None],
+                 buckets: tuple[float, ...]) -> None:
+        self.stats = stats
+        self.buckets = buckets
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self.stats()
+        if stats is None:
+            return
+        pairs = [(str(b), c) for b, c in zip(self.buckets, stats.duration_buckets, strict=True)]
+        yield HistogramMetricFamily(
+            "alertd_prometheus_query_duration_seconds", "Latency of prom() queries.",
+            buckets=[*pairs, ("+Inf", stats.duration_count)], sum_value=stats.duration_sum)
+        yield CounterMetricFamily("alertd_prometheus_query_failures",
+                                  "prom() queries that failed.", value=stats.failures)
+
+
+class _SchedulerCollector(Collector):
+    def __init__(self, scheduler: SchedulerCounters) -> None:
+        self.scheduler = scheduler
+
+    def collect(self) -> Iterator[Metric]:
+        missed = CounterMetricFamily(
+            "alertd_rule_group_iterations_missed",
+            "Group evaluations skipped because the previous one ran past its interval.",
+            labels=["group"])
+        for group, count in sorted(self.scheduler.overruns.items()):
+            missed.add_metric([group], count)
+        yield missed
+        yield CounterMetricFamily("alertd_streaming_evaluations",
+                                  "Rule evaluations triggered by arriving samples.",
+                                  value=self.scheduler.streaming_runs)

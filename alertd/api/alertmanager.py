@@ -175,7 +175,7 @@ class _AlertQuery:
         self.active = _flag(request, "active")
         self.silenced = _flag(request, "silenced")
         self.inhibited = _flag(request, "inhibited")
-        self.unprocessed = _flag(request, "unprocessed")
+        # `unprocessed` filters nothing: alertd processes every alert as it arrives.
         receiver = request.query.get("receiver")
         try:
             self.receiver = re.compile(receiver) if receiver else None

@@ -59,7 +59,7 @@ class Dispatcher:
                 group = self.groups.get(key)
                 if group is None:
                     group = self.groups[key] = AggregationGroup(
-                        key, route.key, route.receiver, labels, route.group_wait,
+                        key, route.receiver, labels, route.group_wait,
                         route.group_interval, route.repeat_interval,
                         next_flush=now + route.group_wait)
                     self._route_of[key] = route

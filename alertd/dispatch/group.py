@@ -17,7 +17,6 @@ from alertd.model import Labels
 @dataclass(slots=True)
 class AggregationGroup:
     key: str  # Alertmanager's group key: "{route key}:{group labels}"
-    route_id: str
     receiver: str
     labels: Labels  # the grouping labels
     group_wait: float

@@ -268,6 +268,7 @@ async def test_metrics_report_ingest_and_evaluation(harness: Harness) -> None:
     assert 'alertd_samples_ingested_total{source="webhook"} 1.0' in text
     assert 'alertd_rule_evaluations_total{rule="ErrorsHigh"}' in text
     assert 'alertd_rule_health{health="ok",rule="ErrorsHigh"} 1.0' in text
+    assert "alertd_streaming_evaluations_total 1.0" in text
 
 
 async def test_a_changed_rule_file_is_reloaded(harness: Harness, tmp_path: Path) -> None:

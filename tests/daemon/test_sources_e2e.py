@@ -121,6 +121,11 @@ async def test_prom_rules_fire_resolve_and_survive_prometheus_outages(
         assert alertnames(daemon) == {"ChurnLatencyHigh", "AlertdSourceDown",
                                       "AlertdRuleEvaluationFailing"}
 
+        from prometheus_client import generate_latest
+
+        text = generate_latest(daemon.metrics.registry).decode()
+        assert "alertd_prometheus_query_failures_total 1.0" in text
+        assert 'alertd_prometheus_query_duration_seconds_count 4.0' in text
         prometheus.start()
         await asyncio.to_thread(prometheus.wait_for_value, "e2e_latency_seconds",
                                 same_value(0.5))
