@@ -166,6 +166,48 @@ def routes_test_cmd(config_path: str | None, labels: Sequence[str]) -> None:
     click.echo(text)
 
 
+@cli.group()
+def template() -> None:
+    """Receiver templates: what a notification looks like."""
+
+
+def _pairs(items: Sequence[str], hint: str) -> dict[str, str]:
+    parsed: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f'"{item}" is not name=value', param_hint=hint)
+        parsed[name] = value.strip('"')
+    return parsed
+
+
+@template.command(name="preview")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="alertd.yml (or an alertmanager.yml); without it, the defaults.")
+@click.option("--receiver", required=True, help="The receiver whose integrations to render.")
+@click.option("--annotation", "annotations", multiple=True, metavar="NAME=VALUE",
+              help="An annotation of the alert (repeatable), e.g. summary=...")
+@click.option("--value", type=float, default=None, help="The value that fired.")
+@click.option("--resolved", is_flag=True, help="Render the resolved notification.")
+@click.argument("labels", nargs=-1, required=True)
+def template_preview(config_path: str | None, receiver: str, annotations: Sequence[str],
+                     value: float | None, resolved: bool, labels: Sequence[str]) -> None:
+    """Print what RECEIVER would send for an alert with these labels (name=value...):
+    the Slack blocks, the PagerDuty event, the webhook body, the MQTT topic and payload."""
+    import asyncio
+    import time
+
+    from alertd.config import load_config
+    from alertd.notify.preview import preview, preview_alert
+
+    config = load_config(config_path)
+    now = time.time()
+    alert = preview_alert(config, _pairs(labels, "LABELS"), _pairs(annotations, "--annotation"),
+                          value=value, resolved=resolved, now=now)
+    reason = "all alerts resolved" if resolved else "first notification"
+    click.echo(asyncio.run(preview(config, receiver, alert, now=now, reason=reason)))
+
+
 @cli.command()
 @click.option("--alertd.url", "url", envvar="ALERTD_URL", default="http://127.0.0.1:9095",
               show_default=True, help="The running alertd to ask.")

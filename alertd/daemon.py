@@ -104,6 +104,8 @@ class Daemon:
         self.notifications = Notifications(
             config, self.clock, self.alerts,
             console=self.console.out if self.console else open(os.devnull, "w"))  # noqa: SIM115
+        self.notifications.on_failing = self._notifications_failing
+        self._background: set[asyncio.Future[None]] = set()
         self.history: HistoryRecorder | None = None
         self.alerts.on_transition = self._api_transition
         self.store: Store | None = None
@@ -128,6 +130,7 @@ class Daemon:
         self.windows.subscribe(self.scheduler.samples_arrived)
         self.metrics.watch_mqtt(lambda: self.mqtt)
         self.metrics.watch_scheduler(self.scheduler)
+        self.metrics.watch_notifications(self.notifications)
         self.metrics.watch_prometheus(lambda: self.prometheus.stats if self.prometheus else None,
                                       DURATION_BUCKETS)
 
@@ -367,6 +370,26 @@ class Daemon:
         while True:
             await asyncio.sleep(self.config.samples.snapshot_interval)
             await self._snapshot()
+
+    def slack_signing_secret(self) -> str | None:
+        """The Slack app's signing secret (read when a click arrives, so a rotated file
+        is picked up)."""
+        slack = self.config.notify.slack
+        if slack.signing_secret is not None:
+            return slack.signing_secret.get_secret_value()
+        if slack.signing_secret_file is not None:
+            try:
+                return Path(slack.signing_secret_file).read_text("utf-8").strip()
+            except OSError as exc:
+                log.error("cannot read notify.slack.signing_secret_file: %s", exc)
+        return None
+
+    def _notifications_failing(self, receiver: str, integration: str,
+                               error: str | None) -> None:
+        self.meta.notifications(receiver, integration, error)
+        task = asyncio.ensure_future(self.scheduler.step_meta(self.clock.now()))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     # --- sources -----------------------------------------------------------------------
     def _configure_prometheus(self, cfg: PrometheusSource) -> None:

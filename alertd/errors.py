@@ -30,8 +30,15 @@ class EvalError(AlertdError):
 
 
 class NotifyError(AlertdError):
-    """Delivering a notification failed; `retryable` says whether trying again can help."""
+    """Delivering a notification failed; `retryable` says whether trying again can help.
 
-    def __init__(self, message: str, *, retryable: bool) -> None:
+    `retry_after` is the receiver's own wait (an HTTP Retry-After), in seconds.
+    `ambiguous` says the request may have reached the receiver before the failure (a
+    timeout after sending): a retry must first look whether it already arrived."""
+
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None,
+                 ambiguous: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.retry_after = retry_after
+        self.ambiguous = ambiguous

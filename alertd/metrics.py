@@ -10,7 +10,13 @@ from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+    SummaryMetricFamily,
+)
 from prometheus_client.registry import Collector
 
 
@@ -30,6 +36,27 @@ class QueryStats(Protocol):
 class SchedulerCounters(Protocol):
     overruns: dict[str, int]
     streaming_runs: int
+
+
+class DeliveryCounters(Protocol):
+    sent: dict[tuple[str, str], int]
+    failed: dict[tuple[str, str], int]
+    retried: dict[tuple[str, str], int]
+    latency_sum: float
+    latency_count: int
+
+
+class Notifying(Protocol):
+    """What /metrics reads of the notification path."""
+
+    @property
+    def delivery_stats(self) -> DeliveryCounters: ...
+
+    @property
+    def failing_integrations(self) -> dict[tuple[str, str], str]: ...
+
+    @property
+    def outbox_pending(self) -> int: ...
 
 
 class Metrics:
@@ -76,6 +103,44 @@ class Metrics:
 
     def watch_scheduler(self, scheduler: SchedulerCounters) -> None:
         self.registry.register(_SchedulerCollector(scheduler))
+
+    def watch_notifications(self, notifying: Notifying) -> None:
+        self.registry.register(_NotifyCollector(notifying))
+
+
+class _NotifyCollector(Collector):
+    def __init__(self, notifying: Notifying) -> None:
+        self.notifying = notifying
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self.notifying.delivery_stats
+        labels = ["receiver", "integration"]
+        for name, doc, counts in (
+            ("alertd_notifications", "Notifications delivered, by receiver and integration.",
+             stats.sent),
+            ("alertd_notifications_failed",
+             "Notifications given up (not retryable, or failing too long).", stats.failed),
+            ("alertd_notification_retries", "Failed attempts that were retried.",
+             stats.retried),
+        ):
+            family = CounterMetricFamily(name, doc, labels=labels)
+            for (receiver, integration), value in sorted(counts.items()):
+                family.add_metric([receiver, integration], value)
+            yield family
+        failing = GaugeMetricFamily(
+            "alertd_notifications_failing",
+            "1 while an integration keeps failing (AlertdNotificationsFailing fires).",
+            labels=["receiver", "integration"])
+        for receiver, integration in sorted(self.notifying.failing_integrations):
+            failing.add_metric([receiver, integration], 1)
+        yield failing
+        yield GaugeMetricFamily("alertd_outbox_pending",
+                                "Notifications in the outbox waiting for delivery.",
+                                value=self.notifying.outbox_pending)
+        yield SummaryMetricFamily(
+            "alertd_notification_send_seconds",
+            "Time from the start of an attempt to the receiver's confirmation.",
+            count_value=stats.latency_count, sum_value=stats.latency_sum)
 
 
 class _MqttCollector(Collector):

@@ -45,6 +45,9 @@ class Alert:
     generator_url: str = ""
     timeout: bool = False
     source: str = "api"  # "api", or "rule" for alertd's own rules
+    # The value the rule's expression had at its last evaluation (rules only): what pages
+    # show as "the value that fired". Not part of an alert's identity or state.
+    value: float | None = field(default=None, compare=False)
     fingerprint: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:

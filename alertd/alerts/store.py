@@ -105,7 +105,7 @@ class AlertStore:
         starts = inst.fired_at if inst.fired_at is not None else inst.active_at
         ends = inst.resolved_at if inst.status is Status.RESOLVED else None
         return self._enriched(Alert(inst.labels, LazyAnnotations(lambda: annotator(inst)),
-                                    starts, ends, at, source="rule"))
+                                    starts, ends, at, source="rule", value=inst.value))
 
     def _enriched(self, alert: Alert) -> Alert:
         if self.enrich is None:

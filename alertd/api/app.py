@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from alertd import __version__
 from alertd.api import alertmanager
 from alertd.api.silences import routes as silence_routes
+from alertd.api.slack import slack_routes
 from alertd.api.timefmt import rfc3339
 from alertd.config.amyaml import to_alertmanager_yaml
 from alertd.history.explain import explain_text
@@ -71,6 +72,7 @@ def build_app(daemon: Daemon) -> web.Application:
         web.get("/-/ready", handler(_ready)),
         web.post("/-/reload", reload_handler),
         web.put("/-/reload", reload_handler),
+        *slack_routes(daemon.notifications.actions, clock, daemon.slack_signing_secret),
     ]
     webhook = daemon.config.sources.webhook
     if webhook.enabled:

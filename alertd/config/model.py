@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from alertd.errors import ConfigError
+from alertd.lang.diagnostics import did_you_mean
 from alertd.lang.durations import format_duration, parse_duration
 
 __all__ = [
@@ -54,7 +55,8 @@ __all__ = [
 # Keys whose values are never repeated in a message, whatever is wrong with them.
 SECRET_KEYS = frozenset({
     "password", "bearer_token", "bearer_tokens", "credentials", "api_url", "slack_api_url",
-    "routing_key", "service_key", "pagerduty_routing_key",
+    "routing_key", "service_key", "pagerduty_routing_key", "app_token", "slack_app_token",
+    "signing_secret", "signing_secrets",
 })
 
 _STORAGE_PREFIXES = ("sqlite:///", "sqlite+aiosqlite:///", "postgresql://", "postgresql+asyncpg://")
@@ -509,6 +511,32 @@ from alertd.config.routing import (  # noqa: E402
 )
 
 
+class RetryConfig(_Model):
+    initial_backoff: Duration = 1.0
+    max_backoff: Duration = 300.0
+    give_up_after: Duration = 6 * 3600.0
+
+
+class SlackApp(_Model):
+    """The Slack app's signing secret: button clicks are verified with it."""
+
+    signing_secret: Secret | None = None
+    signing_secret_file: SecretFile | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> SlackApp:
+        if self.signing_secret is not None and self.signing_secret_file is not None:
+            raise ValueError("set at most one of signing_secret and signing_secret_file")
+        return self
+
+
+class NotifyConfig(_Model):
+    fallback_receiver: NonEmptyStr | None = None
+    failing_after: int = Field(default=3, ge=1)
+    retry: RetryConfig = RetryConfig()
+    slack: SlackApp = SlackApp()
+
+
 class Config(_Model):
     listen: str = "127.0.0.1:9095"
     storage: str = "sqlite:///data/alertd.db"
@@ -520,6 +548,7 @@ class Config(_Model):
     api: ApiConfig = ApiConfig()
     sources: Sources = Sources()
     samples: SamplesConfig = SamplesConfig()
+    notify: NotifyConfig = NotifyConfig()
     # The routing part, with Alertmanager's keys (see routing.py); by default every alert
     # goes to the receiver "console", which has no notification configs.
     global_: GlobalConfig = Field(default=GlobalConfig(), alias="global")
@@ -560,6 +589,11 @@ class Config(_Model):
             route=self.route, route_given="route" in self.model_fields_set,
             receivers=self.receivers, global_=self.global_, time_intervals=self.time_intervals,
             mute_time_intervals=self.mute_time_intervals, owners=self.owners)
+        fallback = self.notify.fallback_receiver
+        names = [r.name for r in self.receivers]
+        if fallback is not None and fallback not in names:
+            problems.append(f'notify.fallback_receiver: undefined receiver "{fallback}"'
+                            + did_you_mean(fallback, names))
         if problems:
             raise ValueError("\n".join(problems))  # each line names its key path
         return self

@@ -75,6 +75,7 @@ DEFAULT_GROUP_INTERVAL = 300.0
 DEFAULT_REPEAT_INTERVAL = 4 * 3600.0
 DEFAULT_RESOLVE_TIMEOUT = 300.0
 DEFAULT_PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
+DEFAULT_SLACK_APP_URL = "https://slack.com/api/chat.postMessage"
 SUPPORTED_RECEIVER_KEYS = ("slack_configs", "pagerduty_configs", "webhook_configs")
 
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -413,6 +414,9 @@ class GlobalConfig(_Model):
     http_config: HTTPConfig | None = None
     slack_api_url: SecretURL | None = None
     slack_api_url_file: SecretFile | None = None
+    slack_app_token: Secret | None = None
+    slack_app_token_file: SecretFile | None = None
+    slack_app_url: HttpURL = DEFAULT_SLACK_APP_URL
     pagerduty_url: HttpURL = DEFAULT_PAGERDUTY_URL
     smtp_from: Unsupported = _unsupported()
     smtp_hello: Unsupported = _unsupported()
@@ -481,13 +485,33 @@ class SlackAction(_Model):
         return self
 
 
+def _template(value: str | None, key: str) -> str | None:
+    """A receiver template must compile (Jinja2); Go templates are let through, ignored."""
+    from alertd.notify.templating import compile_field
+
+    try:
+        compile_field(key, value, warn=False)
+    except ValueError as exc:
+        raise ValueError(str(exc).removeprefix(f"{key}: ")) from None
+    return value
+
+
 class SlackConfig(_Model):
-    """`slack_configs` items. Message fields left out use the receiver's built-in default."""
+    """`slack_configs` items. Message fields left out use the receiver's built-in default.
+
+    With `app_token` (a bot token, here or in `global`) alertd uses Slack's Web API: one
+    message per group, edited as alerts join and resolve, repeats in its thread, buttons.
+    With only `api_url` (an incoming webhook) each notification is a new message."""
 
     send_resolved: bool = False
     http_config: HTTPConfig | None = None
     api_url: SecretURL | None = None
     api_url_file: SecretFile | None = None
+    app_token: Secret | None = None
+    app_token_file: SecretFile | None = None
+    app_url: HttpURL | None = None
+    timeout: AMDuration = 10.0
+    pace: AMDuration = 1.0  # alertd: least time between two messages to one channel
     channel: str | None = None
     username: str | None = None
     color: str | None = None
@@ -512,7 +536,14 @@ class SlackConfig(_Model):
     def _check(self) -> SlackConfig:
         if self.api_url is not None and self.api_url_file is not None:
             raise ValueError("set at most one of api_url and api_url_file")
+        if self.app_token is not None and self.app_token_file is not None:
+            raise ValueError("set at most one of app_token and app_token_file")
         return self
+
+    @field_validator("title", "text")
+    @classmethod
+    def _check_template(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _template(value, str(info.field_name))
 
 
 class PagerdutyImage(_Model):
@@ -549,6 +580,13 @@ class PagerdutyConfig(_Model):
     class_: str | None = Field(default=None, alias="class")
     component: str | None = None
     group: str | None = None
+    timeout: AMDuration = 10.0
+
+    @field_validator("description", "client", "client_url", "source", "severity", "class_",
+                     "component", "group")
+    @classmethod
+    def _check_template(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _template(value, str(info.field_name).rstrip("_"))
 
     @model_validator(mode="after")
     def _check(self) -> PagerdutyConfig:
@@ -572,11 +610,71 @@ class WebhookConfig(_Model):
     url: SecretURL | None = None
     url_file: SecretFile | None = None
     max_alerts: int = Field(default=0, ge=0)
+    timeout: AMDuration = 10.0
+    # alertd: sign each request with the Standard Webhooks scheme (whsec_... secrets; more
+    # than one while rotating).
+    signing_secrets: list[Secret] = []
+    signing_secret_files: list[SecretFile] = []
+
+    @field_validator("signing_secrets")
+    @classmethod
+    def _check_signing_secrets(cls, value: list[SecretStr]) -> list[SecretStr]:
+        from alertd.receivers.signing import check_secret
+
+        for i, secret in enumerate(value):
+            try:
+                check_secret(secret.get_secret_value())
+            except ValueError as exc:
+                raise ValueError(f"signing_secrets[{i}]: {exc}") from None
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> WebhookConfig:
         if (self.url is None) == (self.url_file is None):
             raise ValueError("set exactly one of url and url_file")
+        return self
+
+
+class MqttReceiverConfig(_Model):
+    """`mqtt_configs` items (alertd): each notification published as JSON (the webhook
+    payload) to a topic rendered from the group's labels."""
+
+    send_resolved: bool = True
+    url: str = "mqtt://127.0.0.1:1883"
+    topic: NonEmptyStr = "alertd/alerts/{{ labels.alertname }}"
+    qos: int = Field(default=1, ge=0, le=2)
+    retain: bool = False
+    client_id: str | None = None
+    username: str | None = None
+    password: Secret | None = None
+    password_file: SecretFile | None = None
+    timeout: AMDuration = 10.0
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        host = rest.rsplit(":", 1)[0] if rest else ""
+        if not sep or scheme not in ("mqtt", "mqtts") or not host:
+            raise ValueError(f'"{value}" is not an MQTT URL (mqtt://host:1883 or '
+                             "mqtts://host:8883)")
+        port = rest.rsplit(":", 1)[1] if ":" in rest else ""
+        if port and not port.isdigit():
+            raise ValueError(f'"{value}": port "{port}" is not a number')
+        return value
+
+    @field_validator("topic")
+    @classmethod
+    def _check_topic(cls, value: str) -> str:
+        from alertd.receivers.mqtt import check_topic_template
+
+        check_topic_template(value)
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> MqttReceiverConfig:
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("set at most one of password and password_file")
         return self
 
 
@@ -588,6 +686,7 @@ class Receiver(_Model):
     slack_configs: list[SlackConfig] = []
     pagerduty_configs: list[PagerdutyConfig] = []
     webhook_configs: list[WebhookConfig] = []
+    mqtt_configs: list[MqttReceiverConfig] = []
     email_configs: Unsupported = _unsupported()
     opsgenie_configs: Unsupported = _unsupported()
     victorops_configs: Unsupported = _unsupported()
@@ -936,12 +1035,16 @@ def routing_problems(*, route: Route, route_given: bool, receivers: Sequence[Rec
         [(f"time_intervals[{i}]", t.name) for i, t in enumerate(time_intervals)]
         + [(f"mute_time_intervals[{i}]", t.name) for i, t in enumerate(mute_time_intervals)])
     _unique(problems, "owner", [(f"owners[{i}]", o.name) for i, o in enumerate(owners)])
-    has_global_slack = global_.slack_api_url is not None or global_.slack_api_url_file is not None
+    has_global_slack = any(v is not None for v in (
+        global_.slack_api_url, global_.slack_api_url_file, global_.slack_app_token,
+        global_.slack_app_token_file))
     for i, receiver in enumerate(receivers):
         for j, slack in enumerate(receiver.slack_configs):
-            if slack.api_url is None and slack.api_url_file is None and not has_global_slack:
-                problems.append(f"receivers[{i}].slack_configs[{j}]: set api_url or api_url_file"
-                                ", here or as slack_api_url or slack_api_url_file in global")
+            if all(v is None for v in (slack.api_url, slack.api_url_file, slack.app_token,
+                                       slack.app_token_file)) and not has_global_slack:
+                problems.append(f"receivers[{i}].slack_configs[{j}]: set app_token (a bot "
+                                "token) or api_url (an incoming webhook), here or in global "
+                                "(slack_app_token, slack_api_url, or their _file keys)")
     if not route_given:
         if route.receiver not in receiver_names:
             problems.append(f"route: required key missing (without it every alert goes to the "

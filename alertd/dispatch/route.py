@@ -184,3 +184,18 @@ def _timer(value: float | None, parent: Route | None, name: str, default: float)
     if value is not None:
         return value
     return float(getattr(parent, name)) if parent is not None else default
+
+
+def with_fallback(root: Route, alertname: str, receiver: str) -> Route:
+    """The tree with a first route that takes every `alertname` alert to `receiver`.
+
+    alertd's own AlertdNotificationsFailing goes there rather than down the tree, where it
+    could land on the very receiver that fails."""
+    matcher = LabelMatcher("alertname", "=", alertname)
+    key = f'{root.key}/{{alertname="{alertname}"}}'
+    fallback = replace(root, path="notify.fallback_receiver", matchers=(matcher,),
+                       continue_=False, receiver=receiver,
+                       group_by=("alertname", "receiver", "integration"),
+                       mute_time_intervals=(), active_time_intervals=(), key=key,
+                       id=f"{key}/fallback", routes=())
+    return replace(root, routes=(fallback, *root.routes))

@@ -132,6 +132,17 @@ class NotificationLog:
         await self._repository.save(entry)
         return entry
 
+    def entry(self, group_key: str, receiver: str, firing: Iterable[str],
+              resolved: Iterable[str], at: float, retention: float = RETENTION) -> Entry:
+        """Record a notification in memory and return its entry, for the caller to store
+        (the outbox stores it with the notification, in one transaction)."""
+        if not math.isfinite(at) or not retention > 0:
+            raise ValueError(f"cannot log a notification at {at} kept for {retention}s")
+        entry = Entry(group_key, receiver, frozenset(firing), frozenset(resolved), at,
+                      at + retention)
+        self._merge([entry])
+        return entry
+
     async def gc(self) -> int:
         """Forget expired entries, in memory and in the store; how many the store dropped."""
         now = self._clock.now()

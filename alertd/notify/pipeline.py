@@ -1,7 +1,7 @@
 """What happens when an aggregation group flushes, in Alertmanager's order:
 
     inhibition -> time intervals -> silences -> per integration: dedup (notification log)
-    -> send -> record (notification log, history)
+    -> outbox (with the notification log entry) -> send, retried -> record (history)
 
 Muting happens here, at flush time, so a silence made after an alert fired still applies.
 Every decision is recorded in the alert's history.
@@ -9,13 +9,12 @@ Every decision is recorded in the alert's history.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from alertd.alerts.model import Alert
 from alertd.dispatch.group import AggregationGroup
-from alertd.errors import NotifyError
 from alertd.model import Labels
 from alertd.receivers import Notification, Notifier
 
@@ -39,11 +38,11 @@ class Entry(Protocol):
 class NotificationLog(Protocol):
     def query(self, group_key: str, receiver: str) -> Any: ...
 
-    async def log(self, group_key: str, receiver: str, firing: set[str], resolved: set[str],
-                  at: float, retention: float) -> None: ...
 
 
 NeedsUpdate = Callable[..., tuple[bool, str]]
+Submit = Callable[[Notification, str, str, int, set[str], set[str]], Awaitable[None]]
+"""(notification, reason, integration, index, firing, resolved): hand to the outbox."""
 Record = Callable[[str, Alert, Mapping[str, Any], float], None]
 """(kind, alert, details, at): one history event."""
 
@@ -58,8 +57,7 @@ class RouteOptions:
 @dataclass
 class FlushResult:
     delivered_resolved: set[str] = field(default_factory=set)
-    sent: int = 0
-    failed: int = 0
+    sent: int = 0  # notifications handed to the outbox
 
 
 class Pipeline:
@@ -67,7 +65,7 @@ class Pipeline:
                  nflog: NotificationLog, needs_update: NeedsUpdate,
                  integrations: Callable[[str], Sequence[Notifier]],
                  firing_alerts: Callable[[float], Iterable[Alert]], record: Record,
-                 nflog_retention: float = 120 * 3600.0) -> None:
+                 submit: Submit) -> None:
         self.silences = silences
         self.inhibitor = inhibitor
         self.nflog = nflog
@@ -75,7 +73,7 @@ class Pipeline:
         self.integrations = integrations
         self.firing_alerts = firing_alerts
         self._record = record
-        self.nflog_retention = nflog_retention
+        self.submit = submit
         # The last decision recorded per (kind, alert, receiver): a decision that repeats
         # at every flush (still silenced, still nothing new) is recorded once.
         self._last: dict[tuple[str, str, str], str] = {}
@@ -128,25 +126,11 @@ class Pipeline:
                 continue
             to_send = [a for a in kept if integration.send_resolved or not a.resolved(now)]
             notification = Notification(options.receiver, group.key, group.labels, to_send, now)
-            try:
-                outcome = await integration.notify(notification, reason)
-            except NotifyError as exc:
-                result.failed += 1
-                for alert in to_send:
-                    self.record("delivery", alert, {
-                        "receiver": options.receiver, "integration": integration.name,
-                        "attempt": 1, "outcome": "failed", "error": str(exc),
-                        "group_key": group.key}, now)
-                continue
+            # Written to the outbox (with the log entry) before the first attempt: from here
+            # on the notification is the outbox's to deliver, retries and restarts included.
+            await self.submit(notification, reason, nflog_receiver, index, firing, resolved)
             result.sent += 1
-            await self.nflog.log(group.key, nflog_receiver, firing, resolved, now,
-                                 self.nflog_retention)
             result.delivered_resolved |= resolved
-            for alert in to_send:
-                self.record("delivery", alert, {
-                    "receiver": options.receiver, "integration": integration.name, "attempt": 1,
-                    "outcome": "ok", "status": int(outcome) if outcome.isdigit() else None,
-                    "group_key": group.key}, now)
         return result
 
     def _unmuted(self, group: AggregationGroup, alerts: Sequence[Alert],

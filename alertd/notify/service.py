@@ -1,6 +1,7 @@
 """Everything between the alert store and the receivers, built from the configuration:
 
-    routes -> aggregation groups -> inhibition, time intervals, silences -> dedup -> send
+    routes -> aggregation groups -> inhibition, time intervals, silences -> dedup
+    -> outbox -> send (retried)
 
 `Notifications.reconfigure(config)` swaps routes, inhibition, time intervals and receivers
 on a reload; the groups are rebuilt from the current alerts, keeping their timers.
@@ -9,9 +10,11 @@ on a reload; the groups are rebuilt from the current alerts, keeping their timer
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,20 +22,41 @@ from alertd.alerts.model import Alert
 from alertd.alerts.store import AlertStore
 from alertd.clock import Clock
 from alertd.config import Config
-from alertd.config.routing import Receiver
+from alertd.config.routing import (
+    GlobalConfig,
+    HTTPConfig,
+    MqttReceiverConfig,
+    Owner,
+    PagerdutyConfig,
+    Receiver,
+    SlackConfig,
+    WebhookConfig,
+)
 from alertd.dispatch.dispatcher import Dispatcher
 from alertd.dispatch.inhibit import Inhibitor
-from alertd.dispatch.route import Route
+from alertd.dispatch.route import Route, with_fallback
 from alertd.dispatch.timeintervals import TimeIntervals
-from alertd.errors import NotifyError
-from alertd.history import event
+from alertd.errors import ConfigError
+from alertd.history import HistoryEvent, event
 from alertd.history.recorder import HistoryRecorder
 from alertd.model import Labels
 from alertd.nflog.log import NotificationLog, needs_update
+from alertd.notify.actions import SlackActions
+from alertd.notify.health import ReceiverHealth
+from alertd.notify.outbox import Deliverer, DeliveryStats
 from alertd.notify.pipeline import Pipeline
+from alertd.notify.retry import RetryPolicy
+from alertd.notify.templating import compile_field
 from alertd.receivers import Notification, Notifier
 from alertd.receivers.console import ConsoleNotifier
+from alertd.receivers.mqtt import MqttNotifier
+from alertd.receivers.page import PageView
+from alertd.receivers.pagerduty import PagerDutyNotifier
+from alertd.receivers.signing import check_secret
+from alertd.receivers.slack import SlackNotifier
+from alertd.receivers.state import ReceiverStates
 from alertd.receivers.webhook import WebhookNotifier
+from alertd.rules.meta import NOTIFY_FAILING
 from alertd.silence.silences import Silences
 from alertd.store import Store
 
@@ -40,19 +64,16 @@ log = logging.getLogger("alertd.notify")
 
 CONSOLE = "console"
 SWEEP_INTERVAL = 10.0  # how often alerts that ended by the clock are looked for
+# How long delivered notifications and the Slack pages of quiet groups are kept.
+KEEP_FINISHED = 7 * 86400.0
 
 
-class _NotYetNotifier:
-    """A Slack or PagerDuty config: parsed and routed to, delivered by a later version."""
-
-    send_resolved = True
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    async def notify(self, notification: Notification, reason: str = "") -> str:
-        raise NotifyError(f"{self.name} notifications are not available in this version",
-                          retryable=False)
+async def _close(notifiers: Sequence[Notifier]) -> None:
+    for notifier in notifiers:
+        close = getattr(notifier, "close", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                await close()
 
 
 def _secret(value: Any, file: str | None) -> str:
@@ -62,23 +83,146 @@ def _secret(value: Any, file: str | None) -> str:
     return Path(file).read_text("utf-8").strip()
 
 
+def _maybe_secret(value: Any, file: str | None) -> str | None:
+    return None if value is None and file is None else _secret(value, file)
+
+
+def _auth_headers(http: HTTPConfig | None) -> dict[str, str]:
+    """The Authorization header an http_config asks for (bearer or basic)."""
+    if http is None:
+        return {}
+    if http.authorization is not None:
+        auth = http.authorization
+        credentials = _maybe_secret(auth.credentials, auth.credentials_file)
+        return {"Authorization": f"{auth.type or 'Bearer'} {credentials}"} if credentials else {}
+    token = _maybe_secret(http.bearer_token, http.bearer_token_file)
+    if token:
+        return {"Authorization": f"Bearer {token}"}
+    if http.basic_auth is not None:
+        basic = http.basic_auth
+        password = _maybe_secret(basic.password, basic.password_file) or ""
+        raw = base64.b64encode(f"{basic.username}:{password}".encode()).decode()
+        return {"Authorization": f"Basic {raw}"}
+    return {}
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    global_: GlobalConfig
+    owners: Sequence[Owner]
+    states: ReceiverStates
+    console: TextIO | None
+    external_url: str
+
+    def owner(self, name: str) -> Owner | None:
+        return next((o for o in self.owners if o.name == name), None)
+
+
 def build_integrations(receivers: Sequence[Receiver], *, console: TextIO | None,
-                       external_url: str) -> dict[str, list[Notifier]]:
+                       external_url: str, global_: GlobalConfig | None = None,
+                       owners: Sequence[Owner] = (),
+                       states: ReceiverStates | None = None) -> dict[str, list[Notifier]]:
+    ctx = BuildContext(global_ or GlobalConfig(), owners, states or ReceiverStates(), console,
+                       external_url)
     out: dict[str, list[Notifier]] = {}
-    for receiver in receivers:
+    for i, receiver in enumerate(receivers):
         notifiers: list[Notifier] = []
-        for hook in receiver.webhook_configs:
-            notifiers.append(WebhookNotifier(_secret(hook.url, hook.url_file),
-                                             send_resolved=hook.send_resolved,
-                                             max_alerts=hook.max_alerts,
-                                             external_url=external_url))
-        notifiers += [_NotYetNotifier("slack") for _ in receiver.slack_configs]
-        notifiers += [_NotYetNotifier("pagerduty") for _ in receiver.pagerduty_configs]
+        builders: list[tuple[str, Sequence[Any], Callable[..., Notifier]]] = [
+            ("webhook", receiver.webhook_configs, _webhook),
+            ("slack", receiver.slack_configs, _slack),
+            ("pagerduty", receiver.pagerduty_configs, _pagerduty),
+            ("mqtt", receiver.mqtt_configs, _mqtt),
+        ]
+        for kind, configs, build in builders:
+            for j, config in enumerate(configs):
+                integration = f"{receiver.name}/{kind}/{len(notifiers)}"
+                key = f"receivers[{i}].{kind}_configs[{j}]"
+                notifiers.append(build(config, ctx, integration, key))
         if not notifiers and receiver.name == CONSOLE:
             # The built-in receiver of the defaults: notifications on standard output.
             notifiers.append(ConsoleNotifier(console))
         out[receiver.name] = notifiers
     return out
+
+
+def _webhook(c: WebhookConfig, ctx: BuildContext, integration: str, key: str) -> Notifier:
+    secrets = [s.get_secret_value() for s in c.signing_secrets]
+    for i, file in enumerate(c.signing_secret_files):
+        secret = Path(file).read_text("utf-8").strip()
+        try:
+            check_secret(secret)
+        except ValueError as exc:
+            raise ConfigError(f"{key}.signing_secret_files[{i}]: {file}: {exc}") from None
+        secrets.append(secret)
+    return WebhookNotifier(_secret(c.url, c.url_file), send_resolved=c.send_resolved,
+                           max_alerts=c.max_alerts, external_url=ctx.external_url,
+                           timeout=c.timeout, headers=_auth_headers(c.http_config),
+                           signing_secrets=secrets)
+
+
+def _slack(c: SlackConfig, ctx: BuildContext, integration: str, key: str) -> Notifier:
+    g = ctx.global_
+    token = _maybe_secret(c.app_token, c.app_token_file)
+    if token is None and c.api_url is None and c.api_url_file is None:
+        token = _maybe_secret(g.slack_app_token, g.slack_app_token_file)
+    webhook = _maybe_secret(c.api_url, c.api_url_file) or _maybe_secret(
+        g.slack_api_url, g.slack_api_url_file)
+    title = compile_field(f"{key}.title", c.title)
+    text = compile_field(f"{key}.text", c.text)
+
+    def templates(view: PageView) -> tuple[str | None, str | None]:
+        return (title.render(view) if title else None, text.render(view) if text else None)
+
+    return SlackNotifier(
+        integration=integration, send_resolved=c.send_resolved, states=ctx.states,
+        token=token, webhook_url=None if token else webhook,
+        app_url=c.app_url or g.slack_app_url, channel=c.channel,
+        owner_channel=lambda o: getattr(ctx.owner(o), "slack_channel", None),
+        owner_handle=lambda o: getattr(ctx.owner(o), "slack_handle", None),
+        external_url=ctx.external_url, timeout=c.timeout, pace=c.pace, username=c.username,
+        icon_emoji=c.icon_emoji, icon_url=c.icon_url,
+        templates=templates if title or text else None)
+
+
+_PD_FIELDS = (("description", "summary"), ("source", "source"), ("severity", "severity"),
+              ("class_", "class_"), ("component", "component"), ("group", "group"),
+              ("client", "client"), ("client_url", "client_url"))
+
+
+def _pagerduty(c: PagerdutyConfig, ctx: BuildContext, integration: str, key: str) -> Notifier:
+    routing_key = _maybe_secret(c.routing_key, c.routing_key_file) or _secret(
+        c.service_key, c.service_key_file)
+    fields = {arg: t for name, arg in _PD_FIELDS
+              if (t := compile_field(f"{key}.{name.rstrip('_')}", getattr(c, name)))}
+    details = {k: t for k, v in (c.details or {}).items()
+               if (t := compile_field(f"{key}.details.{k}", v))}
+
+    def overrides(view: PageView) -> dict[str, Any]:
+        out: dict[str, Any] = {k: v for k, t in fields.items() if (v := t.render(view))}
+        rendered = {k: v for k, t in details.items() if (v := t.render(view)) is not None}
+        if rendered:
+            out["details"] = rendered
+        return out
+
+    return PagerDutyNotifier(
+        integration=integration, routing_key=routing_key,
+        url=c.url or ctx.global_.pagerduty_url, send_resolved=c.send_resolved,
+        states=ctx.states, external_url=ctx.external_url, timeout=c.timeout,
+        links=tuple({"href": link.href, "text": link.text or ""} for link in c.links
+                    if link.href),
+        images=tuple({k: v for k, v in (("src", im.src), ("href", im.href), ("alt", im.alt))
+                      if v} for im in c.images if im.src),
+        overrides=overrides if fields or details else None)
+
+
+def _mqtt(c: MqttReceiverConfig, ctx: BuildContext, integration: str, key: str) -> Notifier:
+    scheme, _, rest = c.url.partition("://")
+    host, _, port = rest.partition(":")
+    return MqttNotifier(host=host, port=int(port or (8883 if scheme == "mqtts" else 1883)),
+                        topic=c.topic, qos=c.qos, retain=c.retain, send_resolved=c.send_resolved,
+                        username=c.username, password=_maybe_secret(c.password, c.password_file),
+                        client_id=c.client_id, tls=scheme == "mqtts", timeout=c.timeout,
+                        external_url=ctx.external_url)
 
 
 class Notifications:
@@ -92,20 +236,40 @@ class Notifications:
         self.external_url = external_url
         self.silences = Silences()
         self.nflog: NotificationLog | None = None
+        self.store: Store | None = None
+        self._pending: set[asyncio.Future[None]] = set()
+        self.states = ReceiverStates()
+        # Set by the daemon: raises or clears AlertdNotificationsFailing.
+        self.on_failing: Callable[[str, str, str | None], None] | None = None
+        self.health = ReceiverHealth(on_change=self._failing_changed)
+        self.integrations: dict[str, list[Notifier]] = {}
+        self.deliverer = Deliverer(clock, integrations=lambda name: self.integrations.get(name, []),
+                                   record=self._record, health=self.health)
+        self.actions = SlackActions(
+            clock, integrations=lambda: [n for ns in self.integrations.values() for n in ns],
+            silences=lambda: self.silences, record=self._record_event)
         self._apply(config)
         self.pipeline = Pipeline(
             silences=self.silences, inhibitor=self, nflog=self, needs_update=needs_update,
             integrations=lambda name: self.integrations.get(name, []),
-            firing_alerts=self.alerts.active, record=self._record)
+            firing_alerts=self.alerts.active, record=self._record, submit=self._submit)
         self.dispatcher = Dispatcher(
             self.routes, self.pipeline, clock, time_mute=self._time_mute, record=self._record,
             notify_resolved_after_mute=lambda route: route.notify_resolved_after_mute)
         alerts.subscribe(self._on_alerts)
         self._tasks: list[asyncio.Task[None]] = []
-        self._pending: set[asyncio.Future[None]] = set()
 
     def _apply(self, config: Config) -> None:
+        self.config = config
         self.routes = Route.from_config(config.route)
+        if config.notify.fallback_receiver is not None:
+            self.routes = with_fallback(self.routes, NOTIFY_FAILING,
+                                        config.notify.fallback_receiver)
+        retry = config.notify.retry
+        self.deliverer.policy = RetryPolicy(initial=retry.initial_backoff,
+                                            maximum=retry.max_backoff,
+                                            give_up_after=retry.give_up_after)
+        self.health.failing_after = config.notify.failing_after
         self.inhibitor = Inhibitor(config.inhibit_rules)
         self.intervals = TimeIntervals.from_config(config.time_intervals,
                                                    config.mute_time_intervals)
@@ -115,8 +279,59 @@ class Notifications:
         self.resolve_timeout = float(config.global_.resolve_timeout)
 
     def _apply_integrations(self) -> None:
-        self.integrations = build_integrations(self._receivers, console=self.console,
-                                               external_url=self.external_url)
+        old = [n for notifiers in self.integrations.values() for n in notifiers]
+        self.integrations = build_integrations(
+            self._receivers, console=self.console, external_url=self.external_url,
+            global_=self.config.global_, owners=self.config.owners, states=self.states)
+        if old:
+            # Attempts in flight finish on the old integrations; then their sessions close.
+            self._spawn(self._close_after_settle(old))
+
+    async def _close_after_settle(self, notifiers: Sequence[Notifier]) -> None:
+        await self.deliverer.settle()
+        await _close(notifiers)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        try:
+            task = asyncio.get_running_loop().create_task(coro)
+        except RuntimeError:  # built outside a loop (a CLI command): nothing to close yet
+            coro.close()
+            return
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _submit(self, n: Notification, reason: str, integration: str, index: int,
+                      firing: set[str], resolved: set[str]) -> None:
+        logged = None
+        if self.nflog is not None:
+            logged = self.nflog.entry(n.group_key, integration, firing, resolved, n.now)
+        await self.deliverer.submit(n, reason, integration=integration, index=index,
+                                    logged=logged)
+
+    def _failing_changed(self, receiver: str, integration: str, error: str | None) -> None:
+        if error is None:
+            log.info("notifications to %s are delivered again", integration)
+        else:
+            log.error("notifications to %s keep failing: %s", integration, error)
+        if self.on_failing is not None:
+            self.on_failing(receiver, integration, error)
+
+    # --- what /metrics reads ------------------------------------------------------------
+    @property
+    def delivery_stats(self) -> DeliveryStats:
+        return self.deliverer.stats
+
+    @property
+    def failing_integrations(self) -> dict[tuple[str, str], str]:
+        return self.health.failing
+
+    @property
+    def outbox_pending(self) -> int:
+        return self.deliverer.pending
+
+    async def settle(self) -> None:
+        """Wait until the notifications being sent have been sent (or have failed)."""
+        await self.deliverer.settle()
 
     # The pipeline asks these two through this object, so a reload swaps them in place.
     def index(self, firing: Any) -> Any:
@@ -125,10 +340,6 @@ class Notifications:
     def query(self, group_key: str, receiver: str) -> Any:
         return self.nflog.query(group_key, receiver) if self.nflog else None
 
-    async def log(self, group_key: str, receiver: str, firing: set[str], resolved: set[str],
-                  at: float, retention: float) -> None:
-        if self.nflog is not None:
-            await self.nflog.log(group_key, receiver, firing, resolved, at, retention)
 
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self, store: Store | None, *, run: bool = True) -> None:
@@ -138,8 +349,16 @@ class Notifications:
             self.pipeline.silences = self.silences
             self.nflog = NotificationLog(store.nflog, self.clock)
             await self.nflog.load()
+            self.store = store
+            self.states.repository = store.receiver_state
+            self.deliverer.repository = store.outbox
+            recovered = await self.deliverer.recover()
+            if recovered:
+                log.info("outbox: %d notifications from before the restart are being sent",
+                         recovered)
         if run:
             self._tasks = [asyncio.create_task(self.dispatcher.run(), name="dispatch"),
+                           asyncio.create_task(self.deliverer.run(), name="deliver"),
                            asyncio.create_task(self._maintenance(), name="notify gc")]
             if self.history is not None:
                 self._tasks.append(asyncio.create_task(self.history.run(), name="history"))
@@ -151,6 +370,7 @@ class Notifications:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
+        await _close([n for notifiers in self.integrations.values() for n in notifiers])
         if self.history is not None:
             with contextlib.suppress(Exception):
                 await self.history.flush()
@@ -167,6 +387,10 @@ class Notifications:
                 await self.silences.gc(now)
                 if self.nflog is not None:
                     await self.nflog.gc()
+                if self.store is not None:
+                    week_ago = now - KEEP_FINISHED
+                    await self.store.outbox.delete_finished(week_ago)
+                    await self.store.receiver_state.delete_older(week_ago)
 
     def reconfigure(self, config: Config) -> None:
         self._apply(config)
@@ -216,6 +440,10 @@ class Notifications:
                 continue
             for silence_id in expired:
                 log.info("silence %s expired: the alert it silenced resolved", silence_id)
+
+    def _record_event(self, e: HistoryEvent) -> None:
+        if self.history is not None:
+            self.history.record(e)
 
     def _record(self, kind: str, alert: Alert, details: Mapping[str, Any], at: float) -> None:
         if self.history is not None:

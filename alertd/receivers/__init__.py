@@ -17,6 +17,14 @@ class Notification:
     group_labels: Labels
     alerts: Sequence[Alert]  # firing first, then resolved
     now: float
+    # The outbox's id for this notification: the same on every attempt, so a receiver can
+    # tell a retry from a new notification (Standard Webhooks' webhook-id, Slack metadata).
+    delivery_id: str = ""
+    attempt: int = 0  # attempts made before this one
+    # An earlier attempt may have reached the receiver although it was not confirmed (a
+    # timeout after sending, a crash before the answer was stored): an integration
+    # without an idempotency key looks for it before sending again.
+    maybe_delivered: bool = False
 
     def firing(self) -> list[Alert]:
         return [a for a in self.alerts if not a.resolved(self.now)]

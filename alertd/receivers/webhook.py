@@ -1,7 +1,19 @@
-"""The webhook receiver: Alertmanager's webhook payload (version 4), POSTed as JSON."""
+"""The webhook receiver: Alertmanager's webhook payload (version 4), POSTed as JSON.
+
+The payload has every field of Alertmanager's, plus `owner` (top level: the owner all alerts
+share, else "") and, per alert, `owner` and `runbook_url` ("" when absent), so a receiver
+need not know alertd's label and annotation names.
+
+With signing secrets, each delivery is signed as Standard Webhooks says (see
+`alertd.receivers.signing`); its `webhook-id` is the same for every attempt to deliver one
+notification, so a receiver can drop repeats.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -10,8 +22,8 @@ import aiohttp
 from alertd import __version__
 from alertd.alerts.model import Alert
 from alertd.api.timefmt import rfc3339
-from alertd.errors import NotifyError
-from alertd.receivers import Notification
+from alertd.notify import http
+from alertd.receivers import Notification, signing
 
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Alertmanager's endsAt for a firing alert
 
@@ -36,6 +48,7 @@ def payload(n: Notification, *, external_url: str, reason: str = "",
         "externalURL": external_url,
         "notification_reason": reason,
         "alerts": [_alert(a, n.now) for a in alerts],
+        "owner": _common_owner(n.alerts),
     }
 
 
@@ -49,7 +62,14 @@ def _alert(alert: Alert, now: float) -> dict[str, Any]:
         "endsAt": rfc3339(alert.ends_at) if resolved else ZERO_TIME,
         "generatorURL": alert.generator_url,
         "fingerprint": alert.fingerprint,
+        "owner": alert.labels.get("owner", ""),
+        "runbook_url": alert.annotations.get("runbook_url", ""),
     }
+
+
+def _common_owner(alerts: Sequence[Alert]) -> str:
+    owners = {a.labels.get("owner", "") for a in alerts}
+    return owners.pop() if len(owners) == 1 else ""
 
 
 def _common(maps: Sequence[Mapping[str, str]]) -> dict[str, str]:
@@ -59,33 +79,73 @@ def _common(maps: Sequence[Mapping[str, str]]) -> dict[str, str]:
     return {k: v for k, v in first.items() if all(m.get(k) == v for m in maps[1:])}
 
 
+def encode(body: Mapping[str, Any]) -> bytes:
+    """The bytes sent: serialized once, so that the signature covers exactly what is sent."""
+    return json.dumps(body, separators=(",", ":")).encode("utf-8")
+
+
+def delivery_id(n: Notification) -> str:
+    """The webhook-id of a notification: the same for every attempt to deliver it, different
+    for the next flush of the group. The outbox's id when it gave one; else derived from the
+    group, the receiver and the flush time kept with the notification."""
+    if n.delivery_id:
+        return n.delivery_id
+    key = json.dumps([n.group_key, n.receiver, n.now]).encode("utf-8")
+    return "msg_" + hashlib.sha256(key).hexdigest()[:24]
+
+
 class WebhookNotifier:
+    """POSTs the payload to `url`; keeps one HTTP session (and its connections) until
+    `close`. Errors are classified by `alertd.notify.http`."""
+
     name = "webhook"
 
     def __init__(self, url: str, *, send_resolved: bool = True, max_alerts: int = 0,
                  external_url: str = "", timeout: float = 10.0,
-                 headers: Mapping[str, str] | None = None) -> None:
+                 headers: Mapping[str, str] | None = None,
+                 signing_secrets: Sequence[str] = ()) -> None:
+        for secret in signing_secrets:
+            signing.check_secret(secret)
         self.url = url
         self.send_resolved = send_resolved
         self.max_alerts = max_alerts
         self.external_url = external_url
         self.timeout = timeout
         self.headers = dict(headers or {})
+        self.signing_secrets = tuple(signing_secrets)
+        self._session: aiohttp.ClientSession | None = None
+
+    def preview(self, notification: Notification, reason: str = "") -> dict[str, Any]:
+        """The body a notification would be POSTed with."""
+        return payload(notification, external_url=self.external_url, reason=reason,
+                       max_alerts=self.max_alerts)
 
     async def notify(self, notification: Notification, reason: str = "") -> str:
-        body = payload(notification, external_url=self.external_url, reason=reason,
-                       max_alerts=self.max_alerts)
-        headers = {"User-Agent": f"alertd/{__version__}", **self.headers}
-        try:
-            async with aiohttp.ClientSession(
-                    timeout=aiohttp.ClientTimeout(total=self.timeout)) as session, \
-                    session.post(self.url, json=body, headers=headers) as resp:
-                text = (await resp.text())[:200]
-                if 200 <= resp.status < 300:
-                    return str(resp.status)
-                # As Alertmanager: 5xx may succeed later; anything else will not.
-                raise NotifyError(f"webhook answered {resp.status}: {text}",
-                                  retryable=resp.status >= 500)
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise NotifyError(f"webhook unreachable: {type(exc).__name__}: {exc}",
-                              retryable=True) from exc
+        body = encode(payload(notification, external_url=self.external_url, reason=reason,
+                              max_alerts=self.max_alerts))
+        status = await http.post(self._client(), self.url, body,
+                                 self._headers(notification, body),
+                                 timeout=self.timeout, what="webhook")
+        return str(status)
+
+    def _headers(self, notification: Notification, body: bytes) -> dict[str, str]:
+        headers = {"User-Agent": f"alertd/{__version__}", "Content-Type": "application/json",
+                   **self.headers}
+        if self.signing_secrets:
+            # The timestamp is the attempt's, from the wall clock: receivers compare it with
+            # theirs, and a retry long after the flush must still be accepted.
+            headers |= signing.headers(self.signing_secrets, delivery_id(notification),
+                                       int(time.time()), body)
+        return headers
+
+    def _client(self) -> aiohttp.ClientSession:
+        # Created on first use, inside the running loop, and then shared by every delivery,
+        # so that connections are kept alive between them.
+        if self._session is None or self._session.closed:
+            self._session = http.new_session()
+        return self._session
+
+    async def close(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()

@@ -2,6 +2,8 @@
 
     AlertdSourceDown{source="prometheus"}            a source cannot be reached
     AlertdRuleEvaluationFailing{rule="X", group="g"}  a rule fails to evaluate
+    AlertdNotificationsFailing{receiver="r", integration="r/slack/0"}
+                                                     a receiver's integration keeps failing
 
 Both fire at the first failure (`for` 0) and resolve at the first success: alertd never
 resolves a rule's own alerts because of a failure, so these are what says something is off.
@@ -17,7 +19,8 @@ from alertd.rules.state import Active, Instance, Observation, RuleState, Timing,
 
 SOURCE_DOWN = "AlertdSourceDown"
 RULE_FAILING = "AlertdRuleEvaluationFailing"
-NAMES = (SOURCE_DOWN, RULE_FAILING)
+NOTIFY_FAILING = "AlertdNotificationsFailing"
+NAMES = (SOURCE_DOWN, RULE_FAILING, NOTIFY_FAILING)
 _TIMING = Timing()
 
 
@@ -26,6 +29,7 @@ class MetaAlerts:
         self.states: dict[str, RuleState] = {name: RuleState() for name in NAMES}
         self._down: dict[str, str] = {}  # source -> error
         self._failing: dict[tuple[str, str], str] = {}  # (rule, group) -> error
+        self._undelivered: dict[tuple[str, str], str] = {}  # (receiver, integration) -> error
         self._errors: dict[Labels, str] = {}
 
     def source(self, name: str, error: str | None) -> None:
@@ -40,6 +44,12 @@ class MetaAlerts:
         else:
             self._failing[(rule, group)] = error
 
+    def notifications(self, receiver: str, integration: str, error: str | None) -> None:
+        if error is None:
+            self._undelivered.pop((receiver, integration), None)
+        else:
+            self._undelivered[(receiver, integration)] = error
+
     def forget_rules(self, keep: set[str]) -> None:
         self._failing = {k: v for k, v in self._failing.items() if k[0] in keep}
 
@@ -53,6 +63,10 @@ class MetaAlerts:
                 Labels({ALERTNAME: RULE_FAILING, "rule": rule, "group": group,
                         "severity": "ticket", "owner": "alertd"}): error
                 for (rule, group), error in self._failing.items()},
+            NOTIFY_FAILING: {
+                Labels({ALERTNAME: NOTIFY_FAILING, "receiver": receiver,
+                        "integration": integration, "severity": "page", "owner": "alertd"}): error
+                for (receiver, integration), error in self._undelivered.items()},
         }
         out: dict[str, list[Transition]] = {}
         for name in NAMES:
@@ -67,6 +81,8 @@ class MetaAlerts:
         labels = instance.labels
         if labels.get(ALERTNAME) == SOURCE_DOWN:
             summary = f"source {labels.get('source')} is down: {error}"
+        elif labels.get(ALERTNAME) == NOTIFY_FAILING:
+            summary = (f"notifications to {labels.get('integration')} keep failing: {error}")
         else:
             summary = f"rule {labels.get('rule')} fails to evaluate: {error}"
         return {"summary": summary}

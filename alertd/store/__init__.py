@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from alertd.store.db import Database, StoreError, open_database
 from alertd.store.migrations import LATEST_VERSION, MIGRATIONS, SchemaVersionError, migrate
 from alertd.store.notifications import HistoryRepository, NotificationLogRepository
+from alertd.store.outbox import OutboxRepository, ReceiverStateRepository
 from alertd.store.rule_states import RuleStateRepository
 from alertd.store.silences import SilenceRepository
 from alertd.store.windows import WindowRepository
@@ -40,6 +41,8 @@ class Store:
         self.silences = SilenceRepository(db)
         self.nflog = NotificationLogRepository(db)
         self.history = HistoryRepository(db)
+        self.outbox = OutboxRepository(db)
+        self.receiver_state = ReceiverStateRepository(db)
 
     @classmethod
     async def open(cls, url: str) -> Store:

@@ -115,11 +115,18 @@ def _v4_notifications(conn: Connection) -> None:
     migrate_v4(conn)
 
 
+def _v5_outbox(conn: Connection) -> None:
+    from alertd.store.outbox import migrate_v5
+
+    migrate_v5(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "rule states and their alert instances", _v1_rule_states),
     Migration(2, "snapshots of the windows of pushed samples", _v2_windows),
     Migration(3, "silences", _v3_silences),
     Migration(4, "notification log and alert history", _v4_notifications),
+    Migration(5, "outbox and receiver state", _v5_outbox),
 )
 
 

@@ -115,6 +115,29 @@ def entry_key(group_key: str, receiver: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def entry_row(entry: Entry) -> dict[str, Any]:
+    return {
+        "key": entry_key(entry.group_key, entry.receiver),
+        "group_key": entry.group_key,
+        "receiver": entry.receiver,
+        "firing": json.dumps(sorted(entry.firing)),
+        "resolved": json.dumps(sorted(entry.resolved)),
+        "at": entry.at,
+        "expires_at": entry.expires_at,
+    }
+
+
+def save_entry(dialect: str, row: Mapping[str, Any]) -> Any:
+    """The upsert that stores an entry unless a newer one is stored."""
+    t = nflog_entry
+    ins = (postgresql.insert(t) if dialect == "postgresql" else sqlite.insert(t)).values(row)
+    return ins.on_conflict_do_update(
+        index_elements=[t.c.key],
+        set_={c.name: ins.excluded[c.name] for c in t.columns if c.name != "key"},
+        where=ins.excluded.at >= t.c.at,
+    )
+
+
 class NotificationLogRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -129,23 +152,8 @@ class NotificationLogRepository:
             if not math.isfinite(getattr(entry, name)):
                 raise StoreError(f'database "{self._db.url}": cannot save notification log: '
                                  f"{name} is {getattr(entry, name)}")
-        row = {
-            "key": entry_key(entry.group_key, entry.receiver),
-            "group_key": entry.group_key,
-            "receiver": entry.receiver,
-            "firing": json.dumps(sorted(entry.firing)),
-            "resolved": json.dumps(sorted(entry.resolved)),
-            "at": entry.at,
-            "expires_at": entry.expires_at,
-        }
-        t = nflog_entry
-        ins = (postgresql.insert(t) if self._db.dialect == "postgresql"
-               else sqlite.insert(t)).values(row)
-        stmt = ins.on_conflict_do_update(
-            index_elements=[t.c.key],
-            set_={c.name: ins.excluded[c.name] for c in t.columns if c.name != "key"},
-            where=ins.excluded.at >= t.c.at,
-        )
+        row = entry_row(entry)
+        stmt = save_entry(self._db.dialect, row)
         async with self._db.transaction("save notification log", write=True) as conn:
             await conn.execute(stmt)
 

@@ -547,8 +547,9 @@ owners:
         'alertd.yml: mute_time_intervals[0].name: time interval "nights" is defined twice '
         "(first at time_intervals[0])",
         'alertd.yml: owners[1].name: owner "ml" is defined twice (first at owners[0])',
-        "alertd.yml: receivers[0].slack_configs[0]: set api_url or api_url_file, here or as "
-        "slack_api_url or slack_api_url_file in global",
+        "alertd.yml: receivers[0].slack_configs[0]: set app_token (a bot token) or api_url "
+        "(an incoming webhook), here or in global (slack_app_token, slack_api_url, or their "
+        "_file keys)",
         "alertd.yml: route.matchers: the root route must not have matchers (it takes every "
         "alert)",
         "alertd.yml: route.continue: the root route cannot have continue",

@@ -411,7 +411,9 @@ def test_prometheus_sends_alerts_and_alertd_notifies_once_per_repeat_interval(
     assert sent == {"status": "firing", "labels": alert["labels"],
                     "annotations": alert["annotations"], "startsAt": alert["startsAt"],
                     "endsAt": GO_ZERO_TIME, "generatorURL": alert["generatorURL"],
-                    "fingerprint": alert["fingerprint"]}
+                    "fingerprint": alert["fingerprint"],
+                    # alertd's additions: who owns it and what to do
+                    "owner": "", "runbook_url": "https://runbooks.example.com/always"}
     # Grouping waits group_wait from the alert's start (an alert older than that, as this one
     # is by the time Prometheus has found its Alertmanager, goes out at once).
     assert first.at >= timestamp(alert["startsAt"]) + GROUP_WAIT

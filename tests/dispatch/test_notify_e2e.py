@@ -132,7 +132,10 @@ class Harness:
         self.clock.set(T0 + seconds)
         if alerts:
             assert await self.post(*alerts) == 200
-        await self.daemon.notifications.dispatcher.flush_due(self.clock.now())
+        n = self.daemon.notifications
+        await n.dispatcher.flush_due(self.clock.now())
+        n.deliverer.deliver_due(self.clock.now())  # retries whose backoff has passed
+        await n.settle()
 
 
 def alert(name: str, **labels: str) -> dict[str, Any]:
@@ -283,13 +286,18 @@ async def test_a_restart_does_not_page_again(harness: Harness) -> None:
     assert len(harness.capture.to("/team")) == 1
 
 
-async def test_failed_delivery_is_retried_at_the_next_flush(harness: Harness) -> None:
+async def test_failed_delivery_is_retried_with_backoff(harness: Harness) -> None:
     harness.capture.status = 503
     a = alert("HighLatency", instance="a")
     await harness.at(0, a)
     await harness.at(30, a)
     assert len(harness.capture.to("/team")) == 1
+    await harness.at(30.4, a)  # the backoff after a first failure is 0.5-1s
+    assert len(harness.capture.to("/team")) == 1
     harness.capture.status = 200
+    await harness.at(31.1, a)
+    assert len(harness.capture.to("/team")) == 2
+    # Delivered: the next flushes have nothing new to say.
     await harness.at(200, a)
     await harness.at(330, a)
     assert len(harness.capture.to("/team")) == 2
@@ -299,7 +307,7 @@ async def test_failed_delivery_is_retried_at_the_next_flush(harness: Harness) ->
                                 + f"/api/alertd/v1/alerts/{fingerprint}/history") as resp:
         events = await resp.json()
     kinds = [(e["kind"], e["details"].get("outcome")) for e in events]
-    assert ("delivery", "failed") in kinds and ("delivery", "ok") in kinds
+    assert ("delivery", "retry") in kinds and ("delivery", "ok") in kinds
     assert kinds[0] == ("transition", None) and ("route", None) in kinds
     async with harness.http.get(harness.daemon.listen_url + f"/api/alertd/v1/alerts/"
                                 f"{fingerprint}/history?format=text") as resp:

@@ -1,0 +1,353 @@
+"""Delivery with nothing lost: the outbox and its worker.
+
+The dedup stage hands each notification it decides to send to `Deliverer.submit`, which
+writes it to the store (with the notification log entry, in one transaction) before the
+first attempt. The attempt runs in its own task, so a slow receiver never holds up the
+flush of other groups. A failure that may pass is retried with backoff and jitter (never
+sooner than the receiver's Retry-After); a newer notification of the same group to the
+same integration replaces one still waiting. After a crash, `recover` sends what was
+pending; integrations keep a resend from paging twice (PagerDuty's dedup_key, the Slack
+message looked up by its delivery id, the webhook-id header).
+
+Attempts to one slot (a group and an integration) never overlap, so a Slack message is
+posted before it is edited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from alertd.alerts.model import Alert
+from alertd.clock import Clock
+from alertd.errors import AlertdError, NotifyError
+from alertd.model import Labels
+from alertd.nflog.log import Entry
+from alertd.notify.retry import RetryPolicy
+from alertd.receivers import Notification, Notifier
+from alertd.store.notifications import entry_key
+from alertd.store.outbox import DONE, FAILED, PENDING, SUPERSEDED, OutboxRepository, OutboxRow
+
+log = logging.getLogger("alertd.notify")
+
+Record = Callable[[str, Alert, Mapping[str, Any], float], None]
+
+
+class HealthSink(Protocol):
+    def succeeded(self, receiver: str, integration: str) -> None: ...
+
+    def failed(self, receiver: str, integration: str, error: str, *, retryable: bool) -> None: ...
+
+
+@dataclass(slots=True)
+class Delivery:
+    """One notification to one integration of a receiver, until it is delivered."""
+
+    id: str
+    receiver: str  # the receiver's name
+    integration: str  # "<receiver>/<integration name>/<index>", as the notification log
+    index: int
+    group_key: str
+    notification: Notification
+    reason: str
+    created_at: float
+    attempts: int = 0
+    next_attempt_at: float = 0.0
+    last_error: str = ""
+    maybe_delivered: bool = False  # an attempt may have arrived unconfirmed
+
+    @property
+    def slot(self) -> str:
+        return entry_key(self.group_key, self.integration)
+
+
+@dataclass
+class DeliveryStats:
+    sent: dict[tuple[str, str], int] = field(default_factory=dict)
+    failed: dict[tuple[str, str], int] = field(default_factory=dict)
+    retried: dict[tuple[str, str], int] = field(default_factory=dict)
+    latency_sum: float = 0.0  # from submit to the receiver's confirmation
+    latency_count: int = 0
+
+    def bump(self, counter: dict[tuple[str, str], int], key: tuple[str, str]) -> None:
+        counter[key] = counter.get(key, 0) + 1
+
+
+# --- what the outbox stores ------------------------------------------------------------------
+def encode(n: Notification, reason: str) -> dict[str, Any]:
+    """A notification as JSON: what is needed to send it again after a restart, the
+    annotations rendered (a rule may be gone by then)."""
+    return {
+        "receiver": n.receiver, "group_key": n.group_key, "group_labels": dict(n.group_labels),
+        "now": n.now, "reason": reason,
+        "alerts": [{
+            "labels": dict(a.labels), "annotations": dict(a.annotations),
+            "starts_at": a.starts_at, "ends_at": a.ends_at, "updated_at": a.updated_at,
+            "generator_url": a.generator_url, "source": a.source,
+            "value": None if a.value is None or not math.isfinite(a.value) else a.value,
+            "value_text": None if a.value is None else repr(a.value),
+        } for a in n.alerts],
+    }
+
+
+def decode(data: Mapping[str, Any], *, delivery_id: str = "",
+           attempt: int = 0) -> tuple[Notification, str]:
+    alerts = [Alert(Labels(a["labels"]), dict(a["annotations"]), a["starts_at"], a["ends_at"],
+                    a["updated_at"], a.get("generator_url", ""), source=a.get("source", "api"),
+                    value=_value(a)) for a in data["alerts"]]
+    n = Notification(data["receiver"], data["group_key"], Labels(data["group_labels"]),
+                     alerts, data["now"], delivery_id=delivery_id, attempt=attempt)
+    return n, str(data.get("reason", ""))
+
+
+def _value(a: Mapping[str, Any]) -> float | None:
+    text = a.get("value_text")
+    return None if text is None else float(text)  # repr of nan/inf parses back
+
+
+# --- the worker ------------------------------------------------------------------------------
+class Deliverer:
+    def __init__(self, clock: Clock, *, integrations: Callable[[str], Sequence[Notifier]],
+                 repository: OutboxRepository | None = None, policy: RetryPolicy | None = None,
+                 record: Record | None = None, health: HealthSink | None = None,
+                 rand: Callable[[], float] = random.random,
+                 monotonic: Callable[[], float] | None = None) -> None:
+        self.clock = clock
+        self.integrations = integrations
+        self.repository = repository
+        self.policy = policy or RetryPolicy()
+        self._record = record
+        self.health = health
+        self.rand = rand
+        self.stats = DeliveryStats()
+        self._monotonic = monotonic or time.monotonic
+        self._waiting: dict[str, Delivery] = {}  # pending, by id
+        self._latest: dict[str, str] = {}  # slot -> id of its newest delivery
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._paced: dict[str, float] = {}  # pace key -> when it may send next (monotonic)
+        self._wake = asyncio.Event()
+
+    # --- entry points ------------------------------------------------------------------
+    async def submit(self, n: Notification, reason: str, *, integration: str, index: int,
+                     logged: Entry | None = None) -> Delivery:
+        """Write the notification to the outbox, then start its first attempt."""
+        now = self.clock.now()
+        d = Delivery(uuid.uuid4().hex, n.receiver, integration, index, n.group_key,
+                     replace(n, delivery_id=""), reason, now, next_attempt_at=now)
+        d.notification = replace(n, delivery_id=d.id)
+        if self.repository is not None:
+            await self.repository.enqueue(OutboxRow(
+                d.id, d.slot, d.receiver, d.integration, d.group_key, PENDING, now, now, 0, "",
+                encode(n, reason)), logged)
+        self._supersede(d)
+        self._start(d)
+        return d
+
+    async def recover(self) -> int:
+        """Start what the outbox still holds from before a restart; how many."""
+        if self.repository is None:
+            return 0
+        rows = await self.repository.pending()
+        for row in rows:
+            rest = row.integration.rpartition("/")[2]
+            try:
+                index = int(rest)
+                n, reason = decode(row.notification, delivery_id=row.id,
+                                   attempt=max(row.attempts, 1))
+            except (KeyError, TypeError, ValueError) as exc:
+                log.error("outbox entry %s cannot be read (%s): dropped", row.id, exc)
+                await self.repository.finish([row.id], FAILED, self.clock.now(),
+                                             f"unreadable: {exc}")
+                continue
+            # Sent before the crash or not: the attempt count says "maybe", so integrations
+            # without an idempotency key look before sending again.
+            d = Delivery(row.id, row.receiver, row.integration, index, row.group_key, n, reason,
+                         row.created_at, max(row.attempts, 1), row.next_attempt_at,
+                         row.last_error, maybe_delivered=True)
+            self._supersede(d)
+            if d.next_attempt_at <= self.clock.now():
+                self._start(d)
+            self._wake.set()
+        return len(rows)
+
+    def next_due(self) -> float | None:
+        return min((d.next_attempt_at for d in self._waiting.values()
+                    if d.id not in self._running), default=None)
+
+    def deliver_due(self, now: float) -> int:
+        """Start the attempts whose backoff has passed; how many."""
+        due = [d for d in self._waiting.values()
+               if d.id not in self._running and d.next_attempt_at <= now]
+        for d in due:
+            self._start(d)
+        return len(due)
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            self.deliver_due(self.clock.now())
+            upcoming = self.next_due()
+            timeout = None if upcoming is None else max(upcoming - self.clock.now(), 0.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    async def settle(self) -> None:
+        """Wait for the attempts in flight (not for retries scheduled later)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    @property
+    def pending(self) -> int:
+        return len(self._waiting)
+
+    # --- internals ---------------------------------------------------------------------
+    @property
+    def _running(self) -> set[str]:
+        return {t.get_name() for t in self._tasks}
+
+    def _supersede(self, d: Delivery) -> None:
+        old = self._latest.get(d.slot)
+        if old is not None and old != d.id:
+            # A newer notification says everything the waiting one did, and more.
+            self._waiting.pop(old, None)
+        self._latest[d.slot] = d.id
+        self._waiting[d.id] = d
+
+    def _start(self, d: Delivery) -> None:
+        task = asyncio.get_running_loop().create_task(self._attempt(d), name=d.id)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("delivery %s crashed", task.get_name(), exc_info=task.exception())
+        self._wake.set()
+
+    async def _attempt(self, d: Delivery) -> None:
+        lock = self._locks.setdefault(d.slot, asyncio.Lock())
+        async with lock:
+            if self._waiting.get(d.id) is not d:
+                if self.repository is not None:  # superseded while it waited
+                    await self._finish(d, SUPERSEDED, "")
+                return
+            notifier = self._notifier(d)
+            if notifier is None:
+                await self._give_up(d, "the receiver or integration is no longer configured")
+                return
+            await self._pace(notifier, d)
+            started = self._monotonic()
+            n = replace(d.notification, attempt=d.attempts, maybe_delivered=d.maybe_delivered)
+            try:
+                outcome = await notifier.notify(n, d.reason)
+            except NotifyError as exc:
+                await self._failed(d, notifier, exc)
+                return
+            except Exception as exc:  # a bug in an integration must not lose the notification
+                log.exception("integration %s raised", d.integration)
+                await self._failed(d, notifier, NotifyError(f"internal error: {exc}",
+                                                            retryable=True))
+                return
+            self.stats.latency_sum += self._monotonic() - started
+            self.stats.latency_count += 1
+            self.stats.bump(self.stats.sent, (d.receiver, notifier.name))
+            self._waiting.pop(d.id, None)
+            await self._finish(d, DONE, "")
+            if self.health is not None:
+                self.health.succeeded(d.receiver, d.integration)
+            self._history(d, notifier.name, "ok", status=outcome)
+
+    def _notifier(self, d: Delivery) -> Notifier | None:
+        notifiers = self.integrations(d.receiver)
+        if d.index >= len(notifiers):
+            return None
+        notifier = notifiers[d.index]
+        return notifier if d.integration == f"{d.receiver}/{notifier.name}/{d.index}" else None
+
+    async def _pace(self, notifier: Notifier, d: Delivery) -> None:
+        """Space the messages of one destination (a Slack channel) by its interval; the
+        first page of a new group never waits: it is the one someone must see now."""
+        key_of = getattr(notifier, "pace_key", None)
+        interval = float(getattr(notifier, "pace_interval", 0.0))
+        if key_of is None or interval <= 0:
+            return
+        key = key_of(d.notification)
+        if key is None:
+            return
+        now = self._monotonic()
+        ready = self._paced.get(key, now)
+        if d.reason == "first notification" and d.attempts == 0:
+            self._paced[key] = max(ready, now) + interval
+            return
+        self._paced[key] = max(ready, now) + interval
+        if ready > now:
+            await asyncio.sleep(ready - now)
+
+    async def _failed(self, d: Delivery, notifier: Notifier, exc: NotifyError) -> None:
+        d.attempts += 1
+        d.last_error = str(exc)
+        d.maybe_delivered |= exc.ambiguous
+        now = self.clock.now()
+        key = (d.receiver, notifier.name)
+        if self.health is not None:
+            self.health.failed(d.receiver, d.integration, str(exc), retryable=exc.retryable)
+        if not exc.retryable:
+            self.stats.bump(self.stats.failed, key)
+            await self._give_up(d, str(exc), name=notifier.name)
+            return
+        if self.policy.expired(d.created_at, now):
+            self.stats.bump(self.stats.failed, key)
+            await self._give_up(d, f"still failing after {d.attempts} attempts: {exc}",
+                                name=notifier.name)
+            return
+        self.stats.bump(self.stats.retried, key)
+        d.next_attempt_at = now + self.policy.delay(d.attempts, exc.retry_after, self.rand)
+        self._history(d, notifier.name, "retry", error=str(exc),
+                      next_attempt_in=round(d.next_attempt_at - now, 3))
+        log.warning("notification to %s failed (attempt %d), retrying in %.1fs: %s",
+                    d.integration, d.attempts, d.next_attempt_at - now, exc)
+        if self.repository is not None:
+            with contextlib.suppress(AlertdError):
+                await self.repository.reschedule(d.id, attempts=d.attempts,
+                                                 next_attempt_at=d.next_attempt_at,
+                                                 error=str(exc))
+
+    async def _give_up(self, d: Delivery, error: str, *, name: str = "") -> None:
+        log.error("notification to %s failed for good: %s", d.integration, error)
+        self._waiting.pop(d.id, None)
+        await self._finish(d, FAILED, error)
+        self._history(d, name or d.integration.split("/")[-2], "failed", error=error)
+
+    async def _finish(self, d: Delivery, state: str, error: str) -> None:
+        if self.repository is None:
+            return
+        try:
+            await self.repository.finish([d.id], state, self.clock.now(), error)
+        except AlertdError as exc:
+            # Delivered but not marked: a restart sends it again, and the integration's
+            # idempotency keeps that from paging twice.
+            log.error("outbox: cannot mark %s %s: %s", d.id, state, exc)
+
+    def _history(self, d: Delivery, name: str, outcome: str, **details: Any) -> None:
+        if self._record is None:
+            return
+        now = self.clock.now()
+        # A failure has counted its attempt already; a success is the one after them.
+        attempt = d.attempts + 1 if outcome == "ok" else d.attempts
+        base: dict[str, Any] = {"receiver": d.receiver, "integration": name, "attempt": attempt,
+                                "outcome": outcome, "group_key": d.group_key,
+                                "delivery": d.id, "reason": d.reason}
+        status = details.pop("status", None)
+        if isinstance(status, str) and status.isdigit():
+            base["status"] = int(status)
+        for alert in d.notification.alerts:
+            self._record("delivery", alert, {**base, **details}, now)

@@ -1,0 +1,139 @@
+"""What a page says, independent of where it goes: the view Slack, PagerDuty and the
+console render from.
+
+`page_view` reads a notification once (annotations are rendered lazily, so reading them
+here is what renders them) and picks what an on-call person needs first: what broke, how
+badly, since when, who owns it and what to do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from alertd.alerts.model import Alert
+from alertd.model import ALERTNAME
+from alertd.receivers import Notification
+
+# Labels every page shows in their own place, not among "the labels that matter".
+SHOWN_ELSEWHERE = frozenset({ALERTNAME, "severity", "owner"})
+
+
+@dataclass(frozen=True, slots=True)
+class AlertLine:
+    fingerprint: str
+    labels: Mapping[str, str]
+    summary: str
+    value: float | None
+    starts_at: float
+    ends_at: float | None  # set once resolved
+    resolved: bool
+    runbook_url: str
+    generator_url: str
+
+
+@dataclass(frozen=True, slots=True)
+class ActionNote:
+    """Something a responder did from the page ("acknowledged", "silenced for 1h")."""
+
+    who: str  # a Slack user id (rendered as a mention) or a name
+    what: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class PageView:
+    status: str  # "firing" or "resolved"
+    alertname: str
+    severity: str  # "" when the alerts have none in common
+    title: str
+    summary: str
+    value: float | None  # of the first firing alert (else the first alert)
+    since: float  # earliest start among the firing alerts (else among all)
+    labels: Mapping[str, str]  # common labels, minus those in SHOWN_ELSEWHERE
+    owner: str
+    owner_mention: str  # Slack mention markup for the owner's handle, "" if none
+    runbook_url: str
+    graph_url: str
+    firing: Sequence[AlertLine]
+    resolved: Sequence[AlertLine]
+    reason: str
+    receiver: str
+    group_key: str
+    external_url: str
+    now: float
+    actions: Sequence[ActionNote] = field(default_factory=tuple)
+    action_value: str = ""  # each button's value: identifies the page to the action handler
+
+
+_SLACK_ID = re.compile(r"[A-Z0-9]{8,}")
+
+
+def slack_mention(handle: str | None) -> str:
+    """The Slack markup that notifies `handle`: a user group id (S...) becomes
+    <!subteam^S...>, a user id (U.../W...) <@U...>, @here/@channel their special
+    mentions; any other handle is shown as written (Slack cannot notify a bare name)."""
+    if not handle:
+        return ""
+    bare = handle.lstrip("@")
+    if bare in ("here", "channel", "everyone"):
+        return f"<!{bare}>"
+    if _SLACK_ID.fullmatch(bare):
+        if bare.startswith("S"):
+            return f"<!subteam^{bare}>"
+        if bare[0] in "UW":
+            return f"<@{bare}>"
+    return handle if handle.startswith("@") else f"@{handle}"
+
+
+def _line(alert: Alert, now: float) -> AlertLine:
+    annotations = alert.annotations
+    return AlertLine(
+        fingerprint=alert.fingerprint, labels=dict(alert.labels),
+        summary=annotations.get("summary") or annotations.get("description", ""),
+        value=alert.value, starts_at=alert.starts_at,
+        ends_at=alert.ends_at if alert.resolved(now) else None, resolved=alert.resolved(now),
+        runbook_url=annotations.get("runbook_url", ""), generator_url=alert.generator_url)
+
+
+def _common(maps: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    if not maps:
+        return {}
+    first = dict(maps[0])
+    return {k: v for k, v in first.items() if all(m.get(k) == v for m in maps[1:])}
+
+
+def page_view(notification: Notification, *, reason: str = "", external_url: str = "",
+              owner_handle: Callable[[str], str | None] = lambda owner: None,
+              actions: Sequence[ActionNote] = (), action_value: str = "") -> PageView:
+    now = notification.now
+    lines = [_line(a, now) for a in notification.alerts]
+    firing = [line for line in lines if not line.resolved]
+    resolved = [line for line in lines if line.resolved]
+    lead = (firing or resolved)[0] if lines else None
+    common = _common([line.labels for line in lines]) or dict(notification.group_labels)
+    alertname = common.get(ALERTNAME) or (lead.labels.get(ALERTNAME, "") if lead else "")
+    owner = common.get("owner", "")
+    summaries = {line.summary for line in (firing or resolved) if line.summary}
+    summary = lead.summary if lead and len(summaries) == 1 else (
+        f"{len(firing or resolved)} alerts" if len(summaries) > 1 else "")
+    runbooks = {line.runbook_url for line in lines if line.runbook_url}
+    graphs = [line.generator_url for line in (firing or resolved) if line.generator_url]
+    starts = [line.starts_at for line in (firing or resolved)]
+    return PageView(
+        status="firing" if firing else "resolved",
+        alertname=alertname,
+        severity=common.get("severity", ""),
+        title=alertname or "alerts",
+        summary=summary,
+        value=lead.value if lead else None,
+        since=min(starts) if starts else now,
+        labels={k: v for k, v in sorted(common.items()) if k not in SHOWN_ELSEWHERE},
+        owner=owner,
+        owner_mention=slack_mention(owner_handle(owner)) if owner else "",
+        runbook_url=next(iter(runbooks)) if len(runbooks) == 1 else "",
+        graph_url=graphs[0] if graphs else "",
+        firing=firing, resolved=resolved, reason=reason, receiver=notification.receiver,
+        group_key=notification.group_key, external_url=external_url, now=now,
+        actions=tuple(actions), action_value=action_value)

@@ -1,0 +1,318 @@
+"""The Slack receiver.
+
+With a bot token (Web API, slack-sdk's AsyncWebClient) a group has one message, kept
+current: alerts joining or resolving edit it (chat.update), its resolution turns it green
+and says so in its thread, repeats go into the thread. The message's channel and ts are
+stored before anything else happens, so a retry or a restart edits the message rather
+than posting another. Slack has no idempotency key: a post whose answer was lost (a
+timeout, a crash) is looked for in the channel's history by the delivery id carried in
+the message's metadata before it is posted again.
+
+With an incoming-webhook URL (no editing possible) each notification is a new message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from alertd.errors import NotifyError
+from alertd.notify.http import retry_after as parse_retry_after
+from alertd.receivers import Notification
+from alertd.receivers.page import ActionNote, PageView, page_view
+from alertd.receivers.slack_blocks import render, thread_reply
+from alertd.receivers.state import SLACK_PAGE, ReceiverStates
+from alertd.store.notifications import entry_key
+
+log = logging.getLogger("alertd.receivers.slack")
+
+EVENT_TYPE = "alertd_page"  # the metadata event type of alertd's messages
+# Slack errors that say "later", not "never" (HTTP 429 and 5xx are retryable anyway).
+RETRYABLE = frozenset({"ratelimited", "rate_limited", "internal_error", "fatal_error",
+                       "service_unavailable", "request_timeout", "message_limit_exceeded"})
+GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
+
+Renderer = Callable[[PageView], tuple[str | None, str | None]]
+"""(title, text) overrides from the receiver's templates; None keeps the default."""
+
+
+def api_base(app_url: str) -> str:
+    """The Web API base from Alertmanager's `app_url` (…/api/chat.postMessage)."""
+    base = app_url.rstrip("/")
+    if base.endswith("/chat.postMessage"):
+        base = base[: -len("/chat.postMessage")]
+    return base + "/"
+
+
+class SlackNotifier:
+    name = "slack"
+
+    def __init__(self, *, integration: str, send_resolved: bool, states: ReceiverStates,
+                 token: str | None = None, webhook_url: str | None = None,
+                 app_url: str = "https://slack.com/api/chat.postMessage",
+                 channel: str | None = None, owner_channel: Callable[[str], str | None] =
+                 lambda owner: None, owner_handle: Callable[[str], str | None] =
+                 lambda owner: None, external_url: str = "", timeout: float = 10.0,
+                 pace: float = 1.0, username: str | None = None, icon_emoji: str | None = None,
+                 icon_url: str | None = None, templates: Renderer | None = None) -> None:
+        if token is None and webhook_url is None:
+            raise ValueError("a Slack receiver needs a bot token or an incoming-webhook URL")
+        self.integration = integration  # "<receiver>/slack/<index>"
+        self.send_resolved = send_resolved
+        self.states = states
+        self.token = token
+        self.webhook_url = webhook_url
+        self.base_url = api_base(app_url)
+        self.channel = channel
+        self.owner_channel = owner_channel
+        self.owner_handle = owner_handle
+        self.external_url = external_url
+        self.timeout = timeout
+        self.pace_interval = pace
+        identity = (("username", username), ("icon_emoji", icon_emoji), ("icon_url", icon_url))
+        self.identity: dict[str, Any] = {k: v for k, v in identity if v}
+        self.templates = templates
+        self._session: aiohttp.ClientSession | None = None
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    # --- the Notifier protocol ---------------------------------------------------------
+    def key(self, group_key: str) -> str:
+        """The page's key: the outbox slot of the group on this integration."""
+        return entry_key(group_key, self.integration)
+
+    def pace_key(self, n: Notification) -> str | None:
+        return f"slack:{self._channel(n, strict=False) or ''}"
+
+    async def notify(self, notification: Notification, reason: str = "") -> str:
+        try:
+            if self.token is None:
+                return await self._incoming_webhook(notification, reason)
+            async with self._lock(notification.group_key):
+                return await self._web_api(notification, reason)
+        except SlackApiError as exc:
+            raise _error(exc) from exc
+        except TimeoutError as exc:
+            raise NotifyError("slack: no answer in time", retryable=True,
+                              ambiguous=True) from exc
+        except aiohttp.ClientError as exc:
+            raise NotifyError(f"slack unreachable: {type(exc).__name__}: {exc}",
+                              retryable=True) from exc
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def preview(self, n: Notification, reason: str = "") -> dict[str, Any]:
+        """The chat.postMessage arguments of a new page (or the webhook body)."""
+        if self.token is None:
+            text, blocks = render(self._view(n, reason, {}), buttons=False)
+        else:
+            text, blocks = self._render(n, reason, {})
+        channel = self.channel or self._channel(n, strict=False)
+        return {"channel": channel, "text": text, "blocks": blocks, **self.identity}
+
+    # --- acting on a page (buttons) ----------------------------------------------------
+    async def note(self, key: str, action: ActionNote,
+                   update: Callable[[dict[str, Any]], None] | None = None) -> bool:
+        """Record what a responder did on a page and show it there; False if the page is
+        not one of this integration's."""
+        row = await self.states.get(key)
+        if row is None or row.receiver != self.integration or self.token is None:
+            return False
+        async with self._lock(row.group_key):
+            row = await self.states.get(key)
+            assert row is not None
+            value = dict(row.value)
+            value["actions"] = [*value.get("actions", []),
+                                {"who": action.who, "what": action.what, "at": action.at}]
+            if update is not None:
+                update(value)
+            await self.states.put(key, SLACK_PAGE, row.group_key, row.receiver, value, action.at)
+            from alertd.notify.outbox import decode
+
+            n, reason = decode(value["last"])
+            text, blocks = self._render(n, reason, value)
+            try:
+                await self._client().chat_update(channel=value["channel"], ts=value["ts"],
+                                                 text=text, blocks=blocks)
+            except SlackApiError as exc:
+                log.warning("slack: cannot show %r on the page: %s", action.what, _error(exc))
+        return True
+
+    async def page(self, key: str) -> Mapping[str, Any] | None:
+        row = await self.states.get(key)
+        return None if row is None or row.receiver != self.integration else row.value
+
+    # --- Web API -----------------------------------------------------------------------
+    async def _web_api(self, n: Notification, reason: str) -> str:
+        key = self.key(n.group_key)
+        row = await self.states.get(key)
+        value: dict[str, Any] | None = dict(row.value) if row is not None else None
+        firing = bool(n.firing())
+        from alertd.notify.outbox import encode
+
+        if value is not None and value.get("resolved") and firing:
+            value = None  # the group fired again: a new incident gets a new message
+        if value is not None:
+            value["last"] = encode(n, reason)
+            text, blocks = self._render(n, reason, value)
+            try:
+                await self._client().chat_update(channel=value["channel"], ts=value["ts"],
+                                                 text=text, blocks=blocks)
+            except SlackApiError as exc:
+                if exc.response.get("error") not in GONE:
+                    raise
+                value = None  # deleted or too old to edit: post it again
+        if value is None:
+            value = {"actions": [], "acks": {}, "opened_at": n.now,
+                     "last": encode(n, reason)}
+            channel = self._channel(n, strict=True)
+            assert channel is not None
+            value["channel"], value["ts"] = await self._post(n, reason, channel, value)
+            await self._save(n, key, value)
+            return "posted"
+        await self._thread(n, reason, value)
+        await self._save(n, key, value)
+        return "updated"
+
+    async def _post(self, n: Notification, reason: str, channel: str,
+                    value: dict[str, Any]) -> tuple[str, str]:
+        if n.maybe_delivered and n.delivery_id:
+            found = await self._find(channel, n)
+            if found is not None:
+                return found
+        text, blocks = self._render(n, reason, value)
+        resp = await self._client().chat_postMessage(
+            channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False,
+            metadata={"event_type": EVENT_TYPE,
+                      "event_payload": {"delivery": n.delivery_id, "page": self.key(n.group_key)}},
+            **self.identity)
+        return str(resp["channel"]), str(resp["ts"])
+
+    async def _find(self, channel: str, n: Notification) -> tuple[str, str] | None:
+        """The message an earlier attempt of this delivery posted, if it did."""
+        try:
+            resp = await self._client().conversations_history(
+                channel=channel, oldest=f"{n.now - 60:.6f}", limit=200,
+                include_all_metadata=True)
+        except SlackApiError as exc:
+            error = _error(exc)
+            if error.retryable:
+                raise  # look again later rather than risk a second message
+            log.warning("slack: cannot look for an earlier attempt (%s); posting again", error)
+            return None
+        for message in resp.get("messages") or []:
+            meta = message.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") == EVENT_TYPE and payload.get("delivery") == n.delivery_id:
+                return str(resp.get("channel") or channel), str(message["ts"])
+        return None
+
+    async def _thread(self, n: Notification, reason: str, value: dict[str, Any]) -> None:
+        """Resolution and repeats are said in the page's thread (once per delivery)."""
+        if value.get("replied") == n.delivery_id and n.delivery_id:
+            return
+        firing = n.firing()
+        if not firing:
+            kind = "resolved"
+            value["resolved"] = True
+        elif reason == "repeat interval elapsed":
+            acks = value.get("acks", {})
+            if all(a.fingerprint in acks for a in firing):
+                return  # acknowledged: someone is on it, no nagging
+            kind = "repeat"
+        else:
+            return
+        view = self._view(n, reason, value)
+        text, blocks = thread_reply(view, kind)
+        await self._client().chat_postMessage(channel=value["channel"], thread_ts=value["ts"],
+                                              text=text, blocks=blocks, **self.identity)
+        value["replied"] = n.delivery_id
+
+    async def _save(self, n: Notification, key: str, value: dict[str, Any]) -> None:
+        await self.states.put(key, SLACK_PAGE, n.group_key, self.integration, value, n.now)
+
+    # --- incoming webhook --------------------------------------------------------------
+    async def _incoming_webhook(self, n: Notification, reason: str) -> str:
+        assert self.webhook_url is not None
+        text, blocks = render(self._view(n, reason, {}), buttons=False)
+        body: dict[str, Any] = {"text": text, "blocks": blocks, **self.identity}
+        if self.channel:
+            body["channel"] = self.channel
+        client = AsyncWebhookClient(self.webhook_url, timeout=int(self.timeout),
+                                    session=self._http(), retry_handlers=[])
+        resp = await client.send_dict(body)
+        if resp.status_code == 200:
+            return "200"
+        retry_after = parse_retry_after(resp.headers.get("Retry-After") if resp.headers
+                                        else None, n.now)
+        raise NotifyError(f"slack webhook answered {resp.status_code}: {resp.body[:200]}",
+                          retryable=resp.status_code == 429 or resp.status_code >= 500,
+                          retry_after=retry_after)
+
+    # --- helpers -----------------------------------------------------------------------
+    def _view(self, n: Notification, reason: str, value: Mapping[str, Any]) -> PageView:
+        actions = [ActionNote(a["who"], a["what"], a["at"]) for a in value.get("actions", [])]
+        return page_view(n, reason=reason, external_url=self.external_url,
+                         owner_handle=self.owner_handle, actions=actions,
+                         action_value=self.key(n.group_key))
+
+    def _render(self, n: Notification, reason: str,
+                value: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+        view = self._view(n, reason, value)
+        title, text = self.templates(view) if self.templates is not None else (None, None)
+        return render(view, buttons=True, title=title, text=text)
+
+    def _channel(self, n: Notification, *, strict: bool) -> str | None:
+        if self.channel:
+            return self.channel
+        owners = {a.labels.get("owner", "") for a in n.alerts} - {""}
+        for owner in sorted(owners):
+            channel = self.owner_channel(owner)
+            if channel:
+                return channel
+        if strict:
+            raise NotifyError(f"{self.integration}: no channel: set channel in the Slack config "
+                              "or slack_channel for the alerts' owner", retryable=False)
+        return None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout))
+        return self._session
+
+    def _client(self) -> AsyncWebClient:
+        # retry_handlers=[]: the outbox retries, with backoff, and knows when a retry is
+        # a maybe-duplicate; the SDK's own retries would not.
+        return AsyncWebClient(token=self.token, base_url=self.base_url,
+                              timeout=int(self.timeout), session=self._http(),
+                              retry_handlers=[])
+
+    def _lock(self, group_key: str) -> asyncio.Lock:
+        return self._locks.setdefault(group_key, asyncio.Lock())
+
+
+def _error(exc: SlackApiError) -> NotifyError:
+    """A Slack answer classified once: what a retry can fix and what it cannot."""
+    resp = exc.response
+    status = resp.status_code
+    data = resp.data if isinstance(resp.data, dict) else {}
+    code = str(data.get("error") or f"HTTP {status}")
+    detail = "; ".join(str(e) for e in data.get("errors") or [])
+    message = f"slack: {code}" + (f" ({detail})" if detail else "")
+    if code == "missing_scope" and data.get("needed"):
+        message += f": the app needs the {data['needed']} scope"
+    headers = resp.headers or {}
+    retry_after = parse_retry_after(headers.get("Retry-After") or headers.get("retry-after"),
+                                    0.0)
+    retryable = status == 429 or status >= 500 or code in RETRYABLE
+    return NotifyError(message, retryable=retryable, retry_after=retry_after)

@@ -1,0 +1,56 @@
+"""The outbox and receiver state tables, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from alertd.nflog.log import Entry
+from alertd.store import Store
+from alertd.store.outbox import DONE, PENDING, SUPERSEDED, OutboxRow, StateRow
+
+
+def row(id_: str, slot: str = "s1", at: float = 100.0) -> OutboxRow:
+    return OutboxRow(id_, slot, "team", "team/slack/0", '{}:{alertname="X"}', PENDING, at, at,
+                     0, "", {"alerts": [], "reason": "first notification"})
+
+
+async def test_enqueue_stores_the_notification_with_its_log_entry(store: Store) -> None:
+    entry = Entry('{}:{alertname="X"}', "team/slack/0", frozenset({"f1"}), frozenset(), 100.0,
+                  500.0)
+    await store.outbox.enqueue(row("a"), entry)
+    (pending,) = await store.outbox.pending()
+    assert pending.id == "a" and pending.notification["reason"] == "first notification"
+    (logged,) = await store.nflog.load_all()
+    assert logged == entry
+
+
+async def test_a_newer_notification_supersedes_the_pending_one_of_its_slot(store: Store) -> None:
+    await store.outbox.enqueue(row("a"))
+    await store.outbox.enqueue(row("other", slot="s2"))
+    assert await store.outbox.enqueue(row("b", at=200.0)) == ["a"]
+    assert [r.id for r in await store.outbox.pending()] == ["other", "b"]
+    assert await store.outbox.counts() == {PENDING: 2, SUPERSEDED: 1}
+
+
+async def test_attempts_are_recorded_and_finished_rows_collected(store: Store) -> None:
+    await store.outbox.enqueue(row("a"))
+    await store.outbox.reschedule("a", attempts=2, next_attempt_at=160.0, error="503")
+    (again,) = await store.outbox.pending()
+    assert (again.attempts, again.next_attempt_at, again.last_error) == (2, 160.0, "503")
+    await store.outbox.finish(["a"], DONE, 170.0)
+    assert await store.outbox.pending() == []
+    assert await store.outbox.delete_finished(170.0) == 0  # finished at 170, not before
+    assert await store.outbox.delete_finished(171.0) == 1
+
+
+async def test_receiver_state_round_trips_and_is_found_by_group(store: Store) -> None:
+    state = StateRow("k1", "slack_page", "g1", "team/slack/0", {"channel": "C1", "ts": "1.2"},
+                     10.0)
+    await store.receiver_state.put(state)
+    await store.receiver_state.put(StateRow("k2", "pagerduty_incident", "g1",
+                                            "team/pagerduty/1", {"dedup_key": "d"}, 11.0))
+    assert await store.receiver_state.get("k1") == state
+    updated = StateRow("k1", "slack_page", "g1", "team/slack/0", {"ts": "1.3"}, 12.0)
+    await store.receiver_state.put(updated)
+    assert await store.receiver_state.get("k1") == updated
+    assert [r.key for r in await store.receiver_state.find("pagerduty_incident", "g1")] == ["k2"]
+    assert await store.receiver_state.delete_older(11.5) == 1
+    assert await store.receiver_state.get("k2") is None
