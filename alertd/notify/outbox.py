@@ -22,7 +22,7 @@ import math
 import random
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -119,7 +119,8 @@ class Deliverer:
                  repository: OutboxRepository | None = None, policy: RetryPolicy | None = None,
                  record: Record | None = None, health: HealthSink | None = None,
                  rand: Callable[[], float] = random.random,
-                 monotonic: Callable[[], float] | None = None) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.clock = clock
         self.integrations = integrations
         self.repository = repository
@@ -128,7 +129,8 @@ class Deliverer:
         self.health = health
         self.rand = rand
         self.stats = DeliveryStats()
-        self._monotonic = monotonic or time.monotonic
+        self._monotonic = monotonic
+        self._sleep = sleep
         self._waiting: dict[str, Delivery] = {}  # pending, by id
         self._latest: dict[str, str] = {}  # slot -> id of its newest delivery
         self._locks: dict[str, asyncio.Lock] = {}
@@ -290,7 +292,7 @@ class Deliverer:
             return
         self._paced[key] = max(ready, now) + interval
         if ready > now:
-            await asyncio.sleep(ready - now)
+            await self._sleep(ready - now)
 
     async def _failed(self, d: Delivery, notifier: Notifier, exc: NotifyError) -> None:
         d.attempts += 1

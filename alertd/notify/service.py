@@ -66,6 +66,7 @@ CONSOLE = "console"
 SWEEP_INTERVAL = 10.0  # how often alerts that ended by the clock are looked for
 # How long delivered notifications and the Slack pages of quiet groups are kept.
 KEEP_FINISHED = 7 * 86400.0
+STOP_GRACE = 5.0  # seconds a stopping daemon waits for notifications being sent
 
 
 async def _close(notifiers: Sequence[Notifier]) -> None:
@@ -370,6 +371,9 @@ class Notifications:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
+        # Attempts in flight get a moment to finish; what does not stays in the outbox.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.deliverer.settle(), STOP_GRACE)
         await _close([n for notifiers in self.integrations.values() for n in notifiers])
         if self.history is not None:
             with contextlib.suppress(Exception):

@@ -151,3 +151,37 @@ async def test_an_integration_removed_by_a_reload_fails_its_pending_notification
                    integration="team/slack/0", index=0)  # no such integration now
     await d.settle()
     assert flaky.got == [] and await store.outbox.counts() == {"failed": 1}
+
+
+class Channel(Flaky):
+    """A Slack-like integration: messages to one channel are paced."""
+
+    name = "slack"
+    pace_interval = 1.0
+
+    def pace_key(self, n: Notification) -> str:
+        return "slack:C1"
+
+
+async def test_pacing_spaces_updates_but_never_delays_a_first_page() -> None:
+    clock, channel = FakeClock(100.0), Channel()
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(round(seconds, 3))
+
+    d = Deliverer(clock, integrations=lambda name: [channel], monotonic=lambda: 50.0,
+                  sleep=sleep)
+
+    async def send(group: str, reason: str) -> None:
+        n = notification(100.0, group)
+        n = Notification(n.receiver, group, n.group_labels, n.alerts, n.now)
+        await d.submit(n, reason, integration="team/slack/0", index=0)
+        await d.settle()
+
+    await send("g1", "first notification")
+    await send("g1", "new alerts added")  # an update to the same channel: waits its turn
+    await send("g2", "first notification")  # a new group's first page: never waits
+    await send("g1", "some alerts resolved")
+    assert waits == [1.0, 3.0]
+    assert len(channel.got) == 4
