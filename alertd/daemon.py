@@ -443,7 +443,8 @@ class Daemon:
         sockets = getattr(site._server, "sockets", None) or []
         bound = sockets[0].getsockname()[1] if sockets else port
         self.listen_url = f"http://{host}:{bound}"
-        self.notifications.set_external_url(self.listen_url)
+        # Where links in notifications point: the URL people reach alertd at, when given.
+        self.notifications.set_external_url(self.config.external_url or self.listen_url)
 
 
 def run(config_path: str | None) -> None:

@@ -129,10 +129,12 @@ class _NotifyCollector(Collector):
             yield family
         failing = GaugeMetricFamily(
             "alertd_notifications_failing",
-            "1 while an integration keeps failing (AlertdNotificationsFailing fires).",
-            labels=["receiver", "integration"])
+            "1 while an integration keeps failing (AlertdNotificationsFailing fires); `id` "
+            "is the integration's name in that alert, <receiver>/<integration>/<index>.",
+            labels=["receiver", "integration", "id"])
         for receiver, integration in sorted(self.notifying.failing_integrations):
-            failing.add_metric([receiver, integration], 1)
+            kind = integration.rsplit("/", 2)[-2] if integration.count("/") >= 2 else ""
+            failing.add_metric([receiver, kind, integration], 1)
         yield failing
         yield GaugeMetricFamily("alertd_outbox_pending",
                                 "Notifications in the outbox waiting for delivery.",

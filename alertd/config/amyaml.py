@@ -210,7 +210,10 @@ def _slack(c: SlackConfig, g: GlobalConfig) -> dict[str, Any]:
         url, url_file = c.api_url, c.api_url_file
     else:
         url, url_file = g.slack_api_url, g.slack_api_url_file
-    if url is not None:
+    bot = any(v is not None for v in (c.app_token, c.app_token_file, g.slack_app_token,
+                                      g.slack_app_token_file))
+    if url is not None or (url_file is None and bot):
+        # A bot token is alertd's; Alertmanager's own check still wants a URL to be set.
         out["api_url"] = SECRET
     if url_file is not None:
         out["api_url_file"] = url_file

@@ -502,6 +502,7 @@ class SamplesConfig(_Model):
 # The routing part's models build on the types above, hence an import this far down.
 from alertd.config.routing import (  # noqa: E402
     GlobalConfig,
+    HttpURL,
     InhibitRule,
     NamedTimeInterval,
     Owner,
@@ -539,6 +540,9 @@ class NotifyConfig(_Model):
 
 class Config(_Model):
     listen: str = "127.0.0.1:9095"
+    # The URL users reach alertd at (behind a proxy, say), for links in notifications, as
+    # Alertmanager's --web.external-url; the listen address when left out.
+    external_url: HttpURL | None = None
     storage: str = "sqlite:///data/alertd.db"
     # Validated even when left out, so that the default too is resolved against the config
     # file's directory when there is one.

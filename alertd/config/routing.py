@@ -76,7 +76,8 @@ DEFAULT_REPEAT_INTERVAL = 4 * 3600.0
 DEFAULT_RESOLVE_TIMEOUT = 300.0
 DEFAULT_PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
 DEFAULT_SLACK_APP_URL = "https://slack.com/api/chat.postMessage"
-SUPPORTED_RECEIVER_KEYS = ("slack_configs", "pagerduty_configs", "webhook_configs")
+SUPPORTED_RECEIVER_KEYS = ("slack_configs", "pagerduty_configs", "webhook_configs",
+                           "mqtt_configs")
 
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 

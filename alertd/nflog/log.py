@@ -59,13 +59,13 @@ def needs_update(entry: Entry | None, firing: AbstractSet[str], resolved: Abstra
         return (True, "first notification") if firing else (False, ONLY_RESOLVED)
     if not firing <= entry.firing:
         # After an all-resolved notification the receiver knows of nothing: a new start.
-        return True, "first notification" if not entry.firing else "new firing alerts"
+        return True, "first notification" if not entry.firing else "new alerts added"
     if not firing:
         # Sent whatever send_resolved says, so that the log forgets the firing alerts; when
         # the entry holds none, the alerts fired and resolved between two notifications.
         return (True, "all alerts resolved") if entry.firing else (False, ALREADY_RESOLVED)
     if send_resolved and not resolved <= entry.resolved:
-        return True, "newly resolved alerts"
+        return True, "some alerts resolved"
     if entry.at <= now - repeat_interval:
         return True, "repeat interval elapsed"
     return False, f"nothing new (last sent {_ago(now - entry.at)} ago)"

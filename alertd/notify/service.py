@@ -303,6 +303,13 @@ class Notifications:
 
     async def _submit(self, n: Notification, reason: str, integration: str, index: int,
                       firing: set[str], resolved: set[str]) -> None:
+        if not n.alerts:
+            # All resolved, and the integration does not want to hear it (send_resolved
+            # off): nothing is sent, but the log forgets the firing alerts, as in
+            # Alertmanager, so they are news again if they come back.
+            if self.nflog is not None:
+                await self.nflog.log(n.group_key, integration, firing, resolved, n.now)
+            return
         logged = None
         if self.nflog is not None:
             logged = self.nflog.entry(n.group_key, integration, firing, resolved, n.now)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -247,7 +248,7 @@ class SlackNotifier:
         body: dict[str, Any] = {"text": text, "blocks": blocks, **self.identity}
         if self.channel:
             body["channel"] = self.channel
-        client = AsyncWebhookClient(self.webhook_url, timeout=int(self.timeout),
+        client = AsyncWebhookClient(self.webhook_url, timeout=self._timeout_s,
                                     session=self._http(), retry_handlers=[])
         resp = await client.send_dict(body)
         if resp.status_code == 200:
@@ -294,8 +295,13 @@ class SlackNotifier:
         # retry_handlers=[]: the outbox retries, with backoff, and knows when a retry is
         # a maybe-duplicate; the SDK's own retries would not.
         return AsyncWebClient(token=self.token, base_url=self.base_url,
-                              timeout=int(self.timeout), session=self._http(),
+                              timeout=self._timeout_s, session=self._http(),
                               retry_handlers=[])
+
+    @property
+    def _timeout_s(self) -> int:
+        # slack-sdk takes whole seconds, and 0 would mean no timeout at all.
+        return max(1, math.ceil(self.timeout))
 
     def _lock(self, group_key: str) -> asyncio.Lock:
         return self._locks.setdefault(group_key, asyncio.Lock())

@@ -212,9 +212,11 @@ def test_the_example_in_the_docs_is_valid(tmp_path: Path) -> None:
     example = text[start:text.index("```", start)]
     write(tmp_path / "secrets/prometheus-token", "token\n")
     write(tmp_path / "secrets/webhook-token", "token\n")
+    write(tmp_path / "secrets/slack-signing-secret", "8f742231b10e8888abcd99yyyzzz85a5\n")
     config = parse_config(example, str(tmp_path / "alertd.yml"),
                           env={"MQTT_PASSWORD": "pw", "WEBHOOK_TOKEN": "t"})
     assert config.sources.mqtt.enabled
+    assert config.notify.slack.signing_secret_file is not None
 
 
 # --- error messages ------------------------------------------------------------------------

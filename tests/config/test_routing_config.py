@@ -319,7 +319,7 @@ def test_other_receiver_types_are_rejected_by_name(key: str) -> None:
            f"    {key}: [{{to: someone}}]\n"
     assert problem(text) == (
         f"alertd.yml: receivers[2].{key}: not supported by alertd (supported: slack_configs, "
-        "pagerduty_configs, webhook_configs)")
+        "pagerduty_configs, webhook_configs, mqtt_configs)")
 
 
 def test_unsupported_global_keys_are_named_under_global() -> None:

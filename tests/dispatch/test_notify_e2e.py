@@ -77,7 +77,9 @@ receivers:
   - name: team
     webhook_configs: [{{url: 'http://127.0.0.1:{port}/team'}}]
   - name: pager
-    webhook_configs: [{{url: 'http://127.0.0.1:{port}/pager'}}]
+    webhook_configs:
+      - {{url: 'http://127.0.0.1:{port}/pager'}}
+      - {{url: 'http://127.0.0.1:{port}/pager-firing-only', send_resolved: false}}
 inhibit_rules:
   - source_matchers: ['alertname="ClusterDown"']
     target_matchers: ['severity="warning"']
@@ -185,7 +187,7 @@ async def test_group_wait_groups_alerts_and_dedup_suppresses_repeats(harness: Ha
     assert len(harness.capture.to("/team")) == 1
     await harness.at(30 + 900, a, b, c)
     second = harness.capture.to("/team")[-1]
-    assert second["notification_reason"] == "new firing alerts"
+    assert second["notification_reason"] == "new alerts added"
     assert len(second["alerts"]) == 3
 
 
@@ -386,3 +388,20 @@ async def test_a_silence_can_end_with_the_alert(harness: Harness) -> None:
             break
         await asyncio.sleep(0.01)
     assert silence["status"]["state"] == "expired"
+
+
+async def test_send_resolved_false_hears_nothing_of_a_resolution(harness: Harness) -> None:
+    down = alert("ClusterDown", cluster="us", severity="critical")
+    await harness.at(0, down)
+    await harness.at(30, down)
+    assert len(harness.capture.to("/pager-firing-only")) == 1
+    resolved = {**down, "endsAt": rfc3339(T0 + 100)}
+    await harness.at(100, resolved)
+    await harness.at(330, resolved)
+    assert [b["status"] for b in harness.capture.to("/pager")] == ["firing", "resolved"]
+    assert len(harness.capture.to("/pager-firing-only")) == 1  # not even an empty message
+    # It comes back: news again for both.
+    again = alert("ClusterDown", cluster="us", severity="critical")
+    await harness.at(400, again)
+    await harness.at(630, again)
+    assert [b["status"] for b in harness.capture.to("/pager-firing-only")] == ["firing"] * 2

@@ -35,8 +35,8 @@ def test_resolved_alerts_never_notified_are_not_sent() -> None:
 
 
 def test_a_new_firing_alert_is_sent() -> None:
-    assert decide(entry({"a"}), {"a", "b"}) == (True, "new firing alerts")
-    assert decide(entry({"a"}), {"b"}, {"a"}) == (True, "new firing alerts")
+    assert decide(entry({"a"}), {"a", "b"}) == (True, "new alerts added")
+    assert decide(entry({"a"}), {"b"}, {"a"}) == (True, "new alerts added")
 
 
 def test_firing_again_after_an_all_resolved_notification_starts_anew() -> None:
@@ -58,8 +58,8 @@ def test_all_resolved_is_sent_once() -> None:
 
 
 def test_newly_resolved_alerts_are_sent_with_send_resolved() -> None:
-    assert decide(entry({"a", "b"}), {"a"}, {"b"}) == (True, "newly resolved alerts")
-    assert decide(entry({"a"}, {"b"}), {"a"}, {"b", "c"}) == (True, "newly resolved alerts")
+    assert decide(entry({"a", "b"}), {"a"}, {"b"}) == (True, "some alerts resolved")
+    assert decide(entry({"a"}, {"b"}), {"a"}, {"b", "c"}) == (True, "some alerts resolved")
 
 
 def test_newly_resolved_alerts_wait_without_send_resolved() -> None:
@@ -84,9 +84,9 @@ def test_an_entry_from_the_future_reads_as_just_sent() -> None:
 
 def test_every_check_comes_before_the_repeat_interval() -> None:
     old = REPEAT * 2
-    assert decide(entry({"a"}, ago=old), {"a", "b"}) == (True, "new firing alerts")
+    assert decide(entry({"a"}, ago=old), {"a", "b"}) == (True, "new alerts added")
     assert decide(entry({"a"}, ago=old), set(), {"a"}) == (True, "all alerts resolved")
-    assert decide(entry({"a", "b"}, ago=old), {"a"}, {"b"}) == (True, "newly resolved alerts")
+    assert decide(entry({"a", "b"}, ago=old), {"a"}, {"b"}) == (True, "some alerts resolved")
 
 
 class MemoryRepository:

@@ -384,5 +384,5 @@ async def test_an_unknown_channel_fails_at_once_without_retries(env: Env) -> Non
                if a.labels["alertname"] == "AlertdNotificationsFailing"]
     assert len(failing) == 1
     metrics = await (await env.http.get(daemon.listen_url + "/metrics")).text()
-    assert ('alertd_notifications_failing{integration="oncall/slack/0",receiver="oncall"} 1.0'
-            in metrics)
+    assert ('alertd_notifications_failing{id="oncall/slack/0",integration="slack",'
+            'receiver="oncall"} 1.0' in metrics)

@@ -154,7 +154,7 @@ async def test_a_restart_keeps_the_notification_log(db_url: str) -> None:
         assert await restarted.load() == 3
         assert decisions(restarted) == before == [
             (False, "nothing new (last sent 2m ago)"),
-            (True, "newly resolved alerts"),
+            (True, "some alerts resolved"),
             (False, "nothing new (last sent 2m ago)"),
             (False, "only resolved alerts, never notified"),
             (False, "nothing new (last sent 2m ago)"),
