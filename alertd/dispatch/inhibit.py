@@ -59,7 +59,7 @@ class Inhibitor:
 
     def index(self, firing: Iterable[Mapping[str, str]]) -> InhibitionIndex:
         """The firing alerts indexed for many questions about the same moment."""
-        return InhibitionIndex(self.rules, firing)
+        return InhibitionIndex(self.rules, firing if self.rules else ())
 
     def inhibited_by(self, target: Mapping[str, str],
                      firing: Iterable[Mapping[str, str]]) -> list[Labels]:

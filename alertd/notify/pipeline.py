@@ -9,7 +9,7 @@ Every decision is recorded in the alert's history.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -135,7 +135,9 @@ class Pipeline:
 
     def _unmuted(self, group: AggregationGroup, alerts: Sequence[Alert],
                  options: RouteOptions, now: float) -> list[Alert]:
-        index = self.inhibitor.index([a.labels for a in self.firing_alerts(now)])
+        # A generator: without inhibit rules the index never reads it, and a flush does
+        # not walk every firing alert for nothing.
+        index = self.inhibitor.index(self._firing_labels(now))
         kept: list[Alert] = []
         for alert in alerts:
             inhibitors = index.inhibited_by(alert.labels)
@@ -154,6 +156,10 @@ class Pipeline:
             else:
                 self.record("silenced", alert, {"silences": sorted(silences)}, now)
         return kept
+
+    def _firing_labels(self, now: float) -> Iterator[Labels]:
+        for alert in self.firing_alerts(now):
+            yield alert.labels
 
     def _was_notified(self, group: AggregationGroup, receiver: str, alert: Alert) -> bool:
         for index, integration in enumerate(self.integrations(receiver)):

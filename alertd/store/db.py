@@ -7,11 +7,12 @@ these tables do).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,17 @@ _WRITE = "alertd_write"
 _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
 
+class _NoLock:
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+_NO_LOCK = _NoLock()
+
+
 @dataclass(frozen=True, slots=True)
 class Database:
     """An engine, and the URL to name it by in messages (its password hidden)."""
@@ -111,6 +123,7 @@ class Database:
     url: str
     # The same engine, its transactions marked as writers (see _sqlite_begin).
     writer: AsyncEngine
+    write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def dialect(self) -> str:
@@ -123,8 +136,11 @@ class Database:
         Database errors become StoreError("database "<url>": cannot <purpose>: <reason>").
         """
         engine = self.writer if write else self.engine
+        # SQLite has one writer at a time: writers queue here rather than sleeping and
+        # retrying inside SQLite's busy handler, which is far slower under load.
+        lock = self.write_lock if write and self.dialect == "sqlite" else _NO_LOCK
         try:
-            async with engine.begin() as conn:
+            async with lock, engine.begin() as conn:
                 yield conn
         except (SQLAlchemyError, OSError, TimeoutError) as exc:
             raise StoreError(f'database "{self.url}": cannot {purpose}: {_reason(exc)}') from exc
