@@ -12,16 +12,16 @@ it names the page without carrying labels, and a forged value finds nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from alertd.clock import Clock
 from alertd.errors import AlertdError
 from alertd.history import HistoryEvent, ack, feedback
-from alertd.model import LabelMatcher, Labels
+from alertd.model import LabelMatcher
 from alertd.notify.outbox import decode
-from alertd.receivers import Notification, Notifier
+from alertd.receivers import Notification, Notifier, common
 from alertd.receivers.page import ActionNote
 from alertd.receivers.pagerduty import PagerDutyNotifier
 from alertd.receivers.slack import SlackNotifier
@@ -104,7 +104,7 @@ class SlackActions:
         return acknowledged
 
     async def _silence(self, n: Notification, who: Responder, now: float) -> str:
-        labels = dict(n.group_labels) or _common([a.labels for a in n.alerts])
+        labels = dict(n.group_labels) or common([a.labels for a in n.alerts])
         silence = Silence(
             matchers=tuple(LabelMatcher(k, "=", v) for k, v in sorted(labels.items())),
             starts_at=now, ends_at=now + SILENCE_FOR, created_by=who.label,
@@ -115,8 +115,3 @@ class SlackActions:
         return [n for n in self.integrations() if isinstance(n, kind)]
 
 
-def _common(maps: Sequence[Labels]) -> dict[str, str]:
-    if not maps:
-        return {}
-    first = dict(maps[0])
-    return {k: v for k, v in first.items() if all(m.get(k) == v for m in maps[1:])}

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import random
 import time
 import uuid
@@ -92,8 +91,8 @@ def encode(n: Notification, reason: str) -> dict[str, Any]:
             "labels": dict(a.labels), "annotations": dict(a.annotations),
             "starts_at": a.starts_at, "ends_at": a.ends_at, "updated_at": a.updated_at,
             "generator_url": a.generator_url, "source": a.source,
-            "value": None if a.value is None or not math.isfinite(a.value) else a.value,
-            "value_text": None if a.value is None else repr(a.value),
+            # repr, so that NaN and infinities survive JSON
+            "value": None if a.value is None else repr(a.value),
         } for a in n.alerts],
     }
 
@@ -109,8 +108,8 @@ def decode(data: Mapping[str, Any], *, delivery_id: str = "",
 
 
 def _value(a: Mapping[str, Any]) -> float | None:
-    text = a.get("value_text")
-    return None if text is None else float(text)  # repr of nan/inf parses back
+    text = a.get("value")
+    return None if text is None else float(text)
 
 
 # --- the worker ------------------------------------------------------------------------------
@@ -135,6 +134,7 @@ class Deliverer:
         self._latest: dict[str, str] = {}  # slot -> id of its newest delivery
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._running: set[str] = set()  # ids of the deliveries being attempted
         self._paced: dict[str, float] = {}  # pace key -> when it may send next (monotonic)
         self._wake = asyncio.Event()
 
@@ -143,9 +143,9 @@ class Deliverer:
                      logged: Entry | None = None) -> Delivery:
         """Write the notification to the outbox, then start its first attempt."""
         now = self.clock.now()
-        d = Delivery(uuid.uuid4().hex, n.receiver, integration, index, n.group_key,
-                     replace(n, delivery_id=""), reason, now, next_attempt_at=now)
-        d.notification = replace(n, delivery_id=d.id)
+        delivery_id = uuid.uuid4().hex
+        d = Delivery(delivery_id, n.receiver, integration, index, n.group_key,
+                     replace(n, delivery_id=delivery_id), reason, now, next_attempt_at=now)
         if self.repository is not None:
             await self.repository.enqueue(OutboxRow(
                 d.id, d.slot, d.receiver, d.integration, d.group_key, PENDING, now, now, 0, "",
@@ -212,10 +212,6 @@ class Deliverer:
         return len(self._waiting)
 
     # --- internals ---------------------------------------------------------------------
-    @property
-    def _running(self) -> set[str]:
-        return {t.get_name() for t in self._tasks}
-
     def _supersede(self, d: Delivery) -> None:
         old = self._latest.get(d.slot)
         if old is not None and old != d.id:
@@ -227,10 +223,12 @@ class Deliverer:
     def _start(self, d: Delivery) -> None:
         task = asyncio.get_running_loop().create_task(self._attempt(d), name=d.id)
         self._tasks.add(task)
+        self._running.add(d.id)
         task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
+        self._running.discard(task.get_name())
         if not task.cancelled() and task.exception() is not None:
             log.error("delivery %s crashed", task.get_name(), exc_info=task.exception())
         self._wake.set()

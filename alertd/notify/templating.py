@@ -22,7 +22,7 @@ from typing import Any
 import jinja2
 
 from alertd.receivers.page import AlertLine, PageView
-from alertd.templates import _LabelMap, _make_environment
+from alertd.templates import ENVIRONMENT, LabelMap
 
 log = logging.getLogger("alertd.notify")
 
@@ -30,7 +30,6 @@ VARIABLES = ("status", "alertname", "severity", "summary", "value", "since", "ow
              "runbook_url", "graph_url", "labels", "firing", "resolved",
              "reason", "receiver", "external_url")
 _GO_TEMPLATE = re.compile(r"\{\{-?\s*(\.|template\s|range\s|if\s+\.|end\s*-?\}\}|define\s)")
-_ENV = _make_environment()
 
 
 class NotificationTemplate:
@@ -41,7 +40,7 @@ class NotificationTemplate:
         self.text = text
         self._template: jinja2.Template | None = None
         if "{" in text:
-            self._template = _ENV.from_string(text)
+            self._template = ENVIRONMENT.from_string(text)
 
     def render(self, view: PageView) -> str | None:
         if self._template is None:
@@ -74,7 +73,7 @@ def compile_field(key: str, text: str | None, *,
 
 
 def _alert(line: AlertLine) -> dict[str, Any]:
-    return {"labels": _LabelMap(line.labels), "summary": line.summary, "value": line.value,
+    return {"labels": LabelMap(line.labels), "summary": line.summary, "value": line.value,
             "starts_at": line.starts_at, "ends_at": line.ends_at,
             "runbook_url": line.runbook_url, "generator_url": line.generator_url,
             "fingerprint": line.fingerprint}
@@ -85,7 +84,7 @@ def context(view: PageView) -> dict[str, Any]:
         "status": view.status, "alertname": view.alertname, "severity": view.severity,
         "summary": view.summary, "value": view.value, "since": view.since,
         "owner": view.owner, "runbook_url": view.runbook_url, "graph_url": view.graph_url,
-        "labels": _LabelMap({**view.labels, **_shared(view)}),
+        "labels": LabelMap({**view.labels, **_shared(view)}),
         "firing": [_alert(a) for a in view.firing],
         "resolved": [_alert(a) for a in view.resolved],
         "reason": view.reason, "receiver": view.receiver, "external_url": view.external_url,

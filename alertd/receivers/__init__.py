@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,6 +31,14 @@ class Notification:
 
     def resolved(self) -> list[Alert]:
         return [a for a in self.alerts if a.resolved(self.now)]
+
+
+def common(maps: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    """The pairs every map has (Alertmanager's commonLabels and commonAnnotations)."""
+    if not maps:
+        return {}
+    first = dict(maps[0])
+    return {k: v for k, v in first.items() if all(m.get(k) == v for m in maps[1:])}
 
 
 class Notifier(Protocol):

@@ -35,7 +35,7 @@ from alertd.errors import NotifyError
 from alertd.lang.diagnostics import did_you_mean
 from alertd.receivers import Notification
 from alertd.receivers.webhook import encode, payload
-from alertd.templates import _ENV, _LabelMap, find_template_problems
+from alertd.templates import ENVIRONMENT, LabelMap, find_template_problems
 
 __all__ = ["TOPIC_VARIABLES", "MqttNotifier", "TopicTemplate", "check_topic_template",
            "topic_problem"]
@@ -83,8 +83,8 @@ class TopicTemplate:
     def render(self, labels: dict[str, str], group_labels: dict[str, str], status: str,
                receiver: str) -> str:
         try:
-            topic = self._template.render(labels=_LabelMap(labels),
-                                          group_labels=_LabelMap(group_labels),
+            topic = self._template.render(labels=LabelMap(labels),
+                                          group_labels=LabelMap(group_labels),
                                           status=status, receiver=receiver)
         except Exception as exc:  # whatever the sandbox refuses, for this group only
             raise NotifyError(f'mqtt topic template "{self.text}" failed: {exc}',
@@ -107,15 +107,15 @@ def _compile(text: str) -> jinja2.Template:
         if found.kind != "variable":  # its variables are not those of messages: below
             line = f" (line {found.line})" if found.line and "\n" in text else ""
             raise ValueError(f"{where}: {found.message}{line}")
-    tree = _ENV.parse(text)
-    used = meta.find_undeclared_variables(tree) - set(_ENV.globals)
+    tree = ENVIRONMENT.parse(text)
+    used = meta.find_undeclared_variables(tree) - set(ENVIRONMENT.globals)
     unknown = used - set(TOPIC_VARIABLES)
     if unknown:
         name = min(unknown)
         raise ValueError(f'{where}: unknown variable "{name}"'
                          f"{did_you_mean(name, TOPIC_VARIABLES)}; a topic template may use "
                          + ", ".join(TOPIC_VARIABLES))
-    template = _ENV.from_string(text)
+    template = ENVIRONMENT.from_string(text)
     problem = _static_problem(template) if not used else _literal_problem(tree)
     if problem is not None:
         raise ValueError(f"{where}: the topic {problem}")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from alertd.alerts.model import Alert
 from alertd.model import ALERTNAME
-from alertd.receivers import Notification
+from alertd.receivers import Notification, common
 
 # Labels every page shows in their own place, not among "the labels that matter".
 SHOWN_ELSEWHERE = frozenset({ALERTNAME, "severity", "owner"})
@@ -97,11 +97,6 @@ def _line(alert: Alert, now: float) -> AlertLine:
         runbook_url=annotations.get("runbook_url", ""), generator_url=alert.generator_url)
 
 
-def _common(maps: Sequence[Mapping[str, str]]) -> dict[str, str]:
-    if not maps:
-        return {}
-    first = dict(maps[0])
-    return {k: v for k, v in first.items() if all(m.get(k) == v for m in maps[1:])}
 
 
 def page_view(notification: Notification, *, reason: str = "", external_url: str = "",
@@ -112,9 +107,9 @@ def page_view(notification: Notification, *, reason: str = "", external_url: str
     firing = [line for line in lines if not line.resolved]
     resolved = [line for line in lines if line.resolved]
     lead = (firing or resolved)[0] if lines else None
-    common = _common([line.labels for line in lines]) or dict(notification.group_labels)
-    alertname = common.get(ALERTNAME) or (lead.labels.get(ALERTNAME, "") if lead else "")
-    owner = common.get("owner", "")
+    shared = common([line.labels for line in lines]) or dict(notification.group_labels)
+    alertname = shared.get(ALERTNAME) or (lead.labels.get(ALERTNAME, "") if lead else "")
+    owner = shared.get("owner", "")
     summaries = {line.summary for line in (firing or resolved) if line.summary}
     summary = lead.summary if lead and len(summaries) == 1 else (
         f"{len(firing or resolved)} alerts" if len(summaries) > 1 else "")
@@ -124,12 +119,12 @@ def page_view(notification: Notification, *, reason: str = "", external_url: str
     return PageView(
         status="firing" if firing else "resolved",
         alertname=alertname,
-        severity=common.get("severity", ""),
+        severity=shared.get("severity", ""),
         title=alertname or "alerts",
         summary=summary,
         value=lead.value if lead else None,
         since=min(starts) if starts else now,
-        labels={k: v for k, v in sorted(common.items()) if k not in SHOWN_ELSEWHERE},
+        labels={k: v for k, v in sorted(shared.items()) if k not in SHOWN_ELSEWHERE},
         owner=owner,
         owner_mention=slack_mention(owner_handle(owner)) if owner else "",
         runbook_url=next(iter(runbooks)) if len(runbooks) == 1 else "",
@@ -137,3 +132,12 @@ def page_view(notification: Notification, *, reason: str = "", external_url: str
         firing=firing, resolved=resolved, reason=reason, receiver=notification.receiver,
         group_key=notification.group_key, external_url=external_url, now=now,
         actions=tuple(actions), action_value=action_value)
+
+
+def distinct_keys(lines: Sequence[AlertLine]) -> list[str]:
+    """The label names whose values differ among the alerts: what tells them apart."""
+    if not lines:
+        return []
+    first = lines[0].labels
+    keys = sorted({k for line in lines for k in line.labels})
+    return [k for k in keys if any(line.labels.get(k) != first.get(k) for line in lines)]

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from alertd.receivers.page import AlertLine, PageView
+from alertd.receivers.page import AlertLine, PageView, distinct_keys
 
 # "512 KB" read as the smaller of its two meanings, so that either reading holds.
 MAX_EVENT_BYTES = 512_000
@@ -128,7 +128,7 @@ def _common(view: PageView, *names: str) -> str:
 
 def _details(view: PageView) -> dict[str, Any]:
     lines = [*view.firing, *view.resolved]
-    keys = _distinct_keys(lines)
+    keys = distinct_keys(lines)
     details: dict[str, Any] = {"firing": len(view.firing), "resolved": len(view.resolved),
                                "labels": dict(view.labels)}
     if view.value is not None:
@@ -154,13 +154,6 @@ def _entry(line: AlertLine, keys: Sequence[str], shared_summary: str) -> dict[st
         entry["ends_at"] = timestamp(line.ends_at)
     return {k: v for k, v in entry.items() if v not in ("", {})}
 
-
-def _distinct_keys(lines: Sequence[AlertLine]) -> list[str]:
-    if not lines:
-        return []
-    first = lines[0].labels
-    keys = sorted({k for line in lines for k in line.labels})
-    return [k for k in keys if any(line.labels.get(k) != first.get(k) for line in lines)]
 
 
 def _number(value: float) -> float | str:

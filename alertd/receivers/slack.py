@@ -26,6 +26,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from alertd.errors import NotifyError
 from alertd.notify.http import retry_after as parse_retry_after
+from alertd.notify.outbox import decode, encode
 from alertd.receivers import Notification
 from alertd.receivers.page import ActionNote, PageView, page_view
 from alertd.receivers.slack_blocks import render, thread_reply
@@ -137,8 +138,6 @@ class SlackNotifier:
             if update is not None:
                 update(value)
             await self.states.put(key, SLACK_PAGE, row.group_key, row.receiver, value, action.at)
-            from alertd.notify.outbox import decode
-
             n, reason = decode(value["last"])
             text, blocks = self._render(n, reason, value)
             try:
@@ -158,8 +157,6 @@ class SlackNotifier:
         row = await self.states.get(key)
         value: dict[str, Any] | None = dict(row.value) if row is not None else None
         firing = bool(n.firing())
-        from alertd.notify.outbox import encode
-
         if value is not None and value.get("resolved") and firing:
             value = None  # the group fired again: a new incident gets a new message
         if value is not None:

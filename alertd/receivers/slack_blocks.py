@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from alertd.receivers import pagerduty_event
-from alertd.receivers.page import ActionNote, AlertLine, PageView
+from alertd.receivers.page import ActionNote, AlertLine, PageView, distinct_keys
 from alertd.templates.filters import go_g4
 
 Block = dict[str, Any]
@@ -254,7 +254,7 @@ def _alert_list(lines: Sequence[AlertLine], group: Sequence[AlertLine], shared_s
     """Up to `most` alerts, one line each, and "+N more" for the rest, in `limit` chars.
 
     Alerts are told apart by the labels whose values differ across `group`."""
-    keys = _distinct_keys(group)
+    keys = distinct_keys(group)
     shown: list[str] = []
     for line in lines[:most]:
         entry = _alert_line(line, keys, shared_summary, mark_resolved)
@@ -278,13 +278,6 @@ def _alert_line(line: AlertLine, keys: Sequence[str], shared_summary: str,
     tail += " _(resolved)_" if mark_resolved and line.resolved else ""
     return f"• {_clip(what, LINE_MAX - len(tail) - 2)}{tail}"
 
-
-def _distinct_keys(lines: Sequence[AlertLine]) -> list[str]:
-    if not lines:
-        return []
-    first = lines[0].labels
-    keys = sorted({k for line in lines for k in line.labels})
-    return [k for k in keys if any(line.labels.get(k) != first.get(k) for line in lines)]
 
 
 def _more(n: int) -> str:

@@ -23,7 +23,7 @@ from alertd import __version__
 from alertd.alerts.model import Alert
 from alertd.api.timefmt import rfc3339
 from alertd.notify import http
-from alertd.receivers import Notification, signing
+from alertd.receivers import Notification, common, signing
 
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Alertmanager's endsAt for a firing alert
 
@@ -43,8 +43,8 @@ def payload(n: Notification, *, external_url: str, reason: str = "",
         "status": "firing" if firing else "resolved",
         "receiver": n.receiver,
         "groupLabels": dict(n.group_labels),
-        "commonLabels": _common([a.labels for a in n.alerts]),
-        "commonAnnotations": _common([a.annotations for a in n.alerts]),
+        "commonLabels": common([a.labels for a in n.alerts]),
+        "commonAnnotations": common([a.annotations for a in n.alerts]),
         "externalURL": external_url,
         "notification_reason": reason,
         "alerts": [_alert(a, n.now) for a in alerts],
@@ -72,11 +72,6 @@ def _common_owner(alerts: Sequence[Alert]) -> str:
     return owners.pop() if len(owners) == 1 else ""
 
 
-def _common(maps: Sequence[Mapping[str, str]]) -> dict[str, str]:
-    if not maps:
-        return {}
-    first = dict(maps[0])
-    return {k: v for k, v in first.items() if all(m.get(k) == v for m in maps[1:])}
 
 
 def encode(body: Mapping[str, Any]) -> bytes:

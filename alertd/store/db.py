@@ -8,6 +8,7 @@ these tables do).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -104,17 +105,6 @@ _WRITE = "alertd_write"
 _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
 
-class _NoLock:
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-
-_NO_LOCK = _NoLock()
-
-
 @dataclass(frozen=True, slots=True)
 class Database:
     """An engine, and the URL to name it by in messages (its password hidden)."""
@@ -138,7 +128,8 @@ class Database:
         engine = self.writer if write else self.engine
         # SQLite has one writer at a time: writers queue here rather than sleeping and
         # retrying inside SQLite's busy handler, which is far slower under load.
-        lock = self.write_lock if write and self.dialect == "sqlite" else _NO_LOCK
+        lock = (self.write_lock if write and self.dialect == "sqlite"
+                else contextlib.nullcontext())
         try:
             async with lock, engine.begin() as conn:
                 yield conn

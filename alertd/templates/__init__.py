@@ -23,6 +23,8 @@ from alertd.templates.filters import FILTERS
 
 __all__ = [
     "CONTEXT_VARIABLES",
+    "ENVIRONMENT",
+    "LabelMap",
     "Template",
     "TemplateError",
     "TemplateProblem",
@@ -93,6 +95,9 @@ def _make_environment(extra_filters: frozenset[str] = frozenset(),
 
 
 _ENV = _make_environment()
+# For receiver templates (notify, MQTT topics): the same sandbox, filters and label map.
+ENVIRONMENT = _ENV
+LabelMap = _LabelMap
 # Names Jinja itself defines inside loops and macros.
 _IMPLICIT_NAMES = frozenset({"loop", "caller", "varargs", "kwargs", "self"})
 _ALLOWED_NAMES = frozenset(CONTEXT_VARIABLES) | frozenset(_ENV.globals) | _IMPLICIT_NAMES

@@ -29,7 +29,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -148,15 +149,56 @@ class HoldGate:
             self._changed.notify_all()
 
 
+class ManualClock:
+    """A clock for the doubles' rate limiters that moves only when told to."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 class FailureControls:
-    """Injection queue, outage flag, hold/release and rate limiter shared by the doubles."""
+    """What the doubles share: serving their `app` on loopback (start/stop, or `async
+    with`), and the injection queue, outage flag, hold/release and rate limiter."""
+
+    app: web.Application
 
     def __init__(self, clock: Clock = time.monotonic) -> None:
+        self._url: str | None = None
+        self._runner: web.AppRunner | None = None
         self.clock = clock
         self.down = False
         self.injected: deque[Injected] = deque()
         self.limiter: SlidingWindowLimiter | None = None
         self._gate = HoldGate()
+
+    async def start(self) -> Self:
+        self._runner, self._url = await start(self.app)
+        return self
+
+    async def stop(self) -> None:
+        self.release()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            raise RuntimeError(f"{type(self).__name__} is not started")
+        return self._url
 
     def inject(self, status: int, body: Any = None,
                headers: Mapping[str, str] | None = None) -> None:

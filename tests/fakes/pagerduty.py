@@ -38,13 +38,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
 from tests.fakes import CLIENT_MAX_SIZE, Clock, FailureControls
-from tests.fakes import start as serve
 
 Event = dict[str, Any]
 Validator = Callable[[Event, int], list[str]]
@@ -243,36 +241,9 @@ class FakePagerDuty(FailureControls):
         self.dropped: list[Event] = []  # accepted acknowledge/resolve with no open incident
         self.incidents: list[Incident] = []
         self.requests = 0  # requests received, whatever their fate
-        self._url: str | None = None
-        self._runner: web.AppRunner | None = None
         self.app = web.Application(client_max_size=CLIENT_MAX_SIZE)
         self.app.router.add_post("/v2/enqueue", self._enqueue)
         self.app.router.add_post("/v2/change/enqueue", self._change_enqueue)
-
-    # -- lifecycle -----------------------------------------------------------------------
-
-    async def start(self) -> FakePagerDuty:
-        self._runner, self._url = await serve(self.app)
-        return self
-
-    async def stop(self) -> None:
-        self.release()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakePagerDuty:
-        return await self.start()
-
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
-        await self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._url is None:
-            raise RuntimeError("FakePagerDuty is not started")
-        return self._url
 
     @property
     def enqueue_url(self) -> str:

@@ -55,13 +55,11 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from types import TracebackType
 from typing import Any, TypeGuard
 
 from aiohttp import web
 
 from tests.fakes import CLIENT_MAX_SIZE, Clock, FailureControls, Injected
-from tests.fakes import start as serve
 
 Args = dict[str, Any]
 Block = dict[str, Any]
@@ -558,8 +556,6 @@ class FakeSlack(FailureControls):
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._ids = itertools.count(1)
         self._ts = _TsSource(wall_clock)
-        self._url: str | None = None
-        self._runner: web.AppRunner | None = None
         self._methods: dict[str, Callable[[Args], Args]] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
@@ -572,31 +568,6 @@ class FakeSlack(FailureControls):
         self.app.router.add_route("*", "/api/{method}", self._api)
         self.app.router.add_post("/services/{path:.+}", self._incoming_webhook)
         self.app.router.add_post("/actions/{id:.+}", self._response_url_post)
-
-    # -- lifecycle -----------------------------------------------------------------------
-
-    async def start(self) -> FakeSlack:
-        self._runner, self._url = await serve(self.app)
-        return self
-
-    async def stop(self) -> None:
-        self.release()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeSlack:
-        return await self.start()
-
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
-        await self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._url is None:
-            raise RuntimeError("FakeSlack is not started")
-        return self._url
 
     @property
     def api_url(self) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.fakes import PROXY_ENV_VARS
+from tests.fakes import PROXY_ENV_VARS, ManualClock
 from tests.fakes.pagerduty import FakePagerDuty
 
 KEY = "e93facc04764012d7bfb002500d5d1a6"
@@ -18,17 +18,6 @@ OTHER_KEY = "R0123456789abcdef0123456789abcde"
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 
 Event = dict[str, Any]
-
-
-class ManualClock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def trigger(dedup_key: str | None = "srv01/mysql", routing_key: str = KEY,

@@ -20,24 +20,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from tests.fakes import PROXY_ENV_VARS
+from tests.fakes import PROXY_ENV_VARS, ManualClock
 from tests.fakes.slack import DEFAULT_TOKEN, FakeSlack, sign, signed_block_actions
 
 Block = dict[str, Any]
 
 TS = re.compile(r"\d{10}\.\d{6}")
 METADATA = {"event_type": "alert_fired", "event_payload": {"fingerprint": "3f2a", "n": 1}}
-
-
-class ManualClock:
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class FixedSignatureClock(SignatureClock):
