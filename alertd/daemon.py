@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import glob
 import logging
 import math
@@ -196,6 +197,7 @@ class Daemon:
         """Start, then serve until SIGTERM or SIGINT; SIGHUP reloads."""
         loop = asyncio.get_running_loop()
         await self.start()
+        tune_gc()
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload()))
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stopping.set)
@@ -445,6 +447,18 @@ class Daemon:
         self.listen_url = f"http://{host}:{bound}"
         # Where links in notifications point: the URL people reach alertd at, when given.
         self.notifications.set_external_url(self.config.external_url or self.listen_url)
+
+
+def tune_gc() -> None:
+    """Garbage collection for a long-running process, once it has started.
+
+    What exists by then (modules, configuration, the state read from the store) is frozen
+    out of the collector's sight, and the young generation is collected less often. With
+    the defaults, a full collection (which walks every object) came every few seconds at a
+    thousand notifications a second and held the event loop for a hundred milliseconds.
+    """
+    gc.freeze()
+    gc.set_threshold(10_000, 50, 100)
 
 
 def run(config_path: str | None) -> None:

@@ -61,7 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from alertd.api.alertmanager import parse_postable
 from alertd.config import parse_config
-from alertd.daemon import Daemon
+from alertd.daemon import Daemon, tune_gc
 from tests.fakes import PROXY_ENV_VARS
 from tests.fakes.slack import FakeSlack
 
@@ -135,6 +135,7 @@ async def running(text: str, root: Path) -> AsyncIterator[Daemon]:
     path.write_text(text)
     daemon = Daemon(parse_config(text, str(path)), str(path))
     await daemon.start()
+    tune_gc()  # as `alertd run` does once started
     try:
         yield daemon
     finally:

@@ -4,6 +4,10 @@ Evaluation and dispatch call `record()`, which only appends to a list: they neve
 the database. A background task (`run`) flushes the buffer every interval; the daemon
 flushes once more at shutdown. Events that could not be written stay buffered for the next
 flush, up to `max_pending`, beyond which the oldest are dropped (and counted).
+
+Batches are small (a hundred events a transaction): encoding a batch runs on the event
+loop, and a second's worth of events at a thousand notifications a second, encoded at once,
+held every other task up for tens of milliseconds.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ class HistorySink(Protocol):
 
 
 class HistoryRecorder:
-    def __init__(self, repository: HistorySink, clock: Clock, *, batch_size: int = 5000,
+    def __init__(self, repository: HistorySink, clock: Clock, *, batch_size: int = 100,
                  max_pending: int = 200_000,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         if batch_size < 1 or max_pending < batch_size:
@@ -67,6 +71,10 @@ class HistoryRecorder:
             done = 0
             try:
                 while done < len(batch):
+                    if done:
+                        # Let other tasks run between batches: a SQLite write does not
+                        # suspend (store/db.py), and a backlog is many batches.
+                        await asyncio.sleep(0)
                     chunk = batch[done:done + self._batch_size]
                     await self._repository.append(chunk)
                     done += len(chunk)

@@ -62,10 +62,10 @@ class Delivery:
     next_attempt_at: float = 0.0
     last_error: str = ""
     maybe_delivered: bool = False  # an attempt may have arrived unconfirmed
+    slot: str = field(init=False)  # a digest, computed once: it is looked up at every step
 
-    @property
-    def slot(self) -> str:
-        return entry_key(self.group_key, self.integration)
+    def __post_init__(self) -> None:
+        self.slot = entry_key(self.group_key, self.integration)
 
 
 @dataclass
@@ -203,9 +203,19 @@ class Deliverer:
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def settle(self) -> None:
-        """Wait for the attempts in flight (not for retries scheduled later)."""
+        """Wait for the attempts in flight (not for retries scheduled later), and for the
+        outbox to record how they ended."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Commit the outbox marks still queued; a failure is logged."""
+        if self.repository is not None:
+            try:
+                await self.repository.flush()
+            except AlertdError as exc:
+                log.error("outbox: cannot record finished deliveries: %s", exc)
 
     @property
     def pending(self) -> int:
@@ -235,36 +245,47 @@ class Deliverer:
 
     async def _attempt(self, d: Delivery) -> None:
         lock = self._locks.setdefault(d.slot, asyncio.Lock())
-        async with lock:
-            if self._waiting.get(d.id) is not d:
-                if self.repository is not None:  # superseded while it waited
-                    await self._finish(d, SUPERSEDED, "")
-                return
-            notifier = self._notifier(d)
-            if notifier is None:
-                await self._give_up(d, "the receiver or integration is no longer configured")
-                return
-            await self._pace(notifier, d)
-            started = self._monotonic()
-            n = replace(d.notification, attempt=d.attempts, maybe_delivered=d.maybe_delivered)
-            try:
-                outcome = await notifier.notify(n, d.reason)
-            except NotifyError as exc:
-                await self._failed(d, notifier, exc)
-                return
-            except Exception as exc:  # a bug in an integration must not lose the notification
-                log.exception("integration %s raised", d.integration)
-                await self._failed(d, notifier, NotifyError(f"internal error: {exc}",
-                                                            retryable=True))
-                return
-            self.stats.latency_sum += self._monotonic() - started
-            self.stats.latency_count += 1
-            self.stats.bump(self.stats.sent, (d.receiver, notifier.name))
-            self._waiting.pop(d.id, None)
-            await self._finish(d, DONE, "")
-            if self.health is not None:
-                self.health.succeeded(d.receiver, d.integration)
-            self._history(d, notifier.name, "ok", status=outcome)
+        try:
+            async with lock:
+                await self._attempt_locked(d)
+        finally:
+            if self._latest.get(d.slot) == d.id and d.id not in self._waiting:
+                # The slot's newest delivery is over: nothing can be waiting for its lock
+                # (a newer one would be the newest), so the slot is forgotten.
+                del self._latest[d.slot]
+                if self._locks.get(d.slot) is lock and not lock.locked():
+                    del self._locks[d.slot]
+
+    async def _attempt_locked(self, d: Delivery) -> None:
+        if self._waiting.get(d.id) is not d:
+            if self.repository is not None:  # superseded while it waited
+                await self._finish(d, SUPERSEDED, "")
+            return
+        notifier = self._notifier(d)
+        if notifier is None:
+            await self._give_up(d, "the receiver or integration is no longer configured")
+            return
+        await self._pace(notifier, d)
+        started = self._monotonic()
+        n = replace(d.notification, attempt=d.attempts, maybe_delivered=d.maybe_delivered)
+        try:
+            outcome = await notifier.notify(n, d.reason)
+        except NotifyError as exc:
+            await self._failed(d, notifier, exc)
+            return
+        except Exception as exc:  # a bug in an integration must not lose the notification
+            log.exception("integration %s raised", d.integration)
+            await self._failed(d, notifier, NotifyError(f"internal error: {exc}",
+                                                        retryable=True))
+            return
+        self.stats.latency_sum += self._monotonic() - started
+        self.stats.latency_count += 1
+        self.stats.bump(self.stats.sent, (d.receiver, notifier.name))
+        self._waiting.pop(d.id, None)
+        await self._finish(d, DONE, "")
+        if self.health is not None:
+            self.health.succeeded(d.receiver, d.integration)
+        self._history(d, notifier.name, "ok", status=outcome)
 
     def _notifier(self, d: Delivery) -> Notifier | None:
         notifiers = self.integrations(d.receiver)
@@ -328,14 +349,11 @@ class Deliverer:
         self._history(d, name or d.integration.split("/")[-2], "failed", error=error)
 
     async def _finish(self, d: Delivery, state: str, error: str) -> None:
-        if self.repository is None:
-            return
-        try:
-            await self.repository.finish([d.id], state, self.clock.now(), error)
-        except AlertdError as exc:
-            # Delivered but not marked: a restart sends it again, and the integration's
-            # idempotency keeps that from paging twice.
-            log.error("outbox: cannot mark %s %s: %s", d.id, state, exc)
+        if self.repository is not None:
+            # Not waited for (see OutboxRepository.finish_later): unmarked, a delivery is
+            # sent again after a restart, and the integration's idempotency keeps that from
+            # paging twice.
+            self.repository.finish_later([d.id], state, self.clock.now(), error)
 
     def _history(self, d: Delivery, name: str, outcome: str, **details: Any) -> None:
         if self._record is None:

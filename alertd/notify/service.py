@@ -381,6 +381,7 @@ class Notifications:
         # Attempts in flight get a moment to finish; what does not stays in the outbox.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.deliverer.settle(), STOP_GRACE)
+        await self.deliverer.flush()
         await _close([n for notifiers in self.integrations.values() for n in notifiers])
         if self.history is not None:
             with contextlib.suppress(Exception):

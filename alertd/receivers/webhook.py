@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiohttp
+import orjson
 
 from alertd import __version__
 from alertd.alerts.model import Alert
@@ -76,7 +77,7 @@ def _common_owner(alerts: Sequence[Alert]) -> str:
 
 def encode(body: Mapping[str, Any]) -> bytes:
     """The bytes sent: serialized once, so that the signature covers exactly what is sent."""
-    return json.dumps(body, separators=(",", ":")).encode("utf-8")
+    return orjson.dumps(body)
 
 
 def delivery_id(n: Notification) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from alertd.store.db import Database, StoreError, open_database
@@ -69,6 +70,13 @@ class Store:
     @property
     def engine(self) -> AsyncEngine:
         return self._db.engine
+
+    @property
+    def sync_engines(self) -> list[Engine]:
+        """Every engine statements run on, for event hooks: the asyncio engine's, and the
+        SQLite writer's (see store/db.py)."""
+        inloop = [] if self._db.inloop is None else [self._db.inloop.engine]
+        return [self._db.engine.sync_engine, *inloop]
 
     async def close(self) -> None:
         await self._db.dispose()

@@ -121,12 +121,19 @@ def _v5_outbox(conn: Connection) -> None:
     migrate_v5(conn)
 
 
+def _v6_outbox_slot_index(conn: Connection) -> None:
+    from alertd.store.outbox import migrate_v6
+
+    migrate_v6(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "rule states and their alert instances", _v1_rule_states),
     Migration(2, "snapshots of the windows of pushed samples", _v2_windows),
     Migration(3, "silences", _v3_silences),
     Migration(4, "notification log and alert history", _v4_notifications),
     Migration(5, "outbox and receiver state", _v5_outbox),
+    Migration(6, "outbox index on slot and state", _v6_outbox_slot_index),
 )
 
 

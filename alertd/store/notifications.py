@@ -8,6 +8,7 @@ time), the rest is JSON text. Times are seconds since the epoch (float).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -15,6 +16,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -127,10 +129,12 @@ def entry_row(entry: Entry) -> dict[str, Any]:
     }
 
 
-def save_entry(dialect: str, row: Mapping[str, Any]) -> Any:
-    """The upsert that stores an entry unless a newer one is stored."""
+@functools.cache
+def save_entries(dialect: str) -> Any:
+    """The upsert that stores entries (executed with their rows) unless newer ones are
+    stored; built once (see db.upsert)."""
     t = nflog_entry
-    ins = (postgresql.insert(t) if dialect == "postgresql" else sqlite.insert(t)).values(row)
+    ins = postgresql.insert(t) if dialect == "postgresql" else sqlite.insert(t)
     return ins.on_conflict_do_update(
         index_elements=[t.c.key],
         set_={c.name: ins.excluded[c.name] for c in t.columns if c.name != "key"},
@@ -152,10 +156,8 @@ class NotificationLogRepository:
             if not math.isfinite(getattr(entry, name)):
                 raise StoreError(f'database "{self._db.url}": cannot save notification log: '
                                  f"{name} is {getattr(entry, name)}")
-        row = entry_row(entry)
-        stmt = save_entry(self._db.dialect, row)
         async with self._db.transaction("save notification log", write=True) as conn:
-            await conn.execute(stmt)
+            await conn.execute(save_entries(self._db.dialect), [entry_row(entry)])
 
     async def load_all(self) -> list[Entry]:
         """Every stored entry, expired or not."""
@@ -303,8 +305,11 @@ _FLOAT_KEYS = frozenset({"value"})
 def encode_details(details: Mapping[str, Any]) -> str:
     """Details as strict JSON: NaN and infinities as "NaN", "+Inf", "-Inf"; sets as sorted
     lists, other mappings as objects, anything else JSON lacks as its str()."""
-    return json.dumps(_plain(details), ensure_ascii=False, separators=(",", ":"),
-                      allow_nan=False)
+    try:
+        return orjson.dumps(_plain(details)).decode()
+    except TypeError:  # an integer beyond 64 bits, which orjson refuses
+        return json.dumps(_plain(details), ensure_ascii=False, separators=(",", ":"),
+                          allow_nan=False)
 
 
 def decode_details(text: str) -> Mapping[str, Any]:

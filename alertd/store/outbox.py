@@ -17,13 +17,28 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Double, Index, Integer, MetaData, String, Table, Text, delete, select
+import orjson
+from sqlalchemy import (
+    Column,
+    Double,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    bindparam,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy import update as sql_update
 from sqlalchemy.engine import Connection, RowMapping
 
 from alertd.nflog.log import Entry
-from alertd.store.db import Database, metadata, upsert
-from alertd.store.notifications import entry_row, save_entry
+from alertd.store.batch import GroupCommit
+from alertd.store.db import Database, StoreConnection, metadata, upsert
+from alertd.store.notifications import entry_row, save_entries
 
 
 def migrate_v5(conn: Connection) -> None:
@@ -57,6 +72,18 @@ def migrate_v5(conn: Connection) -> None:
         Index("ix_receiver_state_kind_updated_at", "kind", "updated_at"),
     )
     md.create_all(conn)
+
+
+def migrate_v6(conn: Connection) -> None:
+    """Index the outbox by (slot, state) in place of slot alone (frozen: never edit).
+
+    The pending rows of a slot are looked up at every enqueue; with the slot index alone,
+    SQLite's planner chose the (state, next_attempt_at) index and read every pending row,
+    which under a backlog (a receiver down) is all of them, at every enqueue."""
+    md = MetaData()
+    table = Table("outbox", md, Column("slot", String(64)), Column("state", String(16)))
+    Index("ix_outbox_slot", table.c.slot).drop(conn)
+    Index("ix_outbox_slot_state", table.c.slot, table.c.state).create(conn)
 
 
 outbox = Table(
@@ -105,38 +132,131 @@ class OutboxRow:
     finished_at: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Enqueue:
+    row: OutboxRow
+    logged: Entry | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Finish:
+    ids: Sequence[str]
+    state: str
+    at: float
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Reschedule:
+    id: str
+    attempts: int
+    next_attempt_at: float
+    error: str
+
+
+_Op = _Enqueue | _Finish | _Reschedule
+
+# Built once: executing a prebuilt statement skips building it and its cache key.
+_insert = outbox.insert()
+_pending_of_slots = select(outbox.c.id, outbox.c.slot).where(
+    outbox.c.slot.in_(bindparam("b_slots", expanding=True)), outbox.c.state == PENDING)
+
+_finish = sql_update(outbox).where(outbox.c.id == bindparam("b_id")).values(
+    state=bindparam("b_state"), finished_at=bindparam("b_at"), last_error=bindparam("b_error"))
+_reschedule = sql_update(outbox).where(outbox.c.id == bindparam("b_id")).values(
+    attempts=bindparam("b_attempts"), next_attempt_at=bindparam("b_next"),
+    last_error=bindparam("b_error"))
+
+
 class OutboxRepository:
+    """Writes are group-committed (see store/batch.py): the enqueues and done-marks of
+    concurrent deliveries share a transaction, each caller awaiting its commit."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._writes: GroupCommit[_Op, list[str]] = GroupCommit(db, "write to the outbox",
+                                                                self._write)
 
     async def enqueue(self, row: OutboxRow, logged: Entry | None = None) -> list[str]:
         """Store a pending notification (and the notification log entry that says it is
         sent) in one transaction; older pending rows of the same slot are superseded.
         Returns the ids superseded."""
-        async with self._db.transaction("write to the outbox", write=True) as conn:
-            older = (await conn.execute(
-                select(outbox.c.id).where(outbox.c.slot == row.slot,
-                                          outbox.c.state == PENDING))).scalars().all()
-            if older:
-                await conn.execute(
-                    sql_update(outbox).where(outbox.c.id.in_(older)).values(
-                        state=SUPERSEDED, finished_at=row.created_at))
-            await conn.execute(outbox.insert().values(_to_db(row)))
-            if logged is not None:
-                await conn.execute(save_entry(self._db.dialect, entry_row(logged)))
-        return list(older)
+        return await self._writes.submit(_Enqueue(row, logged))
 
     async def finish(self, ids: Sequence[str], state: str, at: float, error: str = "") -> None:
-        """Mark rows done or failed (or superseded)."""
-        async with self._db.transaction("update the outbox", write=True) as conn:
-            await conn.execute(sql_update(outbox).where(outbox.c.id.in_(list(ids))).values(
-                state=state, finished_at=at, last_error=error))
+        """Mark rows done or failed (or superseded), and wait for the commit."""
+        await self._writes.submit(_Finish(list(ids), state, at, error))
+
+    def finish_later(self, ids: Sequence[str], state: str, at: float, error: str = "") -> None:
+        """Mark rows without waiting: the mark goes with the next write, or within half a
+        second. A mark lost to a crash means one more attempt after the restart, which the
+        integrations' idempotency keys make harmless."""
+        self._writes.add(_Finish(list(ids), state, at, error))
+
+    async def flush(self) -> None:
+        """Commit the marks still queued."""
+        await self._writes.flush()
 
     async def reschedule(self, id_: str, *, attempts: int, next_attempt_at: float,
                          error: str) -> None:
-        async with self._db.transaction("update the outbox", write=True) as conn:
-            await conn.execute(sql_update(outbox).where(outbox.c.id == id_).values(
-                attempts=attempts, next_attempt_at=next_attempt_at, last_error=error))
+        await self._writes.submit(_Reschedule(id_, attempts, next_attempt_at, error))
+
+    async def _write(self, conn: StoreConnection, ops: Sequence[_Op]) -> list[list[str]]:
+        # Enqueues first, then reschedules, then finishes: a row is always enqueued in an
+        # earlier batch than its own updates (it is sent only once committed), and a
+        # done-mark landing after a supersede of the same row leaves it done either way.
+        results: dict[int, list[str]] = {}
+        enqueues = [(i, op) for i, op in enumerate(ops) if isinstance(op, _Enqueue)]
+        if enqueues:
+            for (i, _), superseded in zip(enqueues, await self._enqueue(
+                    conn, [op for _, op in enqueues]), strict=True):
+                results[i] = superseded
+        reschedules = [{"b_id": op.id, "b_attempts": op.attempts, "b_next": op.next_attempt_at,
+                        "b_error": op.error} for op in ops if isinstance(op, _Reschedule)]
+        if reschedules:
+            await conn.execute(_reschedule, reschedules)
+        finishes = [{"b_id": id_, "b_state": op.state, "b_at": op.at, "b_error": op.error}
+                    for op in ops if isinstance(op, _Finish) for id_ in op.ids]
+        if finishes:
+            await conn.execute(_finish, finishes)
+        return [results.get(i, []) for i in range(len(ops))]
+
+    async def _enqueue(self, conn: StoreConnection,
+                       ops: Sequence[_Enqueue]) -> list[list[str]]:
+        slots = {op.row.slot for op in ops}
+        stored = [(str(r.id), str(r.slot)) for r in (await conn.execute(
+            _pending_of_slots, {"b_slots": sorted(slots)})).all()]
+        pending: dict[str, list[str]] = {}  # slot -> its pending ids, oldest first
+        for id_, slot in stored:
+            pending.setdefault(slot, []).append(id_)
+        superseded: list[list[str]] = []
+        superseded_at: dict[str, float] = {}  # id -> when a newer row superseded it
+        for op in ops:
+            older = pending.get(op.row.slot, [])
+            superseded.append(older)
+            superseded_at.update((id_, op.row.created_at) for id_ in older)
+            pending[op.row.slot] = [op.row.id]
+        if stored:
+            await conn.execute(_finish, [
+                {"b_id": id_, "b_state": SUPERSEDED, "b_at": superseded_at[id_], "b_error": ""}
+                for id_, _ in stored])
+        rows = []
+        for op in ops:
+            row = _to_db(op.row)
+            if op.row.id in superseded_at:  # by a later row of this batch
+                row.update(state=SUPERSEDED, finished_at=superseded_at[op.row.id])
+            rows.append(row)
+        await conn.execute(_insert, rows)
+        entries: dict[str, dict[str, Any]] = {}
+        for op in ops:
+            if op.logged is not None:
+                entry = entry_row(op.logged)
+                old = entries.get(entry["key"])
+                if old is None or old["at"] <= entry["at"]:
+                    entries[entry["key"]] = entry  # one per key: a statement may not upsert twice
+        if entries:
+            await conn.execute(save_entries(self._db.dialect), list(entries.values()))
+        return superseded
 
     async def pending(self) -> list[OutboxRow]:
         """Every pending row, oldest first."""
@@ -153,11 +273,9 @@ class OutboxRepository:
 
     async def counts(self) -> dict[str, int]:
         """Rows by state."""
-        from sqlalchemy import func
-
-        query = select(outbox.c.state, func.count()).group_by(outbox.c.state)
+        query = select(outbox.c.state, func.count().label("n")).group_by(outbox.c.state)
         async with self._db.transaction("read the outbox", write=False) as conn:
-            return {state: int(n) for state, n in (await conn.execute(query)).all()}
+            return {str(r.state): int(r.n) for r in (await conn.execute(query)).all()}
 
     async def delete_finished(self, before: float) -> int:
         """Forget rows that finished before `before`; how many."""
@@ -171,7 +289,8 @@ def _to_db(row: OutboxRow) -> dict[str, Any]:
             "integration": row.integration, "group_key": row.group_key, "state": row.state,
             "created_at": row.created_at, "next_attempt_at": row.next_attempt_at,
             "attempts": row.attempts, "last_error": row.last_error,
-            "finished_at": row.finished_at, "notification": json.dumps(row.notification)}
+            "finished_at": row.finished_at,
+            "notification": orjson.dumps(row.notification).decode()}
 
 
 def _from_db(r: RowMapping) -> OutboxRow:
@@ -205,7 +324,7 @@ class ReceiverStateRepository:
                   "receiver": row.receiver, "value": json.dumps(row.value),
                   "updated_at": row.updated_at}
         async with self._db.transaction("save receiver state", write=True) as conn:
-            await conn.execute(upsert(self._db.dialect, receiver_state, ["key"]), [values])
+            await conn.execute(upsert(self._db.dialect, receiver_state, ("key",)), [values])
 
     async def find(self, kind: str, group_key: str) -> list[StateRow]:
         query = select(receiver_state).where(receiver_state.c.kind == kind,

@@ -53,7 +53,7 @@ class RuleStateRepository:
                              for inst in state.instances.values()]
         except ValueError as exc:
             raise StoreError(f'database "{self._db.url}": cannot save rule states: {exc}') from exc
-        stmt = upsert(self._db.dialect, rule_state, ["rule"])
+        stmt = upsert(self._db.dialect, rule_state, ("rule",))
         async with self._db.transaction("save rule states", write=True) as conn:
             await conn.execute(stmt, rule_rows)
             for names in _chunks([name for name, _ in ordered]):

@@ -82,7 +82,7 @@ class SilenceRepository:
             rows = [_row(s) for s in sorted(silences, key=lambda s: s.id)]
         except ValueError as exc:
             raise StoreError(f'database "{self._db.url}": cannot save silences: {exc}') from exc
-        stmt = upsert(self._db.dialect, silence, ["id"])
+        stmt = upsert(self._db.dialect, silence, ("id",))
         async with self._db.transaction("save silences", write=True) as conn:
             await conn.execute(stmt, rows)
 

@@ -258,14 +258,16 @@ async def test_a_failed_save_leaves_the_previous_snapshot(store: Store) -> None:
     await store.rule_states.save(complex_states())
 
     # The DELETEs of the new saves run, then their INSERTs fail.
-    event.listen(store.engine.sync_engine, "before_cursor_execute", _crash_on_insert)
+    for engine in store.sync_engines:
+        event.listen(engine, "before_cursor_execute", _crash_on_insert)
     try:
         with pytest.raises(Crash):
             await store.windows.save([(Labels({"__name__": "new"}), [1.0], [1.0])])
         with pytest.raises(Crash):
             await store.rule_states.save({"ChurnErrors": state(inst(Status.FIRING, 1.0))})
     finally:
-        event.remove(store.engine.sync_engine, "before_cursor_execute", _crash_on_insert)
+        for engine in store.sync_engines:
+            event.remove(engine, "before_cursor_execute", _crash_on_insert)
 
     assert window_bits(await store.windows.load()) == window_bits(windows())
     assert canon(await store.rule_states.load()) == canon(complex_states())
@@ -289,7 +291,8 @@ _KILLED_MID_SAVE = textwrap.dedent("""
     async def main():
         store = await Store.open(sys.argv[1])
         await store.windows.save([(Labels({"__name__": "old"}), [1.0], [2.0])])
-        event.listen(store.engine.sync_engine, "before_cursor_execute", die_on_insert)
+        for engine in store.sync_engines:
+            event.listen(engine, "before_cursor_execute", die_on_insert)
         await store.windows.save([(Labels({"__name__": "new"}), [3.0], [4.0])])
 
     asyncio.run(main())
