@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Protocol
 
@@ -33,3 +34,17 @@ class FakeClock:
 
     def set(self, at: float) -> None:
         self._now = at
+
+
+async def wait_woken(wake: asyncio.Event, timeout: float | None) -> None:
+    """Until `wake` is set or `timeout` seconds (of the loop's clock) have passed.
+
+    What asyncio.wait_for(wake.wait(), timeout) does, without a task per call: the run
+    loops wait like this once per alert at high rates."""
+    handle = None if timeout is None else asyncio.get_running_loop().call_later(
+        timeout, wake.set)
+    try:
+        await wake.wait()
+    finally:
+        if handle is not None:
+            handle.cancel()

@@ -274,7 +274,7 @@ async def bench_webhook(rate: float, seconds: float, profile: bool) -> dict[str,
         url = conn.recv()
         async with running(webhook_config(url + "/hook"), Path(tmp)) as daemon:
             probe_starts, trips = await loopback(url)
-            profiler = cProfile.Profile() if profile else None
+            profiler = cProfile.Profile(time.thread_time) if profile else None
             cpu = time.process_time()
             if profiler is not None:
                 profiler.enable()

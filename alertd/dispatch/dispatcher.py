@@ -13,7 +13,6 @@ most of the dispatcher's time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
 import logging
@@ -22,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from alertd.alerts.model import Alert
-from alertd.clock import Clock
+from alertd.clock import Clock, wait_woken
 from alertd.dispatch.group import AggregationGroup, group_key
 from alertd.dispatch.route import Route
 from alertd.notify.pipeline import Pipeline, RouteOptions
@@ -107,7 +106,10 @@ class Dispatcher:
         """
         async with self._lock:
             due = self._pop_due(now)
-            await asyncio.gather(*(self._flush(group, now) for group in due))
+            if len(due) == 1:  # the common case when alerts come one by one: no task
+                await self._flush(due[0], now)
+            elif due:
+                await asyncio.gather(*(self._flush(group, now) for group in due))
             return len(due)
 
     async def _flush(self, group: AggregationGroup, now: float) -> None:
@@ -158,8 +160,7 @@ class Dispatcher:
             await self.flush_due(now)
             upcoming = self.next_due()
             timeout = None if upcoming is None else max(upcoming - self.clock.now(), 0.0)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            await wait_woken(self._wake, timeout)
 
     def views(self) -> list[GroupView]:
         return [GroupView(g, self._route_of[g.key]) for g in self.groups.values()]

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from alertd.alerts.model import Alert
-from alertd.clock import Clock
+from alertd.clock import Clock, wait_woken
 from alertd.errors import AlertdError, NotifyError
 from alertd.model import Labels
 from alertd.nflog.log import Entry
@@ -199,8 +199,7 @@ class Deliverer:
             self.deliver_due(self.clock.now())
             upcoming = self.next_due()
             timeout = None if upcoming is None else max(upcoming - self.clock.now(), 0.0)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            await wait_woken(self._wake, timeout)
 
     async def settle(self) -> None:
         """Wait for the attempts in flight (not for retries scheduled later), and for the
@@ -241,7 +240,8 @@ class Deliverer:
         self._running.discard(task.get_name())
         if not task.cancelled() and task.exception() is not None:
             log.error("delivery %s crashed", task.get_name(), exc_info=task.exception())
-        self._wake.set()
+        if task.get_name() in self._waiting:
+            self._wake.set()  # a retry to schedule; a delivery that ended needs nothing
 
     async def _attempt(self, d: Delivery) -> None:
         lock = self._locks.setdefault(d.slot, asyncio.Lock())

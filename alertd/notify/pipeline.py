@@ -18,6 +18,9 @@ from alertd.dispatch.group import AggregationGroup
 from alertd.model import Labels
 from alertd.receivers import Notification, Notifier
 
+# Decisions taken again at every flush, recorded only when they change.
+_REPEATED = frozenset({"dedup", "silenced", "inhibited", "muted"})
+
 
 class SilenceIndex(Protocol):
     def mutes(self, labels: Labels, now: float) -> list[str]: ...
@@ -79,12 +82,13 @@ class Pipeline:
         self._last: dict[tuple[str, str, str], str] = {}
 
     def record(self, kind: str, alert: Alert, details: Mapping[str, Any], at: float) -> None:
-        key = (kind, alert.fingerprint, str(details.get("receiver", "")))
-        # "nothing new (last sent 2m ago)" is the same decision as a minute earlier.
-        summary = repr(sorted((k, str(v).split(" (")[0]) for k, v in details.items()))
-        if kind in ("dedup", "silenced", "inhibited", "muted") and self._last.get(key) == summary:
-            return
-        self._last[key] = summary
+        if kind in _REPEATED:
+            key = (kind, alert.fingerprint, str(details.get("receiver", "")))
+            # "nothing new (last sent 2m ago)" is the same decision as a minute earlier.
+            summary = repr(sorted((k, str(v).split(" (")[0]) for k, v in details.items()))
+            if self._last.get(key) == summary:
+                return
+            self._last[key] = summary
         self._record(kind, alert, details, at)
 
     def forget(self, fingerprints: Iterable[str]) -> None:

@@ -88,9 +88,10 @@ class GroupCommit(Generic[T, R]):
             while self._queue:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
                 await self._commit(batch)
-                # A SQLite commit does not suspend (store/db.py): let the callers whose
-                # writes just landed, and everyone else, run before the next batch.
-                await asyncio.sleep(0)
+                if self._queue:
+                    # A SQLite commit does not suspend (store/db.py): let the callers whose
+                    # writes just landed, and everyone else, run before the next batch.
+                    await asyncio.sleep(0)
         finally:
             self._task = None
 

@@ -192,6 +192,9 @@ _PAGE = 2000
 _DEFAULT_LIMIT = 1000
 
 
+_append = insert(alert_history)
+
+
 class HistoryRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -205,7 +208,7 @@ class HistoryRepository:
         except (ValueError, TypeError) as exc:
             raise StoreError(f'database "{self._db.url}": cannot append history: {exc}') from exc
         async with self._db.transaction("append history", write=True) as conn:
-            await conn.execute(insert(alert_history), rows)
+            await conn.execute_many(_append, rows)
 
     async def for_alert(self, fingerprint: str, limit: int = _DEFAULT_LIMIT,
                         since: float | None = None) -> list[HistoryEvent]:

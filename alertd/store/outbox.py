@@ -158,8 +158,9 @@ _Op = _Enqueue | _Finish | _Reschedule
 
 # Built once: executing a prebuilt statement skips building it and its cache key.
 _insert = outbox.insert()
-_pending_of_slots = select(outbox.c.id, outbox.c.slot).where(
-    outbox.c.slot.in_(bindparam("b_slots", expanding=True)), outbox.c.state == PENDING)
+_supersede = sql_update(outbox).where(
+    outbox.c.slot == bindparam("b_slot"), outbox.c.state == PENDING).values(
+    state=SUPERSEDED, finished_at=bindparam("b_at"))
 
 _finish = sql_update(outbox).where(outbox.c.id == bindparam("b_id")).values(
     state=bindparam("b_state"), finished_at=bindparam("b_at"), last_error=bindparam("b_error"))
@@ -174,14 +175,13 @@ class OutboxRepository:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._writes: GroupCommit[_Op, list[str]] = GroupCommit(db, "write to the outbox",
-                                                                self._write)
+        self._writes: GroupCommit[_Op, None] = GroupCommit(db, "write to the outbox",
+                                                           self._write)
 
-    async def enqueue(self, row: OutboxRow, logged: Entry | None = None) -> list[str]:
+    async def enqueue(self, row: OutboxRow, logged: Entry | None = None) -> None:
         """Store a pending notification (and the notification log entry that says it is
-        sent) in one transaction; older pending rows of the same slot are superseded.
-        Returns the ids superseded."""
-        return await self._writes.submit(_Enqueue(row, logged))
+        sent) in one transaction; older pending rows of the same slot are superseded."""
+        await self._writes.submit(_Enqueue(row, logged))
 
     async def finish(self, ids: Sequence[str], state: str, at: float, error: str = "") -> None:
         """Mark rows done or failed (or superseded), and wait for the commit."""
@@ -201,52 +201,35 @@ class OutboxRepository:
                          error: str) -> None:
         await self._writes.submit(_Reschedule(id_, attempts, next_attempt_at, error))
 
-    async def _write(self, conn: StoreConnection, ops: Sequence[_Op]) -> list[list[str]]:
+    async def _write(self, conn: StoreConnection, ops: Sequence[_Op]) -> list[None]:
         # Enqueues first, then reschedules, then finishes: a row is always enqueued in an
         # earlier batch than its own updates (it is sent only once committed), and a
         # done-mark landing after a supersede of the same row leaves it done either way.
-        results: dict[int, list[str]] = {}
-        enqueues = [(i, op) for i, op in enumerate(ops) if isinstance(op, _Enqueue)]
-        if enqueues:
-            for (i, _), superseded in zip(enqueues, await self._enqueue(
-                    conn, [op for _, op in enqueues]), strict=True):
-                results[i] = superseded
-        reschedules = [{"b_id": op.id, "b_attempts": op.attempts, "b_next": op.next_attempt_at,
-                        "b_error": op.error} for op in ops if isinstance(op, _Reschedule)]
-        if reschedules:
-            await conn.execute(_reschedule, reschedules)
-        finishes = [{"b_id": id_, "b_state": op.state, "b_at": op.at, "b_error": op.error}
-                    for op in ops if isinstance(op, _Finish) for id_ in op.ids]
-        if finishes:
-            await conn.execute(_finish, finishes)
-        return [results.get(i, []) for i in range(len(ops))]
+        await self._enqueue(conn, [op for op in ops if isinstance(op, _Enqueue)])
+        await conn.execute_many(_reschedule, [
+            {"b_id": op.id, "b_attempts": op.attempts, "b_next": op.next_attempt_at,
+             "b_error": op.error} for op in ops if isinstance(op, _Reschedule)])
+        await conn.execute_many(_finish, [
+            {"b_id": id_, "b_state": op.state, "b_at": op.at, "b_error": op.error}
+            for op in ops if isinstance(op, _Finish) for id_ in op.ids])
+        return [None] * len(ops)
 
-    async def _enqueue(self, conn: StoreConnection,
-                       ops: Sequence[_Enqueue]) -> list[list[str]]:
-        slots = {op.row.slot for op in ops}
-        stored = [(str(r.id), str(r.slot)) for r in (await conn.execute(
-            _pending_of_slots, {"b_slots": sorted(slots)})).all()]
-        pending: dict[str, list[str]] = {}  # slot -> its pending ids, oldest first
-        for id_, slot in stored:
-            pending.setdefault(slot, []).append(id_)
-        superseded: list[list[str]] = []
-        superseded_at: dict[str, float] = {}  # id -> when a newer row superseded it
+    async def _enqueue(self, conn: StoreConnection, ops: Sequence[_Enqueue]) -> None:
+        newest: dict[str, OutboxRow] = {}  # slot -> its newest row in this batch
         for op in ops:
-            older = pending.get(op.row.slot, [])
-            superseded.append(older)
-            superseded_at.update((id_, op.row.created_at) for id_ in older)
-            pending[op.row.slot] = [op.row.id]
-        if stored:
-            await conn.execute(_finish, [
-                {"b_id": id_, "b_state": SUPERSEDED, "b_at": superseded_at[id_], "b_error": ""}
-                for id_, _ in stored])
+            newest[op.row.slot] = op.row
+        # What the store holds pending of these slots, the newest rows supersede; rows of
+        # this batch superseded by a later one of their slot are stored superseded.
+        await conn.execute_many(_supersede, [{"b_slot": slot, "b_at": row.created_at}
+                                             for slot, row in newest.items()])
         rows = []
         for op in ops:
             row = _to_db(op.row)
-            if op.row.id in superseded_at:  # by a later row of this batch
-                row.update(state=SUPERSEDED, finished_at=superseded_at[op.row.id])
+            latest = newest[op.row.slot]
+            if latest is not op.row:
+                row.update(state=SUPERSEDED, finished_at=latest.created_at)
             rows.append(row)
-        await conn.execute(_insert, rows)
+        await conn.execute_many(_insert, rows)
         entries: dict[str, dict[str, Any]] = {}
         for op in ops:
             if op.logged is not None:
@@ -254,9 +237,7 @@ class OutboxRepository:
                 old = entries.get(entry["key"])
                 if old is None or old["at"] <= entry["at"]:
                     entries[entry["key"]] = entry  # one per key: a statement may not upsert twice
-        if entries:
-            await conn.execute(save_entries(self._db.dialect), list(entries.values()))
-        return superseded
+        await conn.execute_many(save_entries(self._db.dialect), list(entries.values()))
 
     async def pending(self) -> list[OutboxRow]:
         """Every pending row, oldest first."""

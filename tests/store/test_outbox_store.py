@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from alertd.nflog.log import Entry
 from alertd.store import Store
 from alertd.store.outbox import DONE, PENDING, SUPERSEDED, OutboxRow, StateRow
@@ -25,9 +27,41 @@ async def test_enqueue_stores_the_notification_with_its_log_entry(store: Store) 
 async def test_a_newer_notification_supersedes_the_pending_one_of_its_slot(store: Store) -> None:
     await store.outbox.enqueue(row("a"))
     await store.outbox.enqueue(row("other", slot="s2"))
-    assert await store.outbox.enqueue(row("b", at=200.0)) == ["a"]
+    await store.outbox.enqueue(row("b", at=200.0))
     assert [r.id for r in await store.outbox.pending()] == ["other", "b"]
     assert await store.outbox.counts() == {PENDING: 2, SUPERSEDED: 1}
+    superseded = await store.outbox.get("a")
+    assert superseded is not None and superseded.finished_at == 200.0
+
+
+async def test_writes_made_together_share_a_transaction_and_keep_their_order(
+        store: Store) -> None:
+    # Three flushes at once, two of them of one slot: the later one supersedes the earlier
+    # even though both land in the same transaction.
+    entries = [Entry(f"g{i}", "team/slack/0", frozenset({f"f{i}"}), frozenset(), 100.0 + i,
+                     500.0) for i in range(3)]
+    await asyncio.gather(store.outbox.enqueue(row("a", slot="s1", at=100.0), entries[0]),
+                         store.outbox.enqueue(row("b", slot="s2", at=101.0), entries[1]),
+                         store.outbox.enqueue(row("c", slot="s1", at=102.0), entries[2]))
+    assert [r.id for r in await store.outbox.pending()] == ["b", "c"]
+    first = await store.outbox.get("a")
+    assert first is not None and (first.state, first.finished_at) == (SUPERSEDED, 102.0)
+    assert sorted(e.group_key for e in await store.nflog.load_all()) == ["g0", "g1", "g2"]
+
+
+async def test_a_mark_nobody_waits_for_is_written_by_flush(store: Store) -> None:
+    await store.outbox.enqueue(row("a"))
+    store.outbox.finish_later(["a"], DONE, 150.0)
+    await store.outbox.flush()
+    done = await store.outbox.get("a")
+    assert done is not None and (done.state, done.finished_at) == (DONE, 150.0)
+
+
+async def test_a_mark_nobody_waits_for_goes_with_the_next_write(store: Store) -> None:
+    await store.outbox.enqueue(row("a"))
+    store.outbox.finish_later(["a"], DONE, 150.0)
+    await store.outbox.enqueue(row("b", slot="s2"))  # long before the marks' own deadline
+    assert await store.outbox.counts() == {DONE: 1, PENDING: 1}
 
 
 async def test_attempts_are_recorded_and_finished_rows_collected(store: Store) -> None:
