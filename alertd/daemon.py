@@ -227,7 +227,7 @@ class Daemon:
             self._configure_mqtt(config.sources.mqtt)
         self.config = config
         self.ownership = Ownership(config.owners)
-        self.notifications.reconfigure(config)
+        await self.notifications.reconfigure(config)
         for name in summary.removed:
             self.alerts.forget_rule(name, self.clock.now())
         self.meta.forget_rules(set(self.manager.evaluator.states))

@@ -82,9 +82,14 @@ class Dispatcher:
                     self._schedule(group)
         self._wake.set()
 
-    def reroute(self, routes: Route, alerts: Iterable[Alert]) -> None:
+    async def reroute(self, routes: Route, alerts: Iterable[Alert]) -> None:
         """A new routing tree: groups are rebuilt from the alerts; timers of groups that
-        keep their key are kept, so a reload neither delays nor repeats notifications."""
+        keep their key are kept, so a reload neither delays nor repeats notifications.
+        A flush under way finishes first, so that its group's new timer is the one kept."""
+        async with self._lock:
+            self._reroute(routes, alerts)
+
+    def _reroute(self, routes: Route, alerts: Iterable[Alert]) -> None:
         old = self.groups
         self.routes = routes
         self.groups, self._route_of = {}, {}
@@ -113,21 +118,24 @@ class Dispatcher:
             return len(due)
 
     async def _flush(self, group: AggregationGroup, now: float) -> None:
-        route = self._route_of[group.key]
-        options = RouteOptions(group.receiver, self.time_mute(route, now),
-                               self.notify_resolved_after_mute(route))
         try:
+            route = self._route_of[group.key]
+            options = RouteOptions(group.receiver, self.time_mute(route, now),
+                                   self.notify_resolved_after_mute(route))
             result = await self.pipeline.flush(group, options, now)
         except Exception:  # one broken group must not stop the others
             log.exception("flushing group %s failed", group.key)
             group.next_flush = now + group.group_interval
         else:
             group.flushed(now, result.delivered_resolved)
-        if group.alerts:
-            self._schedule(group)
-        elif self.groups.get(group.key) is group:
-            del self.groups[group.key]
-            self._route_of.pop(group.key, None)
+        finally:
+            # Its timer left the heap when it became due: whatever happened (cancelled
+            # too), a group that still has alerts gets one again.
+            if group.alerts:
+                self._schedule(group)
+            elif self.groups.get(group.key) is group:
+                del self.groups[group.key]
+                self._route_of.pop(group.key, None)
 
     def _schedule(self, group: AggregationGroup) -> None:
         heapq.heappush(self._timers, (group.next_flush, next(self._seq), group.key))

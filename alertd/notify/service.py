@@ -404,9 +404,9 @@ class Notifications:
                     await self.store.outbox.delete_finished(week_ago)
                     await self.store.receiver_state.delete_older(week_ago)
 
-    def reconfigure(self, config: Config) -> None:
+    async def reconfigure(self, config: Config) -> None:
         self._apply(config)
-        self.dispatcher.reroute(self.routes, self.alerts.alerts())
+        await self.dispatcher.reroute(self.routes, self.alerts.alerts())
 
     # --- hooks -------------------------------------------------------------------------
     def muted_by(self, labels: Labels, at: float) -> list[str]:

@@ -14,6 +14,9 @@ from typing import Any, Protocol
 from alertd.store.outbox import StateRow
 
 SLACK_PAGE = "slack_page"
+# An unchanged value is written again after this long, so that the cleanup of quiet
+# groups' state (by its update time) never takes that of a group still notifying.
+REWRITE_AFTER = 3600.0
 PAGERDUTY_INCIDENT = "pagerduty_incident"
 
 
@@ -43,6 +46,10 @@ class ReceiverStates:
 
     async def put(self, key: str, kind: str, group_key: str, receiver: str,
                   value: Mapping[str, Any], at: float) -> StateRow:
+        old = self._rows.get(key)
+        if old is not None and (old.kind, old.group_key, old.receiver, old.value) == (
+                kind, group_key, receiver, value) and at - old.updated_at < REWRITE_AFTER:
+            return old  # a repeat to PagerDuty: nothing new to remember
         row = StateRow(key, kind, group_key, receiver, dict(value), at)
         if self.repository is not None:
             await self.repository.put(row)

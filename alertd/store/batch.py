@@ -99,6 +99,9 @@ class GroupCommit(Generic[T, R]):
         try:
             async with self._db.transaction(self._purpose, write=True) as conn:
                 results = await self._write(conn, [item for item, _ in batch])
+                if len(results) != len(batch):  # a bug in the write: nobody must hang
+                    raise RuntimeError(f"{self._purpose}: {len(results)} results for "
+                                       f"{len(batch)} writes")
         except BaseException as exc:
             unawaited = 0
             for _, future in batch:

@@ -193,34 +193,47 @@ class _InLoop:
         # own path costs some fifty microseconds a statement, more than SQLite's work.
         if not rows:
             return
-        if not isinstance(statement, ClauseElement):
+        plan = _plan(statement, tuple(rows[0])) if isinstance(statement, ClauseElement) else None
+        try:
+            if plan is None:
+                raise KeyError(statement)
+            sql, names, fixed, convert = plan
+            params = [tuple(fixed[n] if n in fixed else convert[n](row[n]) if n in convert
+                            else row[n] for n in names) for row in rows]
+        except KeyError:
+            # A parameter no row gives, or rows of different keys: SQLAlchemy's own path,
+            # which says which value is missing.
             self._conn.execute(statement, list(rows))
             return
-        sql, names, fixed, convert = _plan(statement, tuple(rows[0]))
-        params = [tuple(fixed[n] if n in fixed else convert[n](row[n]) if n in convert
-                        else row[n] for n in names) for row in rows]
         raw: Any = self._conn.connection.driver_connection  # sqlite3.Connection
         raw.executemany(sql, params)
 
 
 _SQLITE = sqlite.dialect(paramstyle="qmark")
-_PLANS: dict[tuple[int, tuple[str, ...]], tuple[ClauseElement, _Plan]] = {}
+_PLANS: dict[tuple[int, tuple[str, ...]], tuple[ClauseElement, _Plan | None]] = {}
 
 
-def _plan(statement: ClauseElement, keys: tuple[str, ...]) -> _Plan:
+def _plan(statement: ClauseElement, keys: tuple[str, ...]) -> _Plan | None:
     """The statement as SQLite's SQL, the order of its parameters, the values of those the
     rows do not give (literals in the statement), and the conversions SQLAlchemy would
-    apply to the others (float() for a Double)."""
+    apply to the others (float() for a Double); None if a parameter is neither given nor
+    a literal."""
     key = (id(statement), keys)
     cached = _PLANS.get(key)
     if cached is not None and cached[0] is statement:
         return cached[1]
     compiled: Any = statement.compile(dialect=_SQLITE, column_keys=list(keys))
     names = tuple(compiled.positiontup or ())
-    fixed = {n: compiled.params[n] for n in names if n not in keys}
-    convert = {n: proc for n in names if n in keys
-               and (proc := compiled.binds[n].type.bind_processor(_SQLITE)) is not None}
-    plan = (str(compiled.string), names, fixed, convert)
+    convert = {n: proc for n in names
+               if (proc := compiled.binds[n].type.bind_processor(_SQLITE)) is not None}
+    plan: _Plan | None = None
+    if not any(compiled.binds[n].required for n in names if n not in keys):
+        fixed: dict[str, Any] = {}
+        for n in names:
+            if n not in keys:
+                value = compiled.params[n]
+                fixed[n] = convert[n](value) if n in convert else value
+        plan = (str(compiled.string), names, fixed, convert)
     _PLANS[key] = (statement, plan)
     return plan
 
@@ -230,8 +243,9 @@ class _LoopWriter:
     a pool and back costs more than a small transaction does).
 
     Its commits never checkpoint the WAL (copy it into the database file and sync it, which
-    held the loop up to 15 ms at a time): after commits, at most once a CHECKPOINT_INTERVAL,
-    a PASSIVE checkpoint runs in a thread, where it waits for nobody and nobody waits for it.
+    held the loop up to 15 ms at a time): a PASSIVE checkpoint runs in a thread, where it
+    waits for nobody and nobody waits for it, at most once a CHECKPOINT_INTERVAL while
+    commits come, and once more after the last of them.
     """
 
     def __init__(self, engine: Engine, path: str) -> None:
@@ -239,7 +253,9 @@ class _LoopWriter:
         self.path = path
         self._conn: Connection | None = None
         self._checkpoint: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
         self._last_checkpoint = 0.0  # monotonic
+        self._dirty = False  # committed since the running checkpoint started
 
     @contextlib.contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -250,11 +266,21 @@ class _LoopWriter:
         self._committed()
 
     def _committed(self) -> None:
-        now = time.monotonic()
-        if self._checkpoint is None and now - self._last_checkpoint >= CHECKPOINT_INTERVAL:
-            self._last_checkpoint = now
-            self._checkpoint = asyncio.get_running_loop().create_task(
-                self._run_checkpoint(), name="sqlite checkpoint")
+        self._dirty = True
+        if self._checkpoint is not None or self._timer is not None:
+            return  # the running one or the one due picks this commit up
+        wait = self._last_checkpoint + CHECKPOINT_INTERVAL - time.monotonic()
+        if wait <= 0:
+            self._start_checkpoint()
+        else:
+            self._timer = asyncio.get_running_loop().call_later(wait, self._start_checkpoint)
+
+    def _start_checkpoint(self) -> None:
+        self._timer = None
+        self._dirty = False
+        self._last_checkpoint = time.monotonic()
+        self._checkpoint = asyncio.get_running_loop().create_task(
+            self._run_checkpoint(), name="sqlite checkpoint")
 
     async def _run_checkpoint(self) -> None:
         try:
@@ -264,15 +290,21 @@ class _LoopWriter:
                         self.path, exc)
         finally:
             self._checkpoint = None
+        if self._dirty:
+            self._dirty = False
+            self._committed()  # commits made while it ran: the next one, in its time
 
     async def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if self._checkpoint is not None:
             with contextlib.suppress(Exception):
                 await self._checkpoint
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-        self.engine.dispose()
+        self.engine.dispose()  # the last connection to close checkpoints what is left
 
 
 def _checkpoint(path: str) -> None:
@@ -298,22 +330,31 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    @property
+    def shared(self) -> bool:
+        """An in-memory SQLite database: one connection for every transaction."""
+        return self.dialect == "sqlite" and self.inloop is None
+
     @asynccontextmanager
-    async def transaction(self, purpose: str, *,
-                          write: bool) -> AsyncIterator[StoreConnection]:
+    async def transaction(self, purpose: str, *, write: bool,
+                          quick: bool = False) -> AsyncIterator[StoreConnection]:
         """A connection in a transaction, committed at the end unless the body raised.
 
+        `quick` says a read looks up a few rows by key: with SQLite it runs on the loop, as
+        writes do, rather than paying the asyncio driver's round trips.
         Database errors become StoreError("database "<url>": cannot <purpose>: <reason>").
         """
         try:
-            if write and self.inloop is not None:
+            if (write or quick) and self.inloop is not None:
                 # One writer at a time, queued here rather than in SQLite's busy handler.
                 async with self.write_lock:
                     with self.inloop.begin() as conn:
                         yield _InLoop(conn)
                 return
             engine = self.writer if write else self.engine
-            lock = (self.write_lock if write and self.dialect == "sqlite"
+            # SQLite: one writer at a time. An in-memory database is one connection that
+            # everything shares, so its reads take turns too.
+            lock = (self.write_lock if self.dialect == "sqlite" and (write or self.shared)
                     else contextlib.nullcontext())
             async with lock, engine.begin() as aconn:
                 yield _Async(aconn)

@@ -295,7 +295,7 @@ class ReceiverStateRepository:
         self._db = db
 
     async def get(self, key: str) -> StateRow | None:
-        async with self._db.transaction("read receiver state", write=False) as conn:
+        async with self._db.transaction("read receiver state", write=False, quick=True) as conn:
             row = (await conn.execute(
                 select(receiver_state).where(receiver_state.c.key == key))).first()
         return None if row is None else _state(row._mapping)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alertd.nflog.log import Entry
+from alertd.receivers.state import ReceiverStates
 from alertd.store import Store
 from alertd.store.outbox import DONE, PENDING, SUPERSEDED, OutboxRow, StateRow
 
@@ -88,3 +89,22 @@ async def test_receiver_state_round_trips_and_is_found_by_group(store: Store) ->
     assert [r.key for r in await store.receiver_state.find("pagerduty_incident", "g1")] == ["k2"]
     assert await store.receiver_state.delete_older(11.5) == 1
     assert await store.receiver_state.get("k2") is None
+
+
+async def test_an_unchanged_receiver_state_is_not_written_again_within_the_hour(
+        store: Store) -> None:
+    # PagerDuty repeats carry the same dedup key: no write each time, but one now and then,
+    # so that the cleanup of quiet groups' state never takes a group still notifying.
+    states = ReceiverStates(store.receiver_state)
+    value = {"dedup_key": "d1", "action": "trigger"}
+    await states.put("k", "pagerduty_incident", "g", "team/pagerduty/0", value, 1000.0)
+    await states.put("k", "pagerduty_incident", "g", "team/pagerduty/0", value, 1000.0 + 1800)
+    stored = await store.receiver_state.get("k")
+    assert stored is not None and stored.updated_at == 1000.0
+    await states.put("k", "pagerduty_incident", "g", "team/pagerduty/0", value, 1000.0 + 3600)
+    stored = await store.receiver_state.get("k")
+    assert stored is not None and stored.updated_at == 4600.0
+    resolved = {"dedup_key": "d1", "action": "resolve"}
+    await states.put("k", "pagerduty_incident", "g", "team/pagerduty/0", resolved, 4601.0)
+    stored = await store.receiver_state.get("k")
+    assert stored is not None and stored.value == resolved
