@@ -261,8 +261,18 @@ class _LoopWriter:
     def begin(self) -> Iterator[Connection]:
         if self._conn is None or self._conn.closed or self._conn.invalidated:
             self._conn = self.engine.connect()
-        with self._conn.begin():
+        # The engine is in autocommit mode and the transaction is SQLite's own, begun and
+        # ended here: SQLAlchemy's transaction machinery (events, pool bookkeeping) cost
+        # more than the commit itself.
+        raw: Any = self._conn.connection.driver_connection  # sqlite3.Connection
+        raw.execute("BEGIN IMMEDIATE")
+        try:
             yield self._conn
+            raw.execute("COMMIT")
+        except BaseException:
+            if raw.in_transaction:
+                raw.execute("ROLLBACK")
+            raise
         self._committed()
 
     def _committed(self) -> None:
@@ -399,13 +409,13 @@ def _is_file(url: URL) -> bool:
 
 def _inloop_engine(url: URL, shown: str) -> _LoopWriter:
     try:
-        engine = create_engine(url.set(drivername="sqlite+pysqlite"), hide_parameters=True)
+        engine = create_engine(url.set(drivername="sqlite+pysqlite"), hide_parameters=True,
+                               isolation_level="AUTOCOMMIT")  # see _LoopWriter.begin
     except (SQLAlchemyError, ImportError, TypeError, ValueError) as exc:
         raise StoreError(f'database "{shown}": cannot open: {_reason(exc)}') from exc
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "connect", _no_autocheckpoint)
-    event.listen(engine, "begin", _sqlite_begin)
-    return _LoopWriter(engine.execution_options(**{_WRITE: True}), str(url.database))
+    return _LoopWriter(engine, str(url.database))
 
 
 def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
