@@ -31,7 +31,7 @@ class HistorySink(Protocol):
 
 
 class HistoryRecorder:
-    def __init__(self, repository: HistorySink, clock: Clock, *, batch_size: int = 100,
+    def __init__(self, repository: HistorySink, clock: Clock, *, batch_size: int = 25,
                  max_pending: int = 200_000,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         if batch_size < 1 or max_pending < batch_size:
