@@ -185,3 +185,25 @@ async def test_pacing_spaces_updates_but_never_delays_a_first_page() -> None:
     await send("g1", "some alerts resolved")
     assert waits == [1.0, 3.0]
     assert len(channel.got) == 4
+
+
+async def test_a_slot_is_forgotten_once_its_notifications_are_over(store: Store) -> None:
+    # A thousand new groups an hour must not leave a thousand locks an hour behind; a slot
+    # with a retry waiting keeps its own.
+    clock, flaky = FakeClock(100.0), Flaky()
+    d = deliverer(clock, flaky, store)
+    for i in range(50):
+        n = notification(100.0, "A")
+        await d.submit(Notification(n.receiver, f'{{}}:{{alertname="G{i}"}}', n.group_labels,
+                                    n.alerts, n.now), "first notification",
+                       integration="team/webhook/0", index=0)
+    await d.settle()
+    assert len(flaky.got) == 50
+    assert (d._locks, d._latest) == ({}, {})
+    flaky.errors = [NotifyError("503", retryable=True)]
+    await submit(d, notification(100.0, "B"))
+    assert d.pending == 1 and len(d._latest) == 1  # the retry's slot stays known
+    clock.advance(10.0)
+    d.deliver_due(clock.now())
+    await d.settle()
+    assert d.pending == 0 and (d._locks, d._latest) == ({}, {})
