@@ -111,10 +111,7 @@ class Dispatcher:
         """
         async with self._lock:
             due = self._pop_due(now)
-            if len(due) == 1:  # the common case when alerts come one by one: no task
-                await self._flush(due[0], now)
-            elif due:
-                await asyncio.gather(*(self._flush(group, now) for group in due))
+            await asyncio.gather(*(self._flush(group, now) for group in due))
             return len(due)
 
     async def _flush(self, group: AggregationGroup, now: float) -> None:

@@ -5,7 +5,7 @@ the database. A background task (`run`) flushes the buffer every interval; the d
 flushes once more at shutdown. Events that could not be written stay buffered for the next
 flush, up to `max_pending`, beyond which the oldest are dropped (and counted).
 
-Batches are small (a hundred events a transaction): encoding a batch runs on the event
+Batches are small (25 events a transaction): encoding a batch runs on the event
 loop, and a second's worth of events at a thousand notifications a second, encoded at once,
 held every other task up for tens of milliseconds.
 """

@@ -194,23 +194,28 @@ class _InLoop:
         if not rows:
             return
         plan = _plan(statement, tuple(rows[0])) if isinstance(statement, ClauseElement) else None
-        try:
-            if plan is None:
-                raise KeyError(statement)
-            sql, names, fixed, convert = plan
-            params = [tuple(fixed[n] if n in fixed else convert[n](row[n]) if n in convert
-                            else row[n] for n in names) for row in rows]
-        except KeyError:
+        params = None if plan is None else _parameters(plan, rows)
+        if plan is None or params is None:
             # A parameter no row gives, or rows of different keys: SQLAlchemy's own path,
             # which says which value is missing.
             self._conn.execute(statement, list(rows))
             return
         raw: Any = self._conn.connection.driver_connection  # sqlite3.Connection
-        raw.executemany(sql, params)
+        raw.executemany(plan[0], params)
 
 
 _SQLITE = sqlite.dialect(paramstyle="qmark")
 _PLANS: dict[tuple[int, tuple[str, ...]], tuple[ClauseElement, _Plan | None]] = {}
+
+
+def _parameters(plan: _Plan, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]] | None:
+    """Each row's values in the plan's order; None if a row lacks one."""
+    _, names, fixed, convert = plan
+    try:
+        return [tuple(fixed[n] if n in fixed else convert[n](row[n]) if n in convert
+                      else row[n] for n in names) for row in rows]
+    except KeyError:
+        return None
 
 
 def _plan(statement: ClauseElement, keys: tuple[str, ...]) -> _Plan | None:
