@@ -64,10 +64,12 @@ class FakePipeline:
         self.flushes: list[tuple[str, float]] = []
         self.failing: set[str] = set()
         self.hold: asyncio.Event | None = None  # if given, flushes wait until it is set
+        self.entered = asyncio.Event()  # set when a flush reaches the pipeline
 
     async def flush(self, group: AggregationGroup, options: RouteOptions,
                     now: float) -> FlushResult:
         self.flushes.append((group.key, now))
+        self.entered.set()
         if self.hold is not None:
             await self.hold.wait()
         if group.key in self.failing:
@@ -272,7 +274,7 @@ async def test_a_reroute_during_a_flush_does_not_repeat_it(
     pipeline.hold = asyncio.Event()
     clock.set(T0 + WAIT)
     flushing = asyncio.create_task(d.flush_due(T0 + WAIT))
-    await asyncio.sleep(0)  # the flush now waits in the pipeline (for its outbox write)
+    await pipeline.entered.wait()  # the flush now waits in the pipeline (its outbox write)
     assert pipeline.flushes == [(key("A"), T0 + WAIT)]
     rerouting = asyncio.create_task(d.reroute(tree(), [a]))  # a reload, same tree
     await asyncio.sleep(0)
