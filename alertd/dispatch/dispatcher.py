@@ -8,11 +8,18 @@ does that forever, sleeping until the next group is due or an alert arrives. Tes
 The groups' timers are kept in a heap, so finding what is due costs the due groups, not
 all of them: at a thousand new groups a second, scanning every group at every wake-up was
 most of the dispatcher's time.
+
+Each due group flushes in a task of its own, and `run()` does not wait for it: a flush
+waits for its outbox write, and a group that becomes due meanwhile must not wait behind
+it (at a thousand groups a second, that queue was most of a page's latency). A group is
+never flushed twice at once: while its flush runs it has no timer, and gets one back when
+the flush ends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import itertools
 import logging
@@ -56,7 +63,7 @@ class Dispatcher:
         self._timers: list[tuple[float, int, str]] = []
         self._seq = itertools.count()
         self._wake = asyncio.Event()
-        self._lock = asyncio.Lock()
+        self._flushing: dict[str, asyncio.Task[None]] = {}  # group key -> its flush
 
     # --- routing -----------------------------------------------------------------------
     def on_alerts(self, alerts: Iterable[Alert]) -> None:
@@ -85,9 +92,10 @@ class Dispatcher:
     async def reroute(self, routes: Route, alerts: Iterable[Alert]) -> None:
         """A new routing tree: groups are rebuilt from the alerts; timers of groups that
         keep their key are kept, so a reload neither delays nor repeats notifications.
-        A flush under way finishes first, so that its group's new timer is the one kept."""
-        async with self._lock:
-            self._reroute(routes, alerts)
+        The flushes under way finish first, so that their groups' new timers are the ones
+        kept; no other starts before the tree is swapped (nothing awaits in between)."""
+        await self.wait_flushes()
+        self._reroute(routes, alerts)
 
     def _reroute(self, routes: Route, alerts: Iterable[Alert]) -> None:
         old = self.groups
@@ -104,15 +112,34 @@ class Dispatcher:
 
     # --- flushing ----------------------------------------------------------------------
     async def flush_due(self, now: float) -> int:
-        """Flush every group that is due; returns how many flushed.
+        """Flush every group that is due and wait for those flushes; returns how many.
 
         The groups flush concurrently: each waits for its outbox write, and writes that
         wait together are committed together.
         """
-        async with self._lock:
-            due = self._pop_due(now)
-            await asyncio.gather(*(self._flush(group, now) for group in due))
-            return len(due)
+        started = self.start_due(now)
+        await asyncio.gather(*started)
+        return len(started)
+
+    def start_due(self, now: float) -> list[asyncio.Task[None]]:
+        """Start the flush of every group that is due; the tasks, not awaited."""
+        loop = asyncio.get_running_loop()
+        started = []
+        for group in self._pop_due(now):
+            task = loop.create_task(self._flush(group, now))
+            self._flushing[group.key] = task
+            task.add_done_callback(functools.partial(self._flushed, group.key))
+            started.append(task)
+        return started
+
+    def _flushed(self, key: str, task: asyncio.Task[None]) -> None:
+        del self._flushing[key]
+        self._wake.set()  # the group has its timer again: `run` must see it
+
+    async def wait_flushes(self) -> None:
+        """Until no flush is under way (at shutdown, before the store closes)."""
+        while self._flushing:
+            await asyncio.gather(*self._flushing.values(), return_exceptions=True)
 
     async def _flush(self, group: AggregationGroup, now: float) -> None:
         try:
@@ -146,7 +173,8 @@ class Dispatcher:
         while self._timers and self._timers[0][0] <= now:
             at, _, key = heapq.heappop(self._timers)
             group = self._current(at, key)
-            if group is not None:
+            if group is not None and key not in self._flushing:
+                # A group being flushed gets its timer back when the flush ends.
                 due[key] = group
         return list(due.values())
 
@@ -161,8 +189,7 @@ class Dispatcher:
     async def run(self) -> None:
         while True:
             self._wake.clear()
-            now = self.clock.now()
-            await self.flush_due(now)
+            self.start_due(self.clock.now())
             upcoming = self.next_due()
             timeout = None if upcoming is None else max(upcoming - self.clock.now(), 0.0)
             await wait_woken(self._wake, timeout)

@@ -378,14 +378,20 @@ class Notifications:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
-        # Attempts in flight get a moment to finish; what does not stays in the outbox.
+        # Flushes and attempts in flight get a moment to finish; what does not stays in
+        # the outbox (a flush cut short before its outbox write is sent again on start:
+        # its group is rebuilt from the alerts and has not flushed).
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.deliverer.settle(), STOP_GRACE)
+            await asyncio.wait_for(self._finish_in_flight(), STOP_GRACE)
         await self.deliverer.flush()
         await _close([n for notifiers in self.integrations.values() for n in notifiers])
         if self.history is not None:
             with contextlib.suppress(Exception):
                 await self.history.flush()
+
+    async def _finish_in_flight(self) -> None:
+        await self.dispatcher.wait_flushes()
+        await self.deliverer.settle()
 
     async def _maintenance(self) -> None:
         sweeps = 0

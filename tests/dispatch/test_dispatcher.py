@@ -64,17 +64,25 @@ class FakePipeline:
         self.flushes: list[tuple[str, float]] = []
         self.failing: set[str] = set()
         self.hold: asyncio.Event | None = None  # if given, flushes wait until it is set
+        self.held: set[str] | None = None  # the groups that wait for `hold`; None: all
         self.entered = asyncio.Event()  # set when a flush reaches the pipeline
+        self.count = asyncio.Condition()  # notified at each flush
 
     async def flush(self, group: AggregationGroup, options: RouteOptions,
                     now: float) -> FlushResult:
         self.flushes.append((group.key, now))
         self.entered.set()
-        if self.hold is not None:
+        async with self.count:
+            self.count.notify_all()
+        if self.hold is not None and (self.held is None or group.key in self.held):
             await self.hold.wait()
         if group.key in self.failing:
             raise RuntimeError("outbox down")
         return FlushResult({f for f, a in group.alerts.items() if a.resolved(now)})
+
+    async def wait_for(self, flushes: int) -> None:
+        async with self.count:
+            await self.count.wait_for(lambda: len(self.flushes) >= flushes)
 
     def take(self) -> list[tuple[str, float]]:
         flushes, self.flushes = self.flushes, []
@@ -305,3 +313,72 @@ async def test_a_group_keeps_its_timer_when_deciding_its_mute_fails(
     assert d.next_due() == T0 + WAIT + INTERVAL
     assert await d.flush_due(T0 + WAIT + INTERVAL) == 1
     assert pipeline.take() == [(key("A"), T0 + WAIT + INTERVAL)]
+
+
+async def test_a_group_due_while_another_waits_for_its_outbox_flushes_at_once(
+        d: Dispatcher, pipeline: FakePipeline, clock: FakeClock) -> None:
+    d.on_alerts([alert("A")])
+    pipeline.hold, pipeline.held = asyncio.Event(), {key("A")}
+    [first] = d.start_due(T0 + WAIT)
+    await pipeline.entered.wait()  # A's flush waits (its outbox write)
+    clock.set(T0 + WAIT + 1)
+    d.on_alerts([alert("B", starts_at=T0 + WAIT + 1)])
+    assert await d.flush_due(T0 + 2 * WAIT + 1) == 1  # B does not queue behind A
+    assert pipeline.flushes == [(key("A"), T0 + WAIT), (key("B"), T0 + 2 * WAIT + 1)]
+    assert not first.done()
+    pipeline.hold.set()
+    await first
+    assert d.next_due() == T0 + WAIT + INTERVAL
+
+
+async def test_a_group_is_not_flushed_again_while_its_flush_runs(
+        d: Dispatcher, pipeline: FakePipeline, clock: FakeClock) -> None:
+    d.on_alerts([alert("A")])
+    pipeline.hold = asyncio.Event()
+    [first] = d.start_due(T0 + WAIT)
+    await pipeline.entered.wait()
+    # The wall clock steps back, and an alert older than group_wait joins the group that
+    # has not flushed yet: its timer moves to "now", before the flush under way.
+    clock.set(T0 + 10)
+    d.on_alerts([alert("A", instance="2", starts_at=T0 - 600)])
+    assert d.next_due() == T0 + 10
+    assert await asyncio.wait_for(d.flush_due(T0 + 10), 5) == 0  # not held: none started
+    pipeline.hold.set()
+    await first
+    assert pipeline.take() == [(key("A"), T0 + WAIT)]
+    assert d.next_due() == T0 + WAIT + INTERVAL
+
+
+async def test_run_takes_up_the_timer_a_finished_flush_gives_back(
+        d: Dispatcher, pipeline: FakePipeline, clock: FakeClock) -> None:
+    # While A flushes it has no timer and `run` has nothing to wait for; when the flush
+    # ends (here failing, so A is due again after group_interval, which has passed by
+    # then), `run` must wake and flush it again.
+    d.on_alerts([alert("A", starts_at=T0 - 600)])  # due at once
+    pipeline.hold, pipeline.failing = asyncio.Event(), {key("A")}
+    running = asyncio.create_task(d.run())
+    try:
+        await pipeline.entered.wait()
+        clock.set(T0 + INTERVAL + 1)
+        pipeline.hold.set()
+        await asyncio.wait_for(pipeline.wait_for(2), 5)
+        assert pipeline.take() == [(key("A"), T0), (key("A"), T0 + INTERVAL + 1)]
+    finally:
+        running.cancel()
+
+
+async def test_reroute_waits_for_every_flush_under_way(
+        d: Dispatcher, pipeline: FakePipeline, clock: FakeClock) -> None:
+    a, b = alert("A"), alert("B")
+    d.on_alerts([a, b])
+    pipeline.hold = asyncio.Event()
+    flushes = d.start_due(T0 + WAIT)
+    await pipeline.wait_for(2)
+    rerouting = asyncio.create_task(d.reroute(tree(), [a, b]))
+    await asyncio.sleep(0)
+    assert not rerouting.done()
+    pipeline.hold.set()
+    await asyncio.gather(*flushes)
+    await rerouting
+    assert d.next_due() == T0 + WAIT + INTERVAL
+    assert await d.flush_due(T0 + WAIT + 1) == 0
