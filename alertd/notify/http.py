@@ -5,6 +5,7 @@
     other 4xx, 3xx           not retryable: the same request will fail the same way
     no connection            retryable
     failure after sending    retryable and ambiguous: the receiver may have it already
+    bad URL or header        not retryable
 
 A 504 is ambiguous too: a proxy gave up waiting, the receiver may have processed it.
 """
@@ -17,22 +18,14 @@ import time
 from collections.abc import Mapping
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from types import SimpleNamespace
-
-import aiohttp
 
 from alertd.errors import NotifyError
+from alertd.notify.transport import BadRequest, Pool, TransportError
 
 __all__ = ["classify", "new_session", "post", "redact_urls", "retry_after", "transport_error"]
 
 _BODY_SHOWN = 200  # characters of a failed answer's body in the error message
-_BODY_READ = 64 * 1024  # bytes read of any answer; beyond that the connection is dropped
 _URL = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)(?:[^/\s@'\"]*@)?([^/\s?#'\"]*)[^\s'\"]*")
-# Errors that say the request itself is wrong: sending it again cannot help.
-_PERMANENT: tuple[type[Exception], ...] = (
-    aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError, aiohttp.RedirectClientError,
-    aiohttp.TooManyRedirects,
-)
 
 
 def retry_after(value: str | None, now: float) -> float | None:
@@ -73,29 +66,20 @@ def classify(status: int, headers: Mapping[str, str], body: str, *, what: str,
     return NotifyError(message, retryable=True, retry_after=wait, ambiguous=status == 504)
 
 
-def transport_error(exc: BaseException, *, what: str, sent: bool) -> NotifyError:
-    """The NotifyError for a request that got no answer; `sent` says whether it left."""
-    if isinstance(exc, _PERMANENT):
-        return NotifyError(f"{what} cannot be reached: {_describe(exc)}", retryable=False)
-    if not sent:
-        return NotifyError(f"{what} unreachable: {_describe(exc)}", retryable=True)
+def transport_error(exc: TransportError, *, what: str) -> NotifyError:
+    """The NotifyError for a request that got no answer."""
+    reason = redact_urls(str(exc))
+    if isinstance(exc, BadRequest):
+        return NotifyError(f"{what} cannot be reached: {reason}", retryable=False)
+    if not exc.sent:
+        return NotifyError(f"{what} unreachable: {reason}", retryable=True)
     return NotifyError(f"{what} failed after the request was sent (it may have arrived): "
-                       f"{_describe(exc)}", retryable=True, ambiguous=True)
+                       f"{reason}", retryable=True, ambiguous=True)
 
 
 def redact_urls(text: str) -> str:
     """`text` with every URL cut to scheme and host: paths and queries often hold tokens."""
     return _URL.sub(lambda m: f"{m.group(1)}{m.group(2)}/…", text)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        reason = exc.os_error.strerror or str(exc.os_error) or type(exc.os_error).__name__
-        return f"cannot connect to {exc.host}:{exc.port}: {reason}"
-    text = redact_urls(str(exc))
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -110,60 +94,25 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 # --- sending --------------------------------------------------------------------------------
 
 
-class _Progress:
-    """How far one request got, noted by the session's tracing."""
-
-    __slots__ = ("sent",)
-
-    def __init__(self) -> None:
-        self.sent = False
+def new_session() -> Pool:
+    """The connections `post` sends through; close it when done."""
+    return Pool()
 
 
-async def _on_headers_sent(session: aiohttp.ClientSession, ctx: SimpleNamespace,
-                           params: aiohttp.TraceRequestHeadersSentParams) -> None:
-    progress = ctx.trace_request_ctx
-    if isinstance(progress, _Progress):
-        progress.sent = True
-
-
-def new_session() -> aiohttp.ClientSession:
-    """A session for `post`: it notes when a request has been sent, which makes a later
-    failure ambiguous. Create it in the running loop; close it when done."""
-    tracing = aiohttp.TraceConfig()
-    tracing.on_request_headers_sent.append(_on_headers_sent)
-    return aiohttp.ClientSession(trace_configs=[tracing])
-
-
-async def post(session: aiohttp.ClientSession, url: str, data: bytes, headers: Mapping[str, str],
+async def post(session: Pool, url: str, data: bytes, headers: Mapping[str, str],
                *, timeout: float, what: str) -> int:
     """POSTs `data` and returns the 2xx status; raises NotifyError as `classify` and
-    `transport_error` say. `session` comes from `new_session`."""
-    progress = _Progress()
+    `transport_error` say."""
     try:
-        async with session.post(url, data=data, headers=dict(headers),
-                                timeout=aiohttp.ClientTimeout(total=timeout),
-                                trace_request_ctx=progress) as resp:
-            body = await _read_capped(resp)
-            error = classify(resp.status, resp.headers, body, what=what)
-    except (TimeoutError, aiohttp.ClientError) as exc:
-        raise transport_error(exc, what=what, sent=progress.sent) from exc
+        answer = await session.post(url, data, headers, timeout=timeout)
+    except TransportError as exc:
+        raise transport_error(exc, what=what) from exc
+    body = answer.body.decode("utf-8", "replace")
+    error = classify(answer.status, answer.headers, body, what=what)
     if error is not None:
+        location = answer.headers.get("location")
+        if 300 <= answer.status < 400 and location:  # not followed: say where it points
+            error = NotifyError(f"{error} (redirects to {redact_urls(location)})",
+                                retryable=False)
         raise error
-    return resp.status
-
-
-async def _read_capped(resp: aiohttp.ClientResponse) -> str:
-    """The start of the answer's body. Reading it lets the connection be reused; an answer
-    cut short still counts by its status, which has arrived."""
-    chunks: list[bytes] = []
-    size = 0
-    try:
-        while size < _BODY_READ:
-            chunk = await resp.content.read(_BODY_READ - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except (TimeoutError, aiohttp.ClientError):
-        pass
-    return b"".join(chunks).decode("utf-8", "replace")
+    return answer.status

@@ -17,13 +17,13 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import aiohttp
 import orjson
 
 from alertd import __version__
 from alertd.alerts.model import Alert
 from alertd.api.timefmt import rfc3339
 from alertd.notify import http
+from alertd.notify.transport import Pool
 from alertd.receivers import Notification, common, signing
 
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Alertmanager's endsAt for a firing alert
@@ -109,7 +109,7 @@ class WebhookNotifier:
         self.timeout = timeout
         self.headers = dict(headers or {})
         self.signing_secrets = tuple(signing_secrets)
-        self._session: aiohttp.ClientSession | None = None
+        self._session: Pool | None = None
 
     def preview(self, notification: Notification, reason: str = "") -> dict[str, Any]:
         """The body a notification would be POSTed with."""
@@ -134,10 +134,10 @@ class WebhookNotifier:
                                        int(time.time()), body)
         return headers
 
-    def _client(self) -> aiohttp.ClientSession:
-        # Created on first use, inside the running loop, and then shared by every delivery,
-        # so that connections are kept alive between them.
-        if self._session is None or self._session.closed:
+    def _client(self) -> Pool:
+        # Created on first use and then shared by every delivery, so that connections are
+        # kept alive between them.
+        if self._session is None:
             self._session = http.new_session()
         return self._session
 
