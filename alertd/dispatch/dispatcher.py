@@ -64,10 +64,21 @@ class Dispatcher:
         self._seq = itertools.count()
         self._wake = asyncio.Event()
         self._flushing: dict[str, asyncio.Task[None]] = {}  # group key -> its flush
+        self._running = False  # `run` is flushing groups as they become due
+        self._sleeping_until: float | None = None  # when `run` wakes next; None: when woken
 
     # --- routing -----------------------------------------------------------------------
     def on_alerts(self, alerts: Iterable[Alert]) -> None:
+        """Route alerts into their groups. Under `run`, a group due now (group_wait 0, or
+        an alert older than group_wait) starts flushing here rather than one turn of the
+        loop later, when `run` would have woken."""
         now = self.clock.now()
+        self._route(alerts, now)
+        if self._running:
+            self.start_due(now)
+        self._nudge()
+
+    def _route(self, alerts: Iterable[Alert], now: float) -> None:
         for alert in alerts:
             for route in self.routes.match(alert.labels):
                 labels = route.group_labels(alert.labels)
@@ -87,7 +98,6 @@ class Dispatcher:
                 group.insert(alert, now)
                 if group.next_flush != before:
                     self._schedule(group)
-        self._wake.set()
 
     async def reroute(self, routes: Route, alerts: Iterable[Alert]) -> None:
         """A new routing tree: groups are rebuilt from the alerts; timers of groups that
@@ -101,7 +111,7 @@ class Dispatcher:
         old = self.groups
         self.routes = routes
         self.groups, self._route_of = {}, {}
-        self.on_alerts(alerts)
+        self._route(alerts, self.clock.now())
         for key, group in self.groups.items():
             previous = old.get(key)
             if previous is not None:
@@ -109,6 +119,7 @@ class Dispatcher:
                 group.next_flush = previous.next_flush
         self._timers = [(g.next_flush, next(self._seq), k) for k, g in self.groups.items()]
         heapq.heapify(self._timers)
+        self._wake.set()
 
     # --- flushing ----------------------------------------------------------------------
     async def flush_due(self, now: float) -> int:
@@ -134,7 +145,14 @@ class Dispatcher:
 
     def _flushed(self, key: str, task: asyncio.Task[None]) -> None:
         del self._flushing[key]
-        self._wake.set()  # the group has its timer again: `run` must see it
+        self._nudge()  # the group has its timer again
+
+    def _nudge(self) -> None:
+        """Wake `run` if a timer is earlier than the one it sleeps until. Waking it for
+        every alert cost a turn of the loop each, at a thousand alerts a second."""
+        if self._timers and (self._sleeping_until is None
+                             or self._timers[0][0] < self._sleeping_until):
+            self._wake.set()
 
     async def wait_flushes(self) -> None:
         """Until no flush is under way (at shutdown, before the store closes)."""
@@ -187,12 +205,17 @@ class Dispatcher:
         return None
 
     async def run(self) -> None:
-        while True:
-            self._wake.clear()
-            self.start_due(self.clock.now())
-            upcoming = self.next_due()
-            timeout = None if upcoming is None else max(upcoming - self.clock.now(), 0.0)
-            await wait_woken(self._wake, timeout)
+        self._running = True
+        try:
+            while True:
+                self._wake.clear()
+                self.start_due(self.clock.now())
+                upcoming = self._sleeping_until = self.next_due()
+                timeout = None if upcoming is None else max(upcoming - self.clock.now(), 0.0)
+                await wait_woken(self._wake, timeout)
+        finally:
+            self._running = False
+            self._sleeping_until = None
 
     def views(self) -> list[GroupView]:
         return [GroupView(g, self._route_of[g.key]) for g in self.groups.values()]

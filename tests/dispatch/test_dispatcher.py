@@ -382,3 +382,34 @@ async def test_reroute_waits_for_every_flush_under_way(
     await rerouting
     assert d.next_due() == T0 + WAIT + INTERVAL
     assert await d.flush_due(T0 + WAIT + 1) == 0
+
+
+async def test_under_run_a_group_due_on_arrival_flushes_and_a_reload_does_not_repeat_it(
+        d: Dispatcher, pipeline: FakePipeline, clock: FakeClock) -> None:
+    running = asyncio.create_task(d.run())
+    try:
+        await asyncio.sleep(0)  # run is waiting: nothing is due
+        a = alert("A", starts_at=T0 - 600)  # older than group_wait: due on arrival
+        d.on_alerts([a])
+        await asyncio.wait_for(pipeline.wait_for(1), 5)
+        # A reload re-routes every alert into new groups; A's group keeps its timer
+        # (flushed, next in group_interval) instead of flushing again as a new group.
+        await d.reroute(tree(), [a])
+        d.on_alerts([alert("B", starts_at=T0 - 600)])
+        await asyncio.wait_for(pipeline.wait_for(2), 5)
+        assert pipeline.take() == [(key("A"), T0), (key("B"), T0)]
+        assert d.next_due() == T0 + INTERVAL
+    finally:
+        running.cancel()
+
+
+async def test_run_wakes_for_a_new_group_earlier_than_its_next_timer(
+        d: Dispatcher, pipeline: FakePipeline, clock: FakeClock) -> None:
+    running = asyncio.create_task(d.run())
+    try:
+        d.on_alerts([alert("A")])  # due in 30s: run must wake to sleep until then
+        clock.set(T0 + WAIT)  # ...and once awake it finds A due
+        await asyncio.wait_for(pipeline.wait_for(1), 5)
+        assert pipeline.take() == [(key("A"), T0 + WAIT)]
+    finally:
+        running.cancel()
