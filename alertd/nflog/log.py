@@ -84,6 +84,8 @@ class EntryRepository(Protocol):
 
     async def load_all(self) -> list[Entry]: ...
 
+    async def forget(self, group_key: str, receiver: str, at: float) -> bool: ...
+
     async def delete_expired(self, now: float) -> int: ...
 
 
@@ -142,6 +144,15 @@ class NotificationLog:
                       at + retention)
         self._merge([entry])
         return entry
+
+    async def forget(self, group_key: str, receiver: str, at: float) -> None:
+        """A notification logged at `at` was never delivered (its delivery gave up): the
+        receiver was not told, so the next flush must tell it, as in Alertmanager, where
+        only a notification that went out is logged. A later entry stays."""
+        entry = self._entries.get((group_key, receiver))
+        if entry is not None and entry.at == at:
+            del self._entries[(group_key, receiver)]
+        await self._repository.forget(group_key, receiver, at)
 
     async def gc(self) -> int:
         """Forget expired entries, in memory and in the store; how many the store dropped."""

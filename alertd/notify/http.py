@@ -22,7 +22,7 @@ from email.utils import parsedate_to_datetime
 from alertd.errors import NotifyError
 from alertd.notify.transport import BadRequest, Pool, TransportError
 
-__all__ = ["classify", "new_session", "post", "redact_urls", "retry_after", "transport_error"]
+__all__ = ["classify", "post", "redact_urls", "retry_after", "transport_error"]
 
 _BODY_SHOWN = 200  # characters of a failed answer's body in the error message
 _URL = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)(?:[^/\s@'\"]*@)?([^/\s?#'\"]*)[^\s'\"]*")
@@ -94,15 +94,10 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 # --- sending --------------------------------------------------------------------------------
 
 
-def new_session() -> Pool:
-    """The connections `post` sends through; close it when done."""
-    return Pool()
-
-
 async def post(session: Pool, url: str, data: bytes, headers: Mapping[str, str],
                *, timeout: float, what: str) -> int:
     """POSTs `data` and returns the 2xx status; raises NotifyError as `classify` and
-    `transport_error` say."""
+    `transport_error` say. `session` keeps the connections; close it when done."""
     try:
         answer = await session.post(url, data, headers, timeout=timeout)
     except TransportError as exc:

@@ -117,6 +117,7 @@ class Deliverer:
     def __init__(self, clock: Clock, *, integrations: Callable[[str], Sequence[Notifier]],
                  repository: OutboxRepository | None = None, policy: RetryPolicy | None = None,
                  record: Record | None = None, health: HealthSink | None = None,
+                 given_up: Callable[[Delivery], Awaitable[None]] | None = None,
                  rand: Callable[[], float] = random.random,
                  monotonic: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
@@ -126,6 +127,7 @@ class Deliverer:
         self.policy = policy or RetryPolicy()
         self._record = record
         self.health = health
+        self._given_up = given_up  # told of each delivery that failed for good
         self.rand = rand
         self.stats = DeliveryStats()
         self._monotonic = monotonic
@@ -347,6 +349,11 @@ class Deliverer:
         self._waiting.pop(d.id, None)
         await self._finish(d, FAILED, error)
         self._history(d, name or d.integration.split("/")[-2], "failed", error=error)
+        if self._given_up is not None:
+            try:
+                await self._given_up(d)
+            except AlertdError as exc:
+                log.error("delivery %s: cannot record that it failed for good: %s", d.id, exc)
 
     async def _finish(self, d: Delivery, state: str, error: str) -> None:
         if self.repository is not None:

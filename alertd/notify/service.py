@@ -43,7 +43,7 @@ from alertd.model import Labels
 from alertd.nflog.log import NotificationLog, needs_update
 from alertd.notify.actions import SlackActions
 from alertd.notify.health import ReceiverHealth
-from alertd.notify.outbox import Deliverer, DeliveryStats
+from alertd.notify.outbox import Deliverer, Delivery, DeliveryStats
 from alertd.notify.pipeline import Pipeline
 from alertd.notify.retry import RetryPolicy
 from alertd.notify.templating import compile_field
@@ -155,10 +155,13 @@ def _webhook(c: WebhookConfig, ctx: BuildContext, integration: str, key: str) ->
         except ValueError as exc:
             raise ConfigError(f"{key}.signing_secret_files[{i}]: {file}: {exc}") from None
         secrets.append(secret)
+    tls = c.http_config.tls_config if c.http_config is not None else None
     return WebhookNotifier(_secret(c.url, c.url_file), send_resolved=c.send_resolved,
                            max_alerts=c.max_alerts, external_url=ctx.external_url,
                            timeout=c.timeout, headers=_auth_headers(c.http_config),
-                           signing_secrets=secrets)
+                           signing_secrets=secrets,
+                           tls=tls.ssl_context() if tls is not None else None,
+                           server_name=tls.server_name if tls is not None else None)
 
 
 def _slack(c: SlackConfig, ctx: BuildContext, integration: str, key: str) -> Notifier:
@@ -245,7 +248,8 @@ class Notifications:
         self.health = ReceiverHealth(on_change=self._failing_changed)
         self.integrations: dict[str, list[Notifier]] = {}
         self.deliverer = Deliverer(clock, integrations=lambda name: self.integrations.get(name, []),
-                                   record=self._record, health=self.health)
+                                   record=self._record, health=self.health,
+                                   given_up=self._given_up)
         self.actions = SlackActions(
             clock, integrations=lambda: [n for ns in self.integrations.values() for n in ns],
             silences=lambda: self.silences, record=self._record_event)
@@ -315,6 +319,10 @@ class Notifications:
             logged = self.nflog.entry(n.group_key, integration, firing, resolved, n.now)
         await self.deliverer.submit(n, reason, integration=integration, index=index,
                                     logged=logged)
+
+    async def _given_up(self, d: Delivery) -> None:
+        if self.nflog is not None:
+            await self.nflog.forget(d.group_key, d.integration, d.notification.now)
 
     def _failing_changed(self, receiver: str, integration: str, error: str | None) -> None:
         if error is None:

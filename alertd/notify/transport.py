@@ -11,7 +11,7 @@ latency. Here a request is one write and one parser callback chain.
 What it does not do, on purpose: redirects are answers, not followed (the same request to
 the same URL would get the same one; the error names the Location); no proxies (the
 session did not use them either); no compression; no 100-continue. TLS is verified against
-the system's CAs.
+the system's CAs unless the receiver's tls_config says otherwise.
 """
 
 from __future__ import annotations
@@ -184,15 +184,18 @@ class _Connection(asyncio.Protocol):
 class Pool:
     """Kept-alive connections by origin, for one integration; `close` when done.
 
-    `post` raises a TransportError when no answer came."""
+    `post` raises a TransportError when no answer came. `tls` verifies https servers
+    (default: against the system's CAs); `server_name` is the name their certificate must
+    hold when it is not the URL's host."""
 
+    tls: ssl.SSLContext | None = None
+    server_name: str | None = None
     limit: int = CONNECTIONS
     idle_limit: float = IDLE_LIMIT
     _idle: defaultdict[tuple[str, str, int], list[_Connection]] = field(
         default_factory=lambda: defaultdict(list))
     _targets: dict[str, _Target] = field(default_factory=dict)
     _slots: asyncio.Semaphore | None = None
-    _tls: ssl.SSLContext | None = None
     _open: set[_Connection] = field(default_factory=set)
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str], *,
@@ -257,7 +260,7 @@ class Pool:
         try:
             _, conn = await loop.create_connection(
                 _Connection, target.host, target.port, ssl=tls,
-                server_hostname=target.host if tls else None)
+                server_hostname=(self.server_name or target.host) if tls else None)
         except OSError as exc:  # ssl.SSLError is one too
             reason = exc.strerror or str(exc) or type(exc).__name__
             raise Unreachable(f"cannot connect to {target.host}:{target.port}: {reason}") \
@@ -266,9 +269,9 @@ class Pool:
         return conn
 
     def _context(self) -> ssl.SSLContext:
-        if self._tls is None:  # loading the CAs takes milliseconds: once per pool
-            self._tls = ssl.create_default_context()
-        return self._tls
+        if self.tls is None:  # loading the CAs takes milliseconds: once per pool
+            self.tls = ssl.create_default_context()
+        return self.tls
 
     def _target(self, url: str) -> _Target:
         target = self._targets.get(url)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import ssl
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -99,7 +100,8 @@ class WebhookNotifier:
     def __init__(self, url: str, *, send_resolved: bool = True, max_alerts: int = 0,
                  external_url: str = "", timeout: float = 10.0,
                  headers: Mapping[str, str] | None = None,
-                 signing_secrets: Sequence[str] = ()) -> None:
+                 signing_secrets: Sequence[str] = (), tls: ssl.SSLContext | None = None,
+                 server_name: str | None = None) -> None:
         for secret in signing_secrets:
             signing.check_secret(secret)
         self.url = url
@@ -109,6 +111,8 @@ class WebhookNotifier:
         self.timeout = timeout
         self.headers = dict(headers or {})
         self.signing_secrets = tuple(signing_secrets)
+        self.tls = tls
+        self.server_name = server_name
         self._session: Pool | None = None
 
     def preview(self, notification: Notification, reason: str = "") -> dict[str, Any]:
@@ -138,7 +142,7 @@ class WebhookNotifier:
         # Created on first use and then shared by every delivery, so that connections are
         # kept alive between them.
         if self._session is None:
-            self._session = http.new_session()
+            self._session = Pool(tls=self.tls, server_name=self.server_name)
         return self._session
 
     async def close(self) -> None:

@@ -171,6 +171,15 @@ class NotificationLogRepository:
             raise StoreError(f'database "{self._db.url}": cannot load notification log: '
                              f"{exc}") from exc
 
+    async def forget(self, group_key: str, receiver: str, at: float) -> bool:
+        """Delete the entry of (group key, receiver) if it is the one logged at `at` (a
+        later notification's entry stays); whether one was deleted."""
+        stmt = delete(nflog_entry).where(
+            nflog_entry.c.key == entry_key(group_key, receiver), nflog_entry.c.at == at)
+        async with self._db.transaction("forget a notification log entry", write=True) as conn:
+            result = await conn.execute(stmt)
+        return bool(result.rowcount)
+
     async def delete_expired(self, now: float) -> int:
         """Delete the entries expired at `now`; how many."""
         stmt = delete(nflog_entry).where(nflog_entry.c.expires_at <= now)

@@ -140,6 +140,13 @@ class Harness:
         await n.settle()
 
 
+def pages(harness: Harness, alertname: str) -> list[dict[str, Any]]:
+    """What /team was sent about the group of `alertname` (not, say, about the
+    AlertdNotificationsFailing that a failing delivery raises)."""
+    return [body for body in harness.capture.to("/team")
+            if body["groupLabels"].get("alertname") == alertname]
+
+
 def alert(name: str, **labels: str) -> dict[str, Any]:
     return {"labels": {"alertname": name, **labels}, "annotations": {"summary": f"{name} fired"},
             "generatorURL": "http://prometheus:9090/graph"}
@@ -315,6 +322,45 @@ async def test_failed_delivery_is_retried_with_backoff(harness: Harness) -> None
                                 f"{fingerprint}/history?format=text") as resp:
         text = await resp.text()
     assert "team" in text
+
+
+async def test_a_notification_given_up_is_sent_again_at_the_next_flush(
+        harness: Harness) -> None:
+    # As in Alertmanager, a notification that never went out is not "already sent": the
+    # next flush (group_interval later) tries again instead of waiting repeat_interval.
+    harness.capture.status = 400  # not retryable: given up at once
+    a = alert("HighLatency", instance="a")
+    await harness.at(0, a)
+    await harness.at(30, a)
+    assert len(pages(harness, "HighLatency")) == 1
+    harness.capture.status = 200
+    await harness.at(200, a)
+    assert len(pages(harness, "HighLatency")) == 1  # group_interval has not passed
+    await harness.at(330, a)
+    sent = pages(harness, "HighLatency")
+    assert len(sent) == 2
+    assert sent[1]["notification_reason"] == "first notification"
+    # Delivered now: the next flush has nothing new, even after a restart.
+    await harness.stop()
+    await harness.start()
+    await harness.at(630, a)
+    assert len(pages(harness, "HighLatency")) == 2
+
+
+async def test_a_restart_remembers_a_given_up_notification_as_not_sent(
+        harness: Harness) -> None:
+    harness.capture.status = 400
+    a = alert("HighLatency", instance="a")
+    await harness.at(0, a)
+    await harness.at(30, a)
+    await harness.stop()  # the log's entry for that notification is gone from the store
+    harness.capture.status = 200
+    await harness.start()
+    await harness.at(60, a)
+    await harness.at(90, a)  # the group is new again after the restart: group_wait
+    sent = pages(harness, "HighLatency")
+    assert len(sent) == 2
+    assert sent[1]["notification_reason"] == "first notification"
 
 
 async def test_post_validation_names_the_bad_alert(harness: Harness) -> None:

@@ -104,6 +104,13 @@ class MemoryRepository:
     async def load_all(self) -> list[Entry]:
         return list(self.rows.values())
 
+    async def forget(self, group_key: str, receiver: str, at: float) -> bool:
+        e = self.rows.get((group_key, receiver))
+        if e is None or e.at != at:
+            return False
+        del self.rows[(group_key, receiver)]
+        return True
+
     async def delete_expired(self, now: float) -> int:
         gone = [k for k, e in self.rows.items() if e.expires_at <= now]
         for k in gone:
@@ -183,3 +190,15 @@ async def test_gc_loop_collects_on_its_interval() -> None:
     with pytest.raises(StopAsyncIteration):
         await nflog.run_gc(900)
     assert sleeps == [900, 900, 900] and repo.rows == {} and len(nflog) == 0
+
+
+async def test_a_forgotten_notification_is_news_again_unless_a_later_one_was_logged() -> None:
+    repo, clock = MemoryRepository(), FakeClock(NOW)
+    nflog = NotificationLog(repo, clock)
+    nflog.entry("g", "r", ["a"], [], NOW)
+    await nflog.forget("g", "r", NOW)  # its delivery gave up
+    assert nflog.query("g", "r") is None
+    later = nflog.entry("g", "r", ["a"], [], NOW + 60)
+    await repo.save(later)
+    await nflog.forget("g", "r", NOW)  # an older delivery giving up late
+    assert nflog.query("g", "r") == later and repo.rows[("g", "r")] == later

@@ -108,6 +108,18 @@ async def test_nflog_save_keeps_a_newer_entry(store: Store) -> None:
     assert await store.nflog.load_all() == [newer]
 
 
+async def test_nflog_forget_deletes_only_the_entry_logged_at_that_time(store: Store) -> None:
+    await store.nflog.save(entry("g", "r", {"a"}, at=T0))
+    await store.nflog.save(entry("g", "other", {"a"}, at=T0))
+    assert not await store.nflog.forget("g", "r", T0 - 1)  # not that notification's entry
+    assert await store.nflog.forget("g", "r", T0)
+    assert [e.receiver for e in await store.nflog.load_all()] == ["other"]
+    newer = entry("g", "other", {"a", "b"}, at=T0 + 300)
+    await store.nflog.save(newer)
+    assert not await store.nflog.forget("g", "other", T0)  # a later one was logged since
+    assert await store.nflog.load_all() == [newer]
+
+
 async def test_nflog_delete_expired(store: Store) -> None:
     await store.nflog.save(entry("g", "short", {"a"}, retention=HOUR))
     await store.nflog.save(entry("g", "long", {"a"}, retention=2 * HOUR))
