@@ -282,8 +282,11 @@ class Daemon:
         await self.scheduler.evaluate_due(now, last)
 
     async def run_until_idle(self) -> None:
-        """Run the streaming evaluations that arrived samples asked for (for tests)."""
+        """Run the streaming evaluations that arrived samples asked for, and wait for the
+        meta-alert steps under way (for tests)."""
         await self.scheduler.evaluate_dirty()
+        while self._background:
+            await asyncio.gather(*self._background)
 
     async def _query_many(self, queries: Iterable[str],
                           at: float) -> Mapping[str, Vector | EvalError]:

@@ -3,13 +3,13 @@ AlertdNotificationsFailing.
 
 An integration is failing after `failing_after` attempts in a row have failed, or at once
 when a failure cannot pass by itself (an invalid token, an unknown channel); its next
-success clears it. `on_change(receiver, integration, error or None)` is called when that
-flips, and `failing` is what /metrics shows.
+success clears it, and so does a reload that removes it. `on_change(receiver, integration,
+error or None)` is called when that flips, and `failing` is what /metrics shows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Set
 
 OnChange = Callable[[str, str, str | None], None]
 
@@ -36,3 +36,13 @@ class ReceiverHealth:
         self.failing[key] = error
         if was is None and self.on_change is not None:
             self.on_change(receiver, integration, error)
+
+    def keep_only(self, integrations: Set[str]) -> None:
+        """Forget the integrations not in `integrations` (a reload removed them): they
+        cannot recover by a delivery, so a failing one is over now."""
+        for key in [k for k in self._streak if k[1] not in integrations]:
+            del self._streak[key]
+        for receiver, integration in [k for k in self.failing if k[1] not in integrations]:
+            del self.failing[(receiver, integration)]
+            if self.on_change is not None:
+                self.on_change(receiver, integration, None)

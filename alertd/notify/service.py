@@ -288,6 +288,9 @@ class Notifications:
         self.integrations = build_integrations(
             self._receivers, console=self.console, external_url=self.external_url,
             global_=self.config.global_, owners=self.config.owners, states=self.states)
+        self.health.keep_only({f"{receiver}/{n.name}/{i}"
+                               for receiver, notifiers in self.integrations.items()
+                               for i, n in enumerate(notifiers)})
         if old:
             # Attempts in flight finish on the old integrations; then their sessions close.
             self._spawn(self._close_after_settle(old))

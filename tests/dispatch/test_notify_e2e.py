@@ -363,6 +363,30 @@ async def test_a_restart_remembers_a_given_up_notification_as_not_sent(
     assert sent[1]["notification_reason"] == "first notification"
 
 
+async def test_a_reload_that_removes_a_failing_integration_resolves_its_alert(
+        harness: Harness) -> None:
+    harness.capture.status = 400
+    await harness.at(0, alert("HighLatency", instance="a"))
+    await harness.at(30)
+    assert harness.daemon
+    n = harness.daemon.notifications
+
+    def failing() -> list[str]:
+        return [a.labels["integration"] for a in harness.daemon.alerts.active(
+            harness.clock.now()) if a.labels["alertname"] == "AlertdNotificationsFailing"]
+
+    assert failing() == ["team/webhook/0"]
+    # The receiver "team" is renamed: its integration team/webhook/0 is gone.
+    text = CONFIG.format(port=harness.capture.port)
+    path = harness.tmp_path / "alertd.yml"
+    path.write_text(text.replace("name: team\n", "name: renamed\n").replace(
+        "receiver: team", "receiver: renamed"))
+    await n.reconfigure(load_config(str(path)))
+    await harness.daemon.run_until_idle()  # the meta-alert's step
+    assert failing() == []
+    assert n.failing_integrations == {}
+
+
 async def test_post_validation_names_the_bad_alert(harness: Harness) -> None:
     assert harness.daemon
     async with harness.http.post(harness.daemon.listen_url + "/api/v2/alerts", data=json.dumps(

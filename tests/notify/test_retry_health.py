@@ -44,3 +44,17 @@ def test_failing_after_consecutive_failures_or_at_once_when_not_retryable() -> N
     health.succeeded("team", "team/slack/0")
     assert changes[-1] == ("team", "team/slack/0", None)
     assert set(health.failing) == {("team", "team/pagerduty/1")}
+
+
+def test_a_reload_that_removes_an_integration_ends_its_failing_and_its_streak() -> None:
+    changes: list[tuple[str, str, str | None]] = []
+    health = ReceiverHealth(failing_after=2, on_change=lambda *c: changes.append(c))
+    health.failed("team", "team/slack/0", "invalid_auth", retryable=False)
+    health.failed("ops", "ops/webhook/0", "503", retryable=True)  # a streak of one
+    health.failed("db", "db/webhook/0", "404", retryable=False)
+    health.keep_only({"db/webhook/0", "ops/webhook/0"})
+    assert health.failing == {("db", "db/webhook/0"): "404"}
+    assert changes[-1] == ("team", "team/slack/0", None)
+    health.keep_only({"db/webhook/0"})
+    health.failed("ops", "ops/webhook/0", "503", retryable=True)  # its streak started over
+    assert ("ops", "ops/webhook/0") not in health.failing
