@@ -269,7 +269,9 @@ class Deliverer:
             return
         await self._pace(notifier, d)
         started = self._monotonic()
-        n = replace(d.notification, attempt=d.attempts, maybe_delivered=d.maybe_delivered)
+        n = d.notification
+        if n.attempt != d.attempts or n.maybe_delivered != d.maybe_delivered:
+            n = replace(n, attempt=d.attempts, maybe_delivered=d.maybe_delivered)
         try:
             outcome = await notifier.notify(n, d.reason)
         except NotifyError as exc:

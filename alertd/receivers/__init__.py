@@ -35,8 +35,8 @@ class Notification:
 
 def common(maps: Sequence[Mapping[str, str]]) -> dict[str, str]:
     """The pairs every map has (Alertmanager's commonLabels and commonAnnotations)."""
-    if not maps:
-        return {}
+    if len(maps) <= 1:
+        return dict(maps[0]) if maps else {}
     first = dict(maps[0])
     return {k: v for k, v in first.items() if all(m.get(k) == v for m in maps[1:])}
 
