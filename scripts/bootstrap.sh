@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 # Debian packages for the services the test suite starts: a real Prometheus scraping a
-# test exporter, a real Mosquitto broker, and Alertmanager's amtool.
-DEB_PACKAGES=(prometheus prometheus-alertmanager mosquitto mosquitto-clients)
+# test exporter, a real Mosquitto broker, Alertmanager's amtool, and openssl for the
+# certificates of the TLS tests.
+DEB_PACKAGES=(prometheus prometheus-alertmanager mosquitto mosquitto-clients openssl)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -56,7 +56,9 @@ def classify(status: int, headers: Mapping[str, str], body: str, *, what: str,
     clock) reads a Retry-After date."""
     if 200 <= status < 300:
         return None
-    text = " ".join(body.split())[:_BODY_SHOWN]
+    # URLs in the body cut to scheme and host, as everywhere in messages: an error page
+    # often repeats the request's URL, and its path or query may hold a token.
+    text = redact_urls(" ".join(body.split()))[:_BODY_SHOWN]
     message = f"{what} answered {status}: {text}" if text else f"{what} answered {status}"
     if status not in (408, 429) and not 500 <= status < 600:
         return NotifyError(message, retryable=False)

@@ -75,7 +75,8 @@ class _Target:
     host: str
     port: int
     tls: bool
-    head: bytes  # request line and the Host (and Authorization) header
+    head: bytes  # request line and Host header
+    auth: bytes  # the Authorization header of credentials in the URL, or b""
 
 
 class _Connection(asyncio.Protocol):
@@ -144,6 +145,12 @@ class _Connection(asyncio.Protocol):
             self._fail(Cut(reason))
 
     # --- httptools callbacks ---------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        if self._done():
+            # A second answer to one request (or bytes after the answer, in the same read):
+            # whatever follows would be taken for the next request's answer.
+            self.close()
+
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
@@ -201,12 +208,24 @@ class Pool:
     async def post(self, url: str, body: bytes, headers: Mapping[str, str], *,
                    timeout: float) -> Answer:
         target = self._target(url)
-        request = b"".join((target.head, _headers(headers, len(body)), body))
+        auth = target.auth if target.auth and not _has_authorization(headers) else b""
+        request = b"".join((target.head, auth, _headers(headers, len(body)), body))
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.limit)
-        deadline = asyncio.get_running_loop().time() + timeout
-        async with self._slots:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        if self._slots.locked():  # every connection busy: wait for one, within the time
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise TimedOut(sent=False) from None
+        else:
+            await self._slots.acquire()
+        try:
             return await self._exchange(target, request, deadline)
+        finally:
+            self._slots.release()
 
     async def close(self) -> None:
         for conn in list(self._open):
@@ -285,15 +304,21 @@ def _parse(url: str) -> _Target:
         u = URL(url)
         if u.scheme not in ("http", "https") or not u.raw_host or u.port is None:
             raise BadRequest(f"not an http(s) URL: {u.scheme or '?'}://{u.raw_host or ''}")
-        lines = [f"POST {u.raw_path_qs or '/'} HTTP/1.1", f"Host: {u.host_port_subcomponent}"]
+        head = (f"POST {u.raw_path_qs or '/'} HTTP/1.1\r\n"
+                f"Host: {u.host_port_subcomponent}\r\n").encode("ascii")
+        auth = b""
         if u.user is not None:  # credentials in the URL: basic auth, as clients do
-            pair = f"{u.user}:{u.password or ''}".encode()
-            lines.append(f"Authorization: Basic {base64.b64encode(pair).decode()}")
-        head = ("\r\n".join(lines) + "\r\n").encode("ascii")
+            pair = base64.b64encode(f"{u.user}:{u.password or ''}".encode()).decode()
+            auth = f"Authorization: Basic {pair}\r\n".encode("ascii")
     except (TypeError, ValueError) as exc:  # UnicodeError is a ValueError
         raise BadRequest(f"invalid URL: {exc}") from None
     return _Target((u.scheme, u.raw_host, u.port), u.raw_host, u.port, u.scheme == "https",
-                   head)
+                   head, auth)
+
+
+def _has_authorization(headers: Mapping[str, str]) -> bool:
+    # The configured header wins over credentials in the URL, as in Go's client.
+    return any(name.lower() == "authorization" for name in headers)
 
 
 def _headers(headers: Mapping[str, str], length: int) -> bytes:
