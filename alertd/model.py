@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from typing import NamedTuple
 
 METRIC_NAME = "__name__"
@@ -68,6 +68,21 @@ class Labels(Mapping[str, str]):
 
     def __contains__(self, key: object) -> bool:
         return key in self._dict
+
+    # The views of the dict behind: Mapping's own go through __getitem__ for every pair,
+    # which showed in every JSON payload and row built from labels.
+    def keys(self) -> KeysView[str]:
+        return self._dict.keys()
+
+    def items(self) -> ItemsView[str, str]:
+        return self._dict.items()
+
+    def values(self) -> ValuesView[str]:
+        return self._dict.values()
+
+    def to_dict(self) -> dict[str, str]:
+        """A plain dict of the labels, ordered by name."""
+        return dict(self._dict)
 
     def get(self, key: str, default: str = "") -> str:  # type: ignore[override]
         # Like PromQL, a missing label reads as the empty string.

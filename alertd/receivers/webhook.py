@@ -44,7 +44,7 @@ def payload(n: Notification, *, external_url: str, reason: str = "",
         "truncatedAlerts": truncated,
         "status": "firing" if firing else "resolved",
         "receiver": n.receiver,
-        "groupLabels": dict(n.group_labels),
+        "groupLabels": n.group_labels.to_dict(),
         "commonLabels": common([a.labels for a in n.alerts]),
         "commonAnnotations": common([a.annotations for a in n.alerts]),
         "externalURL": external_url,
@@ -58,7 +58,7 @@ def _alert(alert: Alert, now: float) -> dict[str, Any]:
     resolved = alert.resolved(now)
     return {
         "status": "resolved" if resolved else "firing",
-        "labels": dict(alert.labels),
+        "labels": alert.labels.to_dict(),
         "annotations": dict(alert.annotations),
         "startsAt": rfc3339(alert.starts_at),
         "endsAt": rfc3339(alert.ends_at) if resolved else ZERO_TIME,

@@ -19,6 +19,7 @@ import contextlib
 import functools
 import json
 import logging
+import operator
 import re
 import sqlite3
 import time
@@ -127,7 +128,6 @@ _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
 
 T = TypeVar("T")
-_Plan = tuple[str, tuple[str, ...], dict[str, Any], dict[str, Callable[[Any], Any]]]
 
 
 class StoreConnection(Protocol):
@@ -194,35 +194,52 @@ class _InLoop:
         if not rows:
             return
         plan = _plan(statement, tuple(rows[0])) if isinstance(statement, ClauseElement) else None
-        params = None if plan is None else _parameters(plan, rows)
+        params = None if plan is None else plan.parameters(rows)
         if plan is None or params is None:
             # A parameter no row gives, or rows of different keys: SQLAlchemy's own path,
             # which says which value is missing.
             self._conn.execute(statement, list(rows))
             return
         raw: Any = self._conn.connection.driver_connection  # sqlite3.Connection
-        raw.executemany(plan[0], params)
+        raw.executemany(plan.sql, params)
 
 
 _SQLITE = sqlite.dialect(paramstyle="qmark")
 _PLANS: dict[tuple[int, tuple[str, ...]], tuple[ClauseElement, _Plan | None]] = {}
 
 
-def _parameters(plan: _Plan, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]] | None:
-    """Each row's values in the plan's order; None if a row lacks one."""
-    _, names, fixed, convert = plan
-    try:
-        return [tuple(fixed[n] if n in fixed else convert[n](row[n]) if n in convert
-                      else row[n] for n in names) for row in rows]
-    except KeyError:
-        return None
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """A statement ready for sqlite3's executemany: its SQL, and how to make a row's
+    parameters (in the SQL's order) from the row's mapping."""
+
+    sql: str
+    given: Callable[[Mapping[str, Any]], tuple[Any, ...]]  # the row's values, in order
+    fixed_at: tuple[tuple[int, Any], ...]  # (position, value) of literals, ascending
+    convert_at: tuple[tuple[int, Callable[[Any], Any]], ...]  # SQLAlchemy's conversions
+
+    def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[Sequence[Any]] | None:
+        """Each row's parameters; None if a row lacks one."""
+        try:
+            if not self.fixed_at and not self.convert_at:
+                return [self.given(row) for row in rows]
+            out: list[Sequence[Any]] = []
+            for row in rows:
+                values = list(self.given(row))
+                for i, value in self.fixed_at:
+                    values.insert(i, value)
+                for i, convert in self.convert_at:
+                    values[i] = convert(values[i])
+                out.append(values)
+            return out
+        except KeyError:
+            return None
 
 
 def _plan(statement: ClauseElement, keys: tuple[str, ...]) -> _Plan | None:
-    """The statement as SQLite's SQL, the order of its parameters, the values of those the
-    rows do not give (literals in the statement), and the conversions SQLAlchemy would
-    apply to the others (float() for a Double); None if a parameter is neither given nor
-    a literal."""
+    """The statement as SQLite's SQL, with the values of the parameters the rows do not
+    give (literals in the statement) and the conversions SQLAlchemy would apply to the
+    others (float() for a Double); None if a parameter is neither given nor a literal."""
     key = (id(statement), keys)
     cached = _PLANS.get(key)
     if cached is not None and cached[0] is statement:
@@ -233,14 +250,24 @@ def _plan(statement: ClauseElement, keys: tuple[str, ...]) -> _Plan | None:
                if (proc := compiled.binds[n].type.bind_processor(_SQLITE)) is not None}
     plan: _Plan | None = None
     if not any(compiled.binds[n].required for n in names if n not in keys):
-        fixed: dict[str, Any] = {}
-        for n in names:
-            if n not in keys:
-                value = compiled.params[n]
-                fixed[n] = convert[n](value) if n in convert else value
-        plan = (str(compiled.string), names, fixed, convert)
+        given = tuple(n for n in names if n in keys)
+        fixed_at = tuple((i, convert[n](compiled.params[n]) if n in convert
+                          else compiled.params[n]) for i, n in enumerate(names) if n not in keys)
+        convert_at = tuple((i, convert[n]) for i, n in enumerate(names)
+                           if n in keys and n in convert)
+        plan = _Plan(str(compiled.string), _getter(given), fixed_at, convert_at)
     _PLANS[key] = (statement, plan)
     return plan
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    # itemgetter of several names gives the tuple itself, in C; of one, the bare value.
+    if len(names) > 1:
+        return operator.itemgetter(*names)
+    if names:
+        name = names[0]
+        return lambda row: (row[name],)
+    return lambda row: ()
 
 
 class _LoopWriter:

@@ -108,3 +108,21 @@ def test_an_alert_that_times_out_is_announced_as_resolved() -> None:
     assert moves == [("inactive", "firing", 100), ("firing", "resolved", 400)]
     assert heard == [[ended]]
     assert store.sweep(500) == []  # announced once
+
+
+def test_a_renewed_alert_is_swept_at_its_last_end_and_a_resolved_one_not_at_all() -> None:
+    store = AlertStore()
+    other = Labels({"alertname": "Other"})
+    moves: list[tuple[str, str, float]] = []
+    store.on_transition = lambda alert, old, new, at: moves.append((old, new, at))
+    store.put([posted(100, 400, 100, timeout=True)], 100)
+    store.put([posted(300, 700, 300, timeout=True)], 300)  # Prometheus renews the lease
+    store.put([Alert(other, MappingProxyType({}), 100, 400, 100, timeout=True)], 100)
+    store.put([Alert(other, MappingProxyType({}), 100, 350, 350)], 350)  # its sender resolved it
+    assert store.sweep(450) == []  # the first end passed, but it was renewed
+    (ended,) = store.sweep(800)
+    assert ended.labels == L and ended.ends_at == 700
+    assert moves[-1] == ("firing", "resolved", 700)
+    assert [m for m in moves if m[1] == "resolved"] == [("firing", "resolved", 350),
+                                                         ("firing", "resolved", 700)]
+    assert store.sweep(900) == []
