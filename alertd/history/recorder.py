@@ -1,9 +1,10 @@
 """Buffers history events from synchronous code and writes them in batches.
 
 Evaluation and dispatch call `record()`, which only appends to a list: they never wait on
-the database. A background task (`run`) flushes the buffer every interval; the daemon
-flushes once more at shutdown. Events that could not be written stay buffered for the next
-flush, up to `max_pending`, beyond which the oldest are dropped (and counted).
+the database. A background task (`run`) flushes the buffer every interval, and each batch
+as soon as it is full; the daemon flushes once more at shutdown. Events that could not be
+written stay buffered for the next flush, up to `max_pending`, beyond which the oldest are
+dropped (and counted).
 
 Batches are small (25 events a transaction): encoding a batch runs on the event
 loop, and a second's worth of events at a thousand notifications a second, encoded at once,
@@ -47,6 +48,8 @@ class HistoryRecorder:
         self.dropped = 0
         self.last_flush: float | None = None  # when a flush last succeeded (clock time)
         self.last_error: str | None = None
+        self._running = False  # `run` is on: a full batch is written without waiting
+        self._eager: asyncio.Task[None] | None = None
 
     @property
     def pending(self) -> int:
@@ -55,10 +58,27 @@ class HistoryRecorder:
     def record(self, event: HistoryEvent) -> None:
         self._buffer.append(event)
         self._trim()
+        self._maybe_write()
 
     def record_many(self, events: Iterable[HistoryEvent]) -> None:
         self._buffer.extend(events)
         self._trim()
+        self._maybe_write()
+
+    def _maybe_write(self) -> None:
+        # Under `run`, a full batch is written now rather than at the next interval: a
+        # second's worth written at once, batch after batch, slowed every task of the
+        # loop for a tenth of a second; spread out, each write is one short transaction.
+        if self._running and self._eager is None and len(self._buffer) >= self._batch_size:
+            self._eager = asyncio.get_running_loop().create_task(self._write_eagerly())
+
+    async def _write_eagerly(self) -> None:
+        try:
+            await self.flush()
+        except AlertdError:
+            pass  # the events stay buffered; `run` retries them and reports the failure
+        finally:
+            self._eager = None
 
     async def flush(self) -> int:
         """Write every buffered event, in batches; how many were written.
@@ -91,7 +111,15 @@ class HistoryRecorder:
             return done
 
     async def run(self, interval: float = 1.0) -> None:
-        """Flush every `interval` seconds until cancelled; failures are logged and retried."""
+        """Flush every `interval` seconds, and whenever a batch is full, until cancelled;
+        failures are logged and retried."""
+        self._running = True
+        try:
+            await self._run(interval)
+        finally:
+            self._running = False
+
+    async def _run(self, interval: float) -> None:
         while True:
             await self._sleep(interval)
             try:

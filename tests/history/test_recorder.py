@@ -146,3 +146,31 @@ def test_limits_are_checked() -> None:
         HistoryRecorder(Sink(), FakeClock(), batch_size=0)
     with pytest.raises(ValueError, match="batch_size"):
         HistoryRecorder(Sink(), FakeClock(), batch_size=10, max_pending=5)
+
+
+async def test_under_run_a_full_batch_is_written_without_waiting_for_the_interval() -> None:
+    sink, clock = Sink(), FakeClock(T0)
+    forever = asyncio.Event()  # the interval never passes in this test
+    written = asyncio.Event()
+    append = sink.append
+
+    async def append_and_tell(events: Sequence[HistoryEvent]) -> None:
+        await append(events)
+        written.set()
+
+    sink.append = append_and_tell  # type: ignore[method-assign]
+
+    async def sleep(seconds: float) -> None:
+        await forever.wait()
+
+    recorder = HistoryRecorder(sink, clock, batch_size=3, sleep=sleep)
+    running = asyncio.create_task(recorder.run(60.0))
+    try:
+        await asyncio.sleep(0)  # run has started: it waits for an interval that never ends
+        recorder.record_many(acks(2))
+        assert recorder.pending == 2  # not a batch yet
+        recorder.record(acks(1, start=2)[0])
+        await asyncio.wait_for(written.wait(), 5)
+        assert names(sink.events) == ["u0", "u1", "u2"] and recorder.pending == 0
+    finally:
+        running.cancel()
