@@ -90,7 +90,6 @@ class _Connection(asyncio.Protocol):
         self._answer: asyncio.Future[Answer] | None = None
         self._status = 0
         self._headers: dict[str, str] = {}
-        self._name = ""
         self._body: list[bytes] = []
         self._size = 0
         self._reusable = False
