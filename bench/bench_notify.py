@@ -31,7 +31,7 @@ the double stored over the time from that moment to the last chat.postMessage.
 `--profile`, the webhook run is profiled with cProfile in CPU time of the main thread
 (waits do not count) and the top functions go to standard error.
 
-    python bench/bench_notify.py [--rate 1000] [--seconds 5] [--batch 1] [--slack-groups 2000]
+    python bench/bench_notify.py [--rate 1000] [--seconds 10] [--batch 1] [--slack-groups 2000]
                                  [--profile]
 """
 
@@ -375,7 +375,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=1000.0, help="alerts (notifications) per s")
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--batch", type=int, default=1,
                         help="alerts per POST: 1, or as Prometheus sends them, several")
     parser.add_argument("--slack-groups", type=int, default=2000, help="0: no Slack run")
