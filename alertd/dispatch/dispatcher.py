@@ -65,6 +65,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._flushing: dict[str, asyncio.Task[None]] = {}  # group key -> its flush
         self._running = False  # `run` is flushing groups as they become due
+        self._paused = False  # a reroute waits for the flushes under way: start no other
         self._sleeping_until: float | None = None  # when `run` wakes next; None: when woken
 
     # --- routing -----------------------------------------------------------------------
@@ -103,9 +104,15 @@ class Dispatcher:
         """A new routing tree: groups are rebuilt from the alerts; timers of groups that
         keep their key are kept, so a reload neither delays nor repeats notifications.
         The flushes under way finish first, so that their groups' new timers are the ones
-        kept; no other starts before the tree is swapped (nothing awaits in between)."""
-        await self.wait_flushes()
-        self._reroute(routes, alerts)
+        kept, and no other starts until the tree is swapped (under a steady stream of due
+        groups, waiting for "none under way" alone might never end)."""
+        self._paused = True
+        try:
+            await self.wait_flushes()
+            self._reroute(routes, alerts)
+        finally:
+            self._paused = False
+            self._wake.set()  # what became due meanwhile
 
     def _reroute(self, routes: Route, alerts: Iterable[Alert]) -> None:
         old = self.groups
@@ -119,7 +126,6 @@ class Dispatcher:
                 group.next_flush = previous.next_flush
         self._timers = [(g.next_flush, next(self._seq), k) for k, g in self.groups.items()]
         heapq.heapify(self._timers)
-        self._wake.set()
 
     # --- flushing ----------------------------------------------------------------------
     async def flush_due(self, now: float) -> int:
@@ -134,6 +140,8 @@ class Dispatcher:
 
     def start_due(self, now: float) -> list[asyncio.Task[None]]:
         """Start the flush of every group that is due; the tasks, not awaited."""
+        if self._paused:
+            return []  # they stay due, and start when the reroute is done
         loop = asyncio.get_running_loop()
         started = []
         for group in self._pop_due(now):

@@ -413,3 +413,25 @@ async def test_run_wakes_for_a_new_group_earlier_than_its_next_timer(
         assert pipeline.take() == [(key("A"), T0 + WAIT)]
     finally:
         running.cancel()
+
+
+async def test_no_flush_starts_while_a_reroute_waits_for_those_under_way(
+        d: Dispatcher, pipeline: FakePipeline, clock: FakeClock) -> None:
+    # Under a steady stream of due groups, waiting until no flush is under way could last
+    # for ever; the reroute holds new flushes back instead.
+    a = alert("A")
+    d.on_alerts([a])
+    pipeline.hold, pipeline.held = asyncio.Event(), {key("A")}
+    [first] = d.start_due(T0 + WAIT)
+    await pipeline.entered.wait()
+    b = alert("B", starts_at=T0 - 600)  # due at once
+    d.on_alerts([b])
+    rerouting = asyncio.create_task(d.reroute(tree(), [a, b]))
+    await asyncio.sleep(0)
+    assert not rerouting.done()
+    assert d.start_due(T0 + WAIT) == []  # held back
+    pipeline.hold.set()
+    await first
+    await rerouting
+    assert await d.flush_due(T0 + WAIT) == 1  # B, now
+    assert pipeline.take() == [(key("A"), T0 + WAIT), (key("B"), T0 + WAIT)]
