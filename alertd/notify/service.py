@@ -156,12 +156,17 @@ def _webhook(c: WebhookConfig, ctx: BuildContext, integration: str, key: str) ->
             raise ConfigError(f"{key}.signing_secret_files[{i}]: {file}: {exc}") from None
         secrets.append(secret)
     tls = c.http_config.tls_config if c.http_config is not None else None
+    proxy = c.http_config.proxy_url if c.http_config is not None else None
+    if proxy is not None and not proxy.startswith("http://"):
+        raise ConfigError(f"{key}.http_config.proxy_url: the proxy of a webhook must be an "
+                          f"http:// URL (the tunnel to an https:// receiver is TLS already)")
     return WebhookNotifier(_secret(c.url, c.url_file), send_resolved=c.send_resolved,
                            max_alerts=c.max_alerts, external_url=ctx.external_url,
                            timeout=c.timeout, headers=_auth_headers(c.http_config),
                            signing_secrets=secrets,
                            tls=tls.ssl_context() if tls is not None else None,
-                           server_name=tls.server_name if tls is not None else None)
+                           server_name=tls.server_name if tls is not None else None,
+                           proxy=proxy)
 
 
 def _slack(c: SlackConfig, ctx: BuildContext, integration: str, key: str) -> Notifier:

@@ -9,9 +9,10 @@ second that was a quarter of alertd's CPU and, with the loop that busy, most of 
 latency. Here a request is one write and one parser callback chain.
 
 What it does not do, on purpose: redirects are answers, not followed (the same request to
-the same URL would get the same one; the error names the Location); no proxies (the
-session did not use them either); no compression; no 100-continue. TLS is verified against
-the system's CAs unless the receiver's tls_config says otherwise.
+the same URL would get the same one; the error names the Location); no compression; no
+100-continue. TLS is verified against the system's CAs unless the receiver's tls_config
+says otherwise. Through an HTTP proxy (http_config.proxy_url), an http:// URL is asked of
+the proxy in absolute form and an https:// one through a CONNECT tunnel, as curl and Go do.
 """
 
 from __future__ import annotations
@@ -77,6 +78,21 @@ class _Target:
     tls: bool
     head: bytes  # request line and Host header
     auth: bytes  # the Authorization header of credentials in the URL, or b""
+    url: str = ""  # the URL without credentials, for a proxy's request line
+
+    def via(self, proxy: _Proxy) -> _Target:
+        """This http:// target asked of `proxy`: the request line names the whole URL, and
+        the proxy's credentials go with it."""
+        host = self.head.partition(b"\r\n")[2]
+        head = b"POST " + self.url.encode("ascii") + b" HTTP/1.1\r\n" + host + proxy.auth
+        return _Target(self.key, self.host, self.port, self.tls, head, self.auth, self.url)
+
+
+@dataclass(frozen=True, slots=True)
+class _Proxy:
+    host: str
+    port: int
+    auth: bytes  # a Proxy-Authorization header line, or b""
 
 
 class _Connection(asyncio.Protocol):
@@ -192,16 +208,18 @@ class Pool:
 
     `post` raises a TransportError when no answer came. `tls` verifies https servers
     (default: against the system's CAs); `server_name` is the name their certificate must
-    hold when it is not the URL's host."""
+    hold when it is not the URL's host; `proxy` is an HTTP proxy to go through."""
 
     tls: ssl.SSLContext | None = None
     server_name: str | None = None
+    proxy: str | None = None  # http://[user:password@]host:port
     limit: int = CONNECTIONS
     idle_limit: float = IDLE_LIMIT
     _idle: defaultdict[tuple[str, str, int], list[_Connection]] = field(
         default_factory=lambda: defaultdict(list))
     _targets: dict[str, _Target] = field(default_factory=dict)
     _slots: asyncio.Semaphore | None = None
+    _proxy_parsed: _Proxy | None = None
     _open: set[_Connection] = field(default_factory=set)
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str], *,
@@ -275,16 +293,30 @@ class Pool:
     async def _connect(self, target: _Target) -> _Connection:
         loop = asyncio.get_running_loop()
         tls = self._context() if target.tls else None
+        server_name = (self.server_name or target.host) if tls else None
+        proxy = self._proxy()
         try:
-            _, conn = await loop.create_connection(
-                _Connection, target.host, target.port, ssl=tls,
-                server_hostname=(self.server_name or target.host) if tls else None)
+            if proxy is None:
+                _, conn = await loop.create_connection(
+                    _Connection, target.host, target.port, ssl=tls, server_hostname=server_name)
+            elif tls is None:  # the proxy is asked in absolute form (see _Target.via_proxy)
+                _, conn = await loop.create_connection(_Connection, proxy.host, proxy.port)
+            else:
+                conn = await _tunnel(proxy, target, tls, server_name)
         except OSError as exc:  # ssl.SSLError is one too
             reason = exc.strerror or str(exc) or type(exc).__name__
-            raise Unreachable(f"cannot connect to {target.host}:{target.port}: {reason}") \
-                from exc
+            where = f"{target.host}:{target.port}" if proxy is None else (
+                f"{target.host}:{target.port} through the proxy {proxy.host}:{proxy.port}")
+            raise Unreachable(f"cannot connect to {where}: {reason}") from exc
         self._open.add(conn)
         return conn
+
+    def _proxy(self) -> _Proxy | None:
+        if self.proxy is None:
+            return None
+        if self._proxy_parsed is None:
+            self._proxy_parsed = _parse_proxy(self.proxy)
+        return self._proxy_parsed
 
     def _context(self) -> ssl.SSLContext:
         if self.tls is None:  # loading the CAs takes milliseconds: once per pool
@@ -294,7 +326,11 @@ class Pool:
     def _target(self, url: str) -> _Target:
         target = self._targets.get(url)
         if target is None:
-            target = self._targets[url] = _parse(url)
+            target = _parse(url)
+            proxy = self._proxy()
+            if proxy is not None and not target.tls:
+                target = target.via(proxy)
+            self._targets[url] = target
         return target
 
 
@@ -312,7 +348,69 @@ def _parse(url: str) -> _Target:
     except (TypeError, ValueError) as exc:  # UnicodeError is a ValueError
         raise BadRequest(f"invalid URL: {exc}") from None
     return _Target((u.scheme, u.raw_host, u.port), u.raw_host, u.port, u.scheme == "https",
-                   head, auth)
+                   head, auth, str(u.with_user(None)))
+
+
+def _parse_proxy(url: str) -> _Proxy:
+    try:
+        u = URL(url)
+        if u.scheme != "http" or not u.raw_host or u.port is None:
+            raise BadRequest(f"the proxy must be an http:// URL: {u.scheme or '?'}://"
+                             f"{u.raw_host or ''}")
+        auth = b""
+        if u.user is not None:
+            pair = base64.b64encode(f"{u.user}:{u.password or ''}".encode()).decode()
+            auth = f"Proxy-Authorization: Basic {pair}\r\n".encode("ascii")
+    except (TypeError, ValueError) as exc:
+        raise BadRequest(f"invalid proxy URL: {exc}") from None
+    return _Proxy(u.raw_host, u.port, auth)
+
+
+class _Handshake(asyncio.Protocol):
+    """Reads the proxy's answer to CONNECT: its status line and headers, nothing more."""
+
+    def __init__(self) -> None:
+        self.answer: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._data = b""
+
+    def data_received(self, data: bytes) -> None:
+        self._data += data
+        end = self._data.find(b"\r\n\r\n")
+        if end >= 0 and not self.answer.done():
+            self.answer.set_result(self._data[:end])
+        elif len(self._data) > BODY_LIMIT and not self.answer.done():
+            self.answer.set_exception(OSError("the proxy's answer to CONNECT is too long"))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.answer.done():
+            self.answer.set_exception(exc or OSError("the proxy closed the connection"))
+
+
+async def _tunnel(proxy: _Proxy, target: _Target, tls: ssl.SSLContext,
+                  server_name: str | None) -> _Connection:
+    """A TLS connection to `target` through a CONNECT tunnel of `proxy`."""
+    loop = asyncio.get_running_loop()
+    transport, handshake = await loop.create_connection(_Handshake, proxy.host, proxy.port)
+    try:
+        authority = f"{target.host}:{target.port}".encode("ascii")
+        if ":" in target.host:  # an IPv6 address
+            authority = f"[{target.host}]:{target.port}".encode("ascii")
+        transport.write(b"CONNECT " + authority + b" HTTP/1.1\r\nHost: " + authority
+                        + b"\r\n" + proxy.auth + b"\r\n")
+        head = await handshake.answer
+        status = head.split(b"\r\n", 1)[0].split(b" ", 2)
+        if len(status) < 2 or not status[1].isdigit() or not 200 <= int(status[1]) < 300:
+            line = head.split(b"\r\n", 1)[0].decode("latin-1")
+            raise OSError(f"the proxy answered CONNECT with {line!r}")
+        conn = _Connection()
+        secure = await loop.start_tls(transport, conn, tls, server_hostname=server_name)
+        if secure is None:
+            raise OSError("TLS could not start in the proxy's tunnel")
+        conn.connection_made(secure)
+        return conn
+    except BaseException:
+        transport.close()
+        raise
 
 
 def _has_authorization(headers: Mapping[str, str]) -> bool:

@@ -101,7 +101,7 @@ class WebhookNotifier:
                  external_url: str = "", timeout: float = 10.0,
                  headers: Mapping[str, str] | None = None,
                  signing_secrets: Sequence[str] = (), tls: ssl.SSLContext | None = None,
-                 server_name: str | None = None) -> None:
+                 server_name: str | None = None, proxy: str | None = None) -> None:
         for secret in signing_secrets:
             signing.check_secret(secret)
         self.url = url
@@ -113,6 +113,7 @@ class WebhookNotifier:
         self.signing_secrets = tuple(signing_secrets)
         self.tls = tls
         self.server_name = server_name
+        self.proxy = proxy
         self._session: Pool | None = None
 
     def preview(self, notification: Notification, reason: str = "") -> dict[str, Any]:
@@ -142,7 +143,7 @@ class WebhookNotifier:
         # Created on first use and then shared by every delivery, so that connections are
         # kept alive between them.
         if self._session is None:
-            self._session = Pool(tls=self.tls, server_name=self.server_name)
+            self._session = Pool(tls=self.tls, server_name=self.server_name, proxy=self.proxy)
         return self._session
 
     async def close(self) -> None:

@@ -25,6 +25,7 @@ import asyncio
 import base64
 import json
 import shutil
+import socket
 import ssl
 import subprocess
 import time
@@ -38,10 +39,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from yarl import URL
 
 from alertd.alerts.model import Alert
 from alertd.config import parse_config
-from alertd.errors import NotifyError
+from alertd.errors import ConfigError, NotifyError
 from alertd.model import Labels
 from alertd.notify import http
 from alertd.notify.service import build_integrations
@@ -860,3 +862,168 @@ async def test_a_webhooks_tls_config_is_used_for_delivery(
             assert [r.line for r in tls_server.requests] == ["POST /hook HTTP/1.1"]
     finally:
         await notifier.close()
+
+
+# --- through an HTTP proxy --------------------------------------------------------------------
+
+
+class ForwardProxy:
+    """An HTTP proxy: absolute-form requests are passed on to their origin as they are, and
+    CONNECT opens a tunnel; both then relay bytes. Notes each request line with its
+    Proxy-Authorization; `refuse` answers CONNECT with a 407."""
+
+    def __init__(self, *, refuse: bool = False) -> None:
+        self.refuse = refuse
+        self.seen: list[tuple[str, str | None]] = []
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        line, *fields = head.decode("latin-1").split("\r\n")[:-2]
+        headers = {k.lower(): v.strip() for k, _, v in (f.partition(":") for f in fields)}
+        self.seen.append((line, headers.get("proxy-authorization")))
+        method, target, _ = line.split(" ")
+        if method == "CONNECT":
+            if self.refuse:
+                writer.write(answer(407, b"", "Proxy-Authenticate: Basic"))
+                await writer.drain()
+                writer.close()
+                return
+            host, _, port = target.rpartition(":")
+            up_reader, up_writer = await asyncio.open_connection(host, int(port))
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        else:
+            origin = URL(target)
+            assert origin.host is not None and origin.port is not None
+            up_reader, up_writer = await asyncio.open_connection(origin.host, origin.port)
+            up_writer.write(head)
+        for source, sink in ((reader, up_writer), (up_reader, writer)):
+            task = asyncio.create_task(_relay(source, sink))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+
+async def _relay(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+    with suppress(ConnectionError):
+        while data := await source.read(65536):
+            sink.write(data)
+            await sink.drain()
+    sink.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+async def forward_proxy() -> AsyncIterator[ForwardProxy]:
+    proxy = ForwardProxy()
+    await proxy.start()
+    try:
+        yield proxy
+    finally:
+        await proxy.stop()
+
+
+async def test_an_http_url_is_asked_of_the_proxy_in_absolute_form(
+        serve_raw: ServeRaw, forward_proxy: ForwardProxy) -> None:
+    origin = await serve_raw(replying(answer(200, b"via proxy")))
+    user_proxy = forward_proxy.url.replace("http://", "http://alertd:s%20cret@")
+    through = Pool(proxy=user_proxy)
+    try:
+        for _ in range(2):
+            got = await post(through, f"http://u:p@127.0.0.1:{origin.port}/hook?x=1")
+            assert (got.status, got.body) == (200, b"via proxy")
+    finally:
+        await through.close()
+    line, auth = forward_proxy.seen[0]
+    assert line == f"POST http://127.0.0.1:{origin.port}/hook?x=1 HTTP/1.1"  # no credentials
+    assert auth == "Basic " + base64.b64encode(b"alertd:s cret").decode()
+    assert len(forward_proxy.seen) == 1  # the second request went on the kept connection
+    [first, _] = origin.requests
+    assert first.headers["host"] == f"127.0.0.1:{origin.port}"
+    assert first.headers["authorization"] == "Basic " + base64.b64encode(b"u:p").decode()
+
+
+async def test_an_https_url_goes_through_a_connect_tunnel(
+        tls_server: RawServer, certificate: tuple[Path, Path],
+        forward_proxy: ForwardProxy) -> None:
+    through = Pool(tls=ssl.create_default_context(cafile=certificate[0]),
+                   proxy=forward_proxy.url)
+    try:
+        got = await post(through, f"https://127.0.0.1:{tls_server.port}/hook")
+    finally:
+        await through.close()
+    assert (got.status, got.body) == (200, b"secure")
+    assert forward_proxy.seen == [(f"CONNECT 127.0.0.1:{tls_server.port} HTTP/1.1", None)]
+    assert [r.line for r in tls_server.requests] == ["POST /hook HTTP/1.1"]
+
+
+@pytest.mark.parametrize("proxy_state", ["refusing", "down"])
+async def test_a_proxy_that_refuses_or_is_down_leaves_the_request_unsent(
+        tls_server: RawServer, proxy_state: str) -> None:
+    refusing = ForwardProxy(refuse=True)
+    await refusing.start()
+    proxy = refusing.url if proxy_state == "refusing" else f"http://127.0.0.1:{free_port()}"
+    through = Pool(proxy=proxy)
+    try:
+        with pytest.raises(NotifyError) as caught:
+            await http.post(through, f"https://127.0.0.1:{tls_server.port}/hook", b"{}",
+                            JSON, timeout=TIMEOUT, what="webhook")
+    finally:
+        await through.close()
+        await refusing.stop()
+    error = str(caught.value)
+    assert caught.value.retryable and not caught.value.ambiguous
+    assert "unreachable" in error and "through the proxy" in error
+    if proxy_state == "refusing":
+        assert "407" in error
+    assert tls_server.requests == []
+
+
+async def test_a_webhooks_proxy_url_must_be_http() -> None:
+    config = parse_config(
+        "route: {receiver: hook}\nreceivers:\n  - name: hook\n    webhook_configs:\n"
+        "      - url: 'https://example.com/hook'\n"
+        "        http_config: {proxy_url: 'https://proxy.example.com:3128'}\n")
+    with pytest.raises(ConfigError, match=r"webhook_configs\[0\]\.http_config\.proxy_url"):
+        build_integrations(config.receivers, console=None, external_url="")
+
+
+async def test_a_webhooks_proxy_url_is_used_for_delivery(
+        serve_raw: ServeRaw, forward_proxy: ForwardProxy) -> None:
+    origin = await serve_raw(replying(answer(200)))
+    config = parse_config(
+        "route: {receiver: hook}\nreceivers:\n  - name: hook\n    webhook_configs:\n"
+        f"      - url: 'http://127.0.0.1:{origin.port}/hook'\n"
+        f"        http_config: {{proxy_url: '{forward_proxy.url}'}}\n")
+    [notifier] = build_integrations(config.receivers, console=None, external_url="")["hook"]
+    alert = Alert(Labels({"alertname": "Proxied"}), {}, 1_800_000_000.0, None, 1_800_000_000.0)
+    try:
+        assert await notifier.notify(Notification("hook", "{}:{}", Labels(), [alert],
+                                                  1_800_000_000.0)) == "200"
+    finally:
+        await notifier.close()
+    assert [line for line, _ in forward_proxy.seen] == [
+        f"POST http://127.0.0.1:{origin.port}/hook HTTP/1.1"]
