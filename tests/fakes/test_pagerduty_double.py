@@ -10,8 +10,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.fakes import PROXY_ENV_VARS, ManualClock
+from tests.fakes import ManualClock
 from tests.fakes.pagerduty import FakePagerDuty
+
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 KEY = "e93facc04764012d7bfb002500d5d1a6"
 OTHER_KEY = "R0123456789abcdef0123456789abcde"
@@ -37,12 +39,6 @@ def trigger(dedup_key: str | None = "srv01/mysql", routing_key: str = KEY,
 
 def action(name: str, dedup_key: str = "srv01/mysql", routing_key: str = KEY) -> Event:
     return {"routing_key": routing_key, "event_action": name, "dedup_key": dedup_key}
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in PROXY_ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

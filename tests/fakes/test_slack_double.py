@@ -20,8 +20,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from tests.fakes import PROXY_ENV_VARS, ManualClock
+from tests.fakes import ManualClock
 from tests.fakes.slack import DEFAULT_TOKEN, FakeSlack, sign, signed_block_actions
+
+pytestmark = pytest.mark.usefixtures("no_proxy")
 
 Block = dict[str, Any]
 
@@ -55,12 +57,6 @@ def button(text: str, action_id: str, **extra: Any) -> Block:
 
 def actions(*elements: Block) -> Block:
     return {"type": "actions", "elements": list(elements)}
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in PROXY_ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ import pytest
 
 from alertd.api.timefmt import rfc3339
 from tests.daemon.test_process import AlertdProcess, free_port
-from tests.fakes import PROXY_ENV_VARS
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack
 
@@ -54,10 +53,7 @@ receivers:
 
 
 @pytest.fixture
-async def doubles(
-        monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[FakeSlack, FakePagerDuty]]:
-    for name in PROXY_ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
+async def doubles(no_proxy: None) -> AsyncIterator[tuple[FakeSlack, FakePagerDuty]]:
     async with FakeSlack() as slack, FakePagerDuty() as pd:
         yield slack, pd
 

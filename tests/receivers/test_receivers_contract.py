@@ -15,17 +15,12 @@ from alertd.receivers.pagerduty import PagerDutyNotifier
 from alertd.receivers.pagerduty_event import dedup_key
 from alertd.receivers.slack import SlackNotifier
 from alertd.receivers.state import ReceiverStates
-from tests.fakes import PROXY_ENV_VARS
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack
 
+pytestmark = pytest.mark.usefixtures("no_proxy")
+
 KEY = "0123456789abcdef0123456789abcdef"
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in PROXY_ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from alertd.api.timefmt import rfc3339
 from alertd.clock import FakeClock
 from alertd.config import load_config
 from alertd.daemon import Daemon
-from tests.fakes import PROXY_ENV_VARS, start
+from tests.fakes import start
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack, Message, signed_block_actions
 
@@ -136,9 +136,8 @@ class Env:
 
 
 @pytest.fixture
-async def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Env]:
-    for name in PROXY_ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
+async def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+              no_proxy: None) -> AsyncIterator[Env]:
     monkeypatch.chdir(tmp_path)
     fallback = Fallback()
     async with FakeSlack() as slack, FakePagerDuty() as pd:
