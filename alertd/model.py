@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from typing import NamedTuple
@@ -153,6 +154,16 @@ class Labels(Mapping[str, str]):
 
 
 EMPTY_LABELS = Labels()
+
+
+def json_float(value: float) -> float | str:
+    """A float for JSON, which has no NaN nor infinities: those as Prometheus writes them
+    ("NaN", "+Inf", "-Inf")."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return value
 
 
 def _escape(value: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +15,7 @@ from alertd.api.slack import slack_routes
 from alertd.api.timefmt import rfc3339
 from alertd.config.amyaml import to_alertmanager_yaml
 from alertd.history.explain import explain_text
+from alertd.model import json_float
 from alertd.sources.webhook import webhook_routes
 
 if TYPE_CHECKING:
@@ -107,15 +107,6 @@ async def _metrics(daemon: Daemon) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def _value(v: float) -> float | str:
-    # JSON has no NaN or infinities; write them as Prometheus does.
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+Inf" if v > 0 else "-Inf"
-    return v
-
-
 async def _rules(daemon: Daemon) -> web.Response:
     groups: list[dict[str, Any]] = []
     states = daemon.manager.evaluator.states
@@ -139,7 +130,7 @@ async def _rules(daemon: Daemon) -> web.Response:
                     "activeAt": rfc3339(i.active_at),
                     "firedAt": rfc3339(i.fired_at),
                     "resolvedAt": rfc3339(i.resolved_at),
-                    "value": _value(i.value),
+                    "value": json_float(i.value),
                 } for i in state.instances.values()],
             })
         groups.append({
@@ -209,5 +200,5 @@ async def _history(daemon: Daemon, request: web.Request) -> web.Response:
     return web.json_response([{
         "at": rfc3339(e.at), "kind": e.kind, "fingerprint": e.fingerprint,
         "alertname": e.alertname, "rule": e.rule, "labels": dict(e.labels),
-        "details": {k: _value(v) if isinstance(v, float) else v for k, v in e.details.items()},
+        "details": {k: json_float(v) if isinstance(v, float) else v for k, v in e.details.items()},
     } for e in events])

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from alertd.model import json_float
 from alertd.receivers.page import AlertLine, PageView, distinct_keys
 
 # "512 KB" read as the smaller of its two meanings, so that either reading holds.
@@ -132,7 +132,7 @@ def _details(view: PageView) -> dict[str, Any]:
     details: dict[str, Any] = {"firing": len(view.firing), "resolved": len(view.resolved),
                                "labels": dict(view.labels)}
     if view.value is not None:
-        details["value"] = _number(view.value)
+        details["value"] = json_float(view.value)
     if view.owner:
         details["owner"] = view.owner
     details["alerts"] = [_entry(line, keys, view.summary) for line in lines]
@@ -149,20 +149,11 @@ def _entry(line: AlertLine, keys: Sequence[str], shared_summary: str) -> dict[st
         "starts_at": timestamp(line.starts_at),
     }
     if line.value is not None:
-        entry["value"] = _number(line.value)
+        entry["value"] = json_float(line.value)
     if line.ends_at is not None:
         entry["ends_at"] = timestamp(line.ends_at)
     return {k: v for k, v in entry.items() if v not in ("", {})}
 
-
-
-def _number(value: float) -> float | str:
-    """NaN and infinities as Prometheus writes them: JSON has no such numbers."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return value
 
 
 def _links(view: PageView, configured: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:

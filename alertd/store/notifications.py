@@ -38,6 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from alertd.history import HistoryEvent
+from alertd.model import json_float
 from alertd.nflog.log import Entry
 from alertd.store.db import Database, StoreError, decode_labels, encode_labels, metadata
 
@@ -333,11 +334,7 @@ def decode_details(text: str) -> Mapping[str, Any]:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "+Inf" if value > 0 else "-Inf"
-        return value
+        return json_float(value)
     if value is None or isinstance(value, str | int):  # bool is an int
         return value
     if isinstance(value, Mapping):
