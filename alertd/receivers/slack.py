@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from alertd.errors import NotifyError
+from alertd.notify.http import classify
 from alertd.notify.http import retry_after as parse_retry_after
 from alertd.notify.outbox import decode, encode
 from alertd.receivers import Notification
@@ -90,7 +92,9 @@ class SlackNotifier:
         return entry_key(group_key, self.integration)
 
     def pace_key(self, n: Notification) -> str | None:
-        return f"slack:{self._channel(n, strict=False) or ''}"
+        # A channel's messages are paced together; without a channel (an incoming webhook,
+        # whose URL names it), those of this integration.
+        return f"slack:{self._channel(n, strict=False) or self.integration}"
 
     async def notify(self, notification: Notification, reason: str = "") -> str:
         try:
@@ -248,13 +252,11 @@ class SlackNotifier:
         client = AsyncWebhookClient(self.webhook_url, timeout=self._timeout_s,
                                     session=self._http(), retry_handlers=[])
         resp = await client.send_dict(body)
-        if resp.status_code == 200:
-            return "200"
-        retry_after = parse_retry_after(resp.headers.get("Retry-After") if resp.headers
-                                        else None, n.now)
-        raise NotifyError(f"slack webhook answered {resp.status_code}: {resp.body[:200]}",
-                          retryable=resp.status_code == 429 or resp.status_code >= 500,
-                          retry_after=retry_after)
+        error = classify(resp.status_code, resp.headers or {}, str(resp.body),
+                         what="slack webhook")
+        if error is not None:
+            raise error
+        return str(resp.status_code)
 
     # --- helpers -----------------------------------------------------------------------
     def _view(self, n: Notification, reason: str, value: Mapping[str, Any]) -> PageView:
@@ -315,7 +317,8 @@ def _error(exc: SlackApiError) -> NotifyError:
     if code == "missing_scope" and data.get("needed"):
         message += f": the app needs the {data['needed']} scope"
     headers = resp.headers or {}
+    # A Retry-After date counts from now (the wall clock, as the date is).
     retry_after = parse_retry_after(headers.get("Retry-After") or headers.get("retry-after"),
-                                    0.0)
+                                    time.time())
     retryable = status == 429 or status >= 500 or code in RETRYABLE
     return NotifyError(message, retryable=retryable, retry_after=retry_after)

@@ -3,7 +3,9 @@ webhooks (no editing: a message per notification), and how each answer is classi
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
+from email.utils import formatdate
 
 import pytest
 
@@ -82,6 +84,53 @@ async def test_slack_answers_are_classified_once(slack: FakeSlack) -> None:
     finally:
         await bot.close()
     assert len(slack.messages("C0001")) == 1
+
+
+async def test_a_retry_after_date_counts_from_now(slack: FakeSlack) -> None:
+    in_two_minutes = formatdate(time.time() + 120, usegmt=True)
+    bot = SlackNotifier(integration="ops/slack/0", send_resolved=True, states=ReceiverStates(),
+                        token="xoxb-test", app_url=f"{slack.url}/api/chat.postMessage",
+                        channel="C0001")
+    hook = SlackNotifier(integration="ops/slack/1", send_resolved=True, states=ReceiverStates(),
+                         webhook_url=slack.webhook_url)
+    try:
+        slack.inject(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": in_two_minutes})
+        slack.inject_webhook(429, "rate_limited", {"Retry-After": in_two_minutes})
+        for notifier in (bot, hook):
+            with pytest.raises(NotifyError) as info:
+                await notifier.notify(notification(100.0), "first notification")
+            assert info.value.retryable
+            assert info.value.retry_after is not None and 100 < info.value.retry_after <= 120
+    finally:
+        await bot.close()
+        await hook.close()
+
+
+async def test_an_incoming_webhooks_answers_are_classified(slack: FakeSlack) -> None:
+    hook = SlackNotifier(integration="ops/slack/0", send_resolved=True, states=ReceiverStates(),
+                         webhook_url=slack.webhook_url)
+    try:
+        slack.inject_webhook(400, "invalid_blocks")
+        with pytest.raises(NotifyError) as info:
+            await hook.notify(notification(100.0), "first notification")
+        assert not info.value.retryable and "invalid_blocks" in str(info.value)
+        slack.inject_webhook(503, "service unavailable")
+        with pytest.raises(NotifyError) as info:
+            await hook.notify(notification(100.0), "first notification")
+        assert info.value.retryable
+    finally:
+        await hook.close()
+
+
+def test_integrations_without_a_channel_are_paced_apart(slack: FakeSlack) -> None:
+    one, other = (SlackNotifier(integration=f"ops/slack/{i}", send_resolved=True,
+                                states=ReceiverStates(), webhook_url=slack.webhook_url)
+                  for i in range(2))
+    named = SlackNotifier(integration="ops/slack/2", send_resolved=True, states=ReceiverStates(),
+                          webhook_url=slack.webhook_url, channel="C0001")
+    n = notification(100.0)
+    assert one.pace_key(n) != other.pace_key(n)
+    assert named.pace_key(n) == "slack:C0001"
 
 
 async def test_pagerduty_trigger_retry_and_resolve_share_one_dedup_key(
