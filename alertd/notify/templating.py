@@ -4,9 +4,11 @@ over the page a notification becomes.
 A template sees:
 
     status, alertname, severity, summary, value, since, owner, runbook_url, graph_url,
-    labels (the labels the alerts share), group_labels, firing, resolved (lists of alerts,
-    each with labels, summary, value, starts_at, runbook_url), reason, receiver,
-    external_url
+    labels (the labels the alerts share), firing, resolved (lists of alerts, each with
+    labels, summary, value, starts_at, ends_at, runbook_url, generator_url, fingerprint),
+    reason, receiver, external_url
+
+and is checked when the configuration loads: its syntax, filters, tests and variables.
 
 Alertmanager's Go templates (`{{ .CommonLabels.alertname }}`) are not Jinja: a field
 written in Go template syntax is reported when the configuration loads and left to the
@@ -22,7 +24,7 @@ from typing import Any
 import jinja2
 
 from alertd.receivers.page import AlertLine, PageView
-from alertd.templates import ENVIRONMENT, LabelMap
+from alertd.templates import ENVIRONMENT, LabelMap, find_template_problems
 
 log = logging.getLogger("alertd.notify")
 
@@ -56,7 +58,8 @@ def compile_field(key: str, text: str | None, *,
                   warn: bool = True) -> NotificationTemplate | None:
     """A receiver template from the config; None for an absent or Go-syntax field.
 
-    Raises ValueError naming the problem for a Jinja syntax error."""
+    Raises ValueError naming the problem: a syntax error, an unknown filter, test or
+    variable (which would fail, or render empty, at every page)."""
     if text is None:
         return None
     if _GO_TEMPLATE.search(text):
@@ -66,10 +69,14 @@ def compile_field(key: str, text: str | None, *,
                     "built-in layout is used (rewrite it in Jinja2 to customise)", key)
         return None
     try:
-        return NotificationTemplate(key, text)
+        template = NotificationTemplate(key, text)
     except jinja2.TemplateSyntaxError as exc:
         raise ValueError(f"{key}: template syntax error on line {exc.lineno}: "
                          f"{exc.message}") from None
+    for problem in find_template_problems(text, VARIABLES):
+        line = f" on line {problem.line}" if problem.line and "\n" in text else ""
+        raise ValueError(f"{key}: {problem.message}{line}")
+    return template
 
 
 def _alert(line: AlertLine) -> dict[str, Any]:

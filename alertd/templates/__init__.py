@@ -137,8 +137,10 @@ def _lower_first(text: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def find_template_problems(text: str) -> tuple[TemplateProblem, ...]:
-    """Every problem of `text`: syntax, unknown filters and tests, unknown variables."""
+def find_template_problems(text: str, variables: tuple[str, ...] = CONTEXT_VARIABLES,
+                           ) -> tuple[TemplateProblem, ...]:
+    """Every problem of `text`: syntax, unknown filters and tests, unknown variables (those
+    neither in `variables`, rule templates' by default, nor defined by the template)."""
     if not _has_markup(text):
         return ()
     try:
@@ -180,8 +182,10 @@ def find_template_problems(text: str) -> tuple[TemplateProblem, ...]:
         else:
             declared.add(name_node.name)
     undeclared = set(first_line) - declared
-    for name in sorted(undeclared - _ALLOWED_NAMES, key=lambda n: (first_line.get(n, 0), n)):
-        hint = did_you_mean(name, CONTEXT_VARIABLES)
+    allowed = _ALLOWED_NAMES if variables is CONTEXT_VARIABLES else (
+        frozenset(variables) | frozenset(_ENV.globals) | _IMPLICIT_NAMES)
+    for name in sorted(undeclared - allowed, key=lambda n: (first_line.get(n, 0), n)):
+        hint = did_you_mean(name, variables)
         message = f'unknown template variable "{name}"{hint}'
         problems.append(TemplateProblem(first_line.get(name), message, "variable", name))
     problems.sort(key=lambda p: (p.line or 0))

@@ -74,3 +74,17 @@ def test_the_fallback_receiver_must_exist() -> None:
     assert problems("    webhook_configs: [{url: 'http://h/x'}]",
                     "notify: {fallback_receiver: rr}\n") == [
         'alertd.yml: notify.fallback_receiver: undefined receiver "rr" (did you mean "r"?)']
+
+
+def test_receiver_templates_are_checked_for_filters_and_variables_too() -> None:
+    # Neither is a syntax error; each would fail (or render empty) at every page.
+    (message,) = problems("    slack_configs: [{app_token: x, text: "
+                          "'{% if status %}{{ summary | upper_case }}{% endif %}'}]")
+    assert message.startswith("alertd.yml: receivers[0].slack_configs[0].text: unknown "
+                              'template filter "upper_case"')
+    (message,) = problems("    pagerduty_configs: [{routing_key: k, description: "
+                          "'{{ alert_name }}'}]")
+    assert 'unknown template variable "alert_name" (did you mean "alertname"?)' in message
+    parse_config(BASE.format(receiver="    slack_configs: [{app_token: x, text: "
+                                      "'{% for a in firing %}{{ a.labels.pod }}{% endfor %}'}]"),
+                 "alertd.yml", env={})
