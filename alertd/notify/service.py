@@ -424,7 +424,7 @@ class Notifications:
                 if self.store is not None:
                     week_ago = now - KEEP_FINISHED
                     await self.store.outbox.delete_finished(week_ago)
-                    await self.store.receiver_state.delete_older(week_ago)
+                    await self.states.delete_older(week_ago)
 
     async def reconfigure(self, config: Config) -> None:
         self._apply(config)

@@ -14,10 +14,11 @@ With an incoming-webhook URL (no editing possible) each notification is a new me
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -84,7 +85,8 @@ class SlackNotifier:
         self.identity: dict[str, Any] = {k: v for k, v in identity if v}
         self.templates = templates
         self._session: aiohttp.ClientSession | None = None
-        self._locks: dict[str, asyncio.Lock] = {}
+        # Per group: its lock and how many hold or wait for it (dropped at none).
+        self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
 
     # --- the Notifier protocol ---------------------------------------------------------
     def key(self, group_key: str) -> str:
@@ -302,8 +304,19 @@ class SlackNotifier:
         # slack-sdk takes whole seconds, and 0 would mean no timeout at all.
         return max(1, math.ceil(self.timeout))
 
-    def _lock(self, group_key: str) -> asyncio.Lock:
-        return self._locks.setdefault(group_key, asyncio.Lock())
+    @contextlib.asynccontextmanager
+    async def _lock(self, group_key: str) -> AsyncIterator[None]:
+        """One update of a group's page at a time. The lock is forgotten when nobody holds
+        or waits for it: kept, there would be one per group ever paged."""
+        lock, users = self._locks.setdefault(group_key, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._locks[group_key]
 
 
 def _error(exc: SlackApiError) -> NotifyError:

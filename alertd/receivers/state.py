@@ -25,7 +25,7 @@ class StateRepository(Protocol):
 
     async def put(self, row: StateRow) -> None: ...
 
-    async def find(self, kind: str, group_key: str) -> list[StateRow]: ...
+    async def delete_older(self, before: float) -> int: ...
 
 
 class ReceiverStates:
@@ -56,7 +56,10 @@ class ReceiverStates:
         self._rows[key] = row
         return row
 
-    async def find(self, kind: str, group_key: str) -> list[StateRow]:
+    async def delete_older(self, before: float) -> None:
+        """Forget the state of groups quiet since `before`, in memory and in the store (the
+        cache would otherwise keep every group ever paged)."""
+        for key in [k for k, row in self._rows.items() if row.updated_at < before]:
+            del self._rows[key]
         if self.repository is not None:
-            return await self.repository.find(kind, group_key)
-        return [r for r in self._rows.values() if r.kind == kind and r.group_key == group_key]
+            await self.repository.delete_older(before)

@@ -307,12 +307,6 @@ class ReceiverStateRepository:
         async with self._db.transaction("save receiver state", write=True) as conn:
             await conn.execute(upsert(self._db.dialect, receiver_state, ("key",)), [values])
 
-    async def find(self, kind: str, group_key: str) -> list[StateRow]:
-        query = select(receiver_state).where(receiver_state.c.kind == kind,
-                                             receiver_state.c.group_key == group_key)
-        async with self._db.transaction("read receiver state", write=False) as conn:
-            return [_state(r._mapping) for r in (await conn.execute(query)).all()]
-
     async def delete_older(self, before: float) -> int:
         stmt = delete(receiver_state).where(receiver_state.c.updated_at < before)
         async with self._db.transaction("clean receiver state", write=True) as conn:
