@@ -108,3 +108,14 @@ async def test_an_unchanged_receiver_state_is_not_written_again_within_the_hour(
     await states.put("k", "pagerduty_incident", "g", "team/pagerduty/0", resolved, 4601.0)
     stored = await store.receiver_state.get("k")
     assert stored is not None and stored.value == resolved
+
+
+async def test_quiet_groups_state_leaves_the_cache_and_the_store(store: Store) -> None:
+    states = ReceiverStates(store.receiver_state)
+    await states.put("old", "slack_page", "g1", "team/slack/0", {"ts": "1.1"}, 10.0)
+    await states.put("new", "slack_page", "g2", "team/slack/0", {"ts": "2.2"}, 100.0)
+    await states.delete_older(50.0)
+    assert await states.get("old") is None  # not served from memory either
+    assert await store.receiver_state.get("old") is None
+    kept = await states.get("new")
+    assert kept is not None and kept.value == {"ts": "2.2"}
