@@ -125,25 +125,24 @@ class NotificationLog:
         flush that runs meanwhile, or after a failed write (the StoreError propagates),
         must not tell it again.
         """
-        when = self._clock.now() if at is None else at
-        if not math.isfinite(when) or not retention > 0:
-            raise ValueError(f"cannot log a notification at {when} kept for {retention}s")
-        entry = Entry(group_key, receiver, frozenset(firing), frozenset(resolved), when,
-                      when + retention)
-        self._merge([entry])
+        entry = self.entry(group_key, receiver, firing, resolved,
+                           self._clock.now() if at is None else at, retention)
+        self.remember(entry)
         await self._repository.save(entry)
         return entry
 
     def entry(self, group_key: str, receiver: str, firing: Iterable[str],
               resolved: Iterable[str], at: float, retention: float = RETENTION) -> Entry:
-        """Record a notification in memory and return its entry, for the caller to store
-        (the outbox stores it with the notification, in one transaction)."""
+        """The entry of a notification, for the caller to store (the outbox stores it with
+        the notification, in one transaction) and then `remember`."""
         if not math.isfinite(at) or not retention > 0:
             raise ValueError(f"cannot log a notification at {at} kept for {retention}s")
-        entry = Entry(group_key, receiver, frozenset(firing), frozenset(resolved), at,
-                      at + retention)
+        return Entry(group_key, receiver, frozenset(firing), frozenset(resolved), at,
+                     at + retention)
+
+    def remember(self, entry: Entry) -> None:
+        """Put a stored entry in memory, where dedup reads it."""
         self._merge([entry])
-        return entry
 
     async def forget(self, group_key: str, receiver: str, at: float) -> None:
         """A notification logged at `at` was never delivered (its delivery gave up): the

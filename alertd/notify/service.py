@@ -327,6 +327,11 @@ class Notifications:
             logged = self.nflog.entry(n.group_key, integration, firing, resolved, n.now)
         await self.deliverer.submit(n, reason, integration=integration, index=index,
                                     logged=logged)
+        if self.nflog is not None and logged is not None:
+            # Only once the outbox holds it: a write that failed leaves the group to be
+            # notified at its next flush, not marked as told. (A group never flushes twice
+            # at once, so nothing can read the log for it in between.)
+            self.nflog.remember(logged)
 
     async def _given_up(self, d: Delivery) -> None:
         if self.nflog is not None:

@@ -22,6 +22,7 @@ from alertd.api.timefmt import rfc3339
 from alertd.clock import FakeClock
 from alertd.config import load_config
 from alertd.daemon import Daemon
+from alertd.store import StoreError
 
 T0 = 1_800_000_000.0  # a Friday, 08:00 UTC
 
@@ -385,6 +386,27 @@ async def test_a_reload_that_removes_a_failing_integration_resolves_its_alert(
     await harness.daemon.run_until_idle()  # the meta-alert's step
     assert failing() == []
     assert n.failing_integrations == {}
+
+
+async def test_a_notification_whose_outbox_write_failed_is_sent_at_the_next_flush(
+        harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The database refuses the write: nothing was sent, so the log must not say it was.
+    assert harness.daemon and harness.daemon.store
+    outbox = harness.daemon.store.outbox
+    enqueue = outbox.enqueue
+
+    async def refused(*args: Any, **kwargs: Any) -> None:
+        raise StoreError('database "x": cannot write the outbox: disk I/O error')
+
+    monkeypatch.setattr(outbox, "enqueue", refused)
+    a = alert("HighLatency", instance="a")
+    await harness.at(0, a)
+    await harness.at(30, a)
+    assert pages(harness, "HighLatency") == []
+    monkeypatch.setattr(outbox, "enqueue", enqueue)
+    await harness.at(330, a)  # group_interval later
+    sent = pages(harness, "HighLatency")
+    assert len(sent) == 1 and sent[0]["notification_reason"] == "first notification"
 
 
 async def test_post_validation_names_the_bad_alert(harness: Harness) -> None:

@@ -195,10 +195,12 @@ async def test_gc_loop_collects_on_its_interval() -> None:
 async def test_a_forgotten_notification_is_news_again_unless_a_later_one_was_logged() -> None:
     repo, clock = MemoryRepository(), FakeClock(NOW)
     nflog = NotificationLog(repo, clock)
-    nflog.entry("g", "r", ["a"], [], NOW)
+    nflog.remember(nflog.entry("g", "r", ["a"], [], NOW))
+    assert nflog.query("g", "r") is not None
     await nflog.forget("g", "r", NOW)  # its delivery gave up
     assert nflog.query("g", "r") is None
     later = nflog.entry("g", "r", ["a"], [], NOW + 60)
+    nflog.remember(later)
     await repo.save(later)
     await nflog.forget("g", "r", NOW)  # an older delivery giving up late
     assert nflog.query("g", "r") == later and repo.rows[("g", "r")] == later
