@@ -210,6 +210,11 @@ class Deliverer:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         await self.flush()
 
+    def wait_started(self) -> Awaitable[list[Any]]:
+        """Something to await for the attempts under way at the call, not for those started
+        later (under steady traffic, `settle` may not return)."""
+        return asyncio.gather(*self._tasks, return_exceptions=True)
+
     async def flush(self) -> None:
         """Commit the outbox marks still queued; a failure is logged."""
         if self.repository is not None:

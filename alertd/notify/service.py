@@ -301,7 +301,8 @@ class Notifications:
             self._spawn(self._close_after_settle(old))
 
     async def _close_after_settle(self, notifiers: Sequence[Notifier]) -> None:
-        await self.deliverer.settle()
+        # Attempts started from now on find the new integrations (looked up per attempt).
+        await self.deliverer.wait_started()
         await _close(notifiers)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:

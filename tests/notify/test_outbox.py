@@ -3,7 +3,9 @@ notification replaces, giving up, and what a restart sends."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -207,3 +209,38 @@ async def test_a_slot_is_forgotten_once_its_notifications_are_over(store: Store)
     d.deliver_due(clock.now())
     await d.settle()
     assert d.pending == 0 and (d._locks, d._latest) == ({}, {})
+
+
+class Held(Flaky):
+    """Waits at each notification until the event of its first alert's name is set."""
+
+    def __init__(self, *names: str) -> None:
+        super().__init__()
+        self.release = {name: asyncio.Event() for name in names}
+        self.entered: dict[str, asyncio.Event] = {name: asyncio.Event() for name in names}
+
+    async def notify(self, notification: Notification, reason: str = "") -> str:
+        name = notification.alerts[0].labels["alertname"]
+        self.entered[name].set()
+        await self.release[name].wait()
+        return await super().notify(notification, reason)
+
+
+async def test_wait_started_waits_for_the_attempts_of_now_not_later_ones() -> None:
+    # What a reload waits for before closing the old integrations: under steady traffic
+    # "until nothing is in flight" might never come.
+    clock, held = FakeClock(1000.0), Held("A", "B")
+    d = deliverer(clock, held, None)
+    await d.submit(notification(1000.0, "A"), "first notification",
+                   integration="team/webhook/0", index=0)
+    await held.entered["A"].wait()
+    waiting = asyncio.ensure_future(d.wait_started())  # the attempts under way now: A
+    later = replace(notification(1000.0, "B"), group_key='{}:{alertname="Y"}')
+    await d.submit(later, "first notification", integration="team/webhook/0", index=0)
+    await held.entered["B"].wait()
+    held.release["A"].set()
+    await asyncio.wait_for(waiting, 5)  # B is still under way
+    assert [n.alerts[0].labels["alertname"] for n in held.got] == ["A"]
+    held.release["B"].set()
+    await d.settle()
+    assert [n.alerts[0].labels["alertname"] for n in held.got] == ["A", "B"]
