@@ -69,7 +69,9 @@ class HistoryRecorder:
         # Under `run`, a full batch is written now rather than at the next interval: a
         # second's worth written at once, batch after batch, slowed every task of the
         # loop for a tenth of a second; spread out, each write is one short transaction.
-        if self._running and self._eager is None and len(self._buffer) >= self._batch_size:
+        # While writes fail, `run` alone retries, once an interval.
+        if (self._running and self._eager is None and self.last_error is None
+                and len(self._buffer) >= self._batch_size):
             self._eager = asyncio.get_running_loop().create_task(self._write_eagerly())
 
     async def _write_eagerly(self) -> None:

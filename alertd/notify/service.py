@@ -36,7 +36,7 @@ from alertd.dispatch.dispatcher import Dispatcher
 from alertd.dispatch.inhibit import Inhibitor
 from alertd.dispatch.route import Route, with_fallback
 from alertd.dispatch.timeintervals import TimeIntervals
-from alertd.errors import ConfigError
+from alertd.errors import AlertdError, ConfigError
 from alertd.history import HistoryEvent, event
 from alertd.history.recorder import HistoryRecorder
 from alertd.model import Labels
@@ -423,14 +423,20 @@ class Notifications:
             self.alerts.sweep(now)
             sweeps += 1
             if sweeps % 90 == 0:  # every 15 minutes, as Alertmanager collects garbage
-                self.pipeline.forget(a.fingerprint for a in self.alerts.gc(now))
-                await self.silences.gc(now)
-                if self.nflog is not None:
-                    await self.nflog.gc()
-                if self.store is not None:
-                    week_ago = now - KEEP_FINISHED
-                    await self.store.outbox.delete_finished(week_ago)
-                    await self.states.delete_older(week_ago)
+                try:
+                    await self._collect_garbage(now)
+                except AlertdError as exc:  # the database: the next round tries again
+                    log.warning("cleanup failed (retried in 15 minutes): %s", exc)
+
+    async def _collect_garbage(self, now: float) -> None:
+        self.pipeline.forget(a.fingerprint for a in self.alerts.gc(now))
+        await self.silences.gc(now)
+        if self.nflog is not None:
+            await self.nflog.gc()
+        if self.store is not None:
+            week_ago = now - KEEP_FINISHED
+            await self.store.outbox.delete_finished(week_ago)
+            await self.states.delete_older(week_ago)
 
     async def reconfigure(self, config: Config) -> None:
         self._apply(config)

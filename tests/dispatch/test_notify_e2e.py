@@ -22,6 +22,7 @@ from alertd.api.timefmt import rfc3339
 from alertd.clock import FakeClock
 from alertd.config import load_config
 from alertd.daemon import Daemon
+from alertd.notify import service as notify_service
 from alertd.store import StoreError
 
 T0 = 1_800_000_000.0  # a Friday, 08:00 UTC
@@ -407,6 +408,29 @@ async def test_a_notification_whose_outbox_write_failed_is_sent_at_the_next_flus
     await harness.at(330, a)  # group_interval later
     sent = pages(harness, "HighLatency")
     assert len(sent) == 1 and sent[0]["notification_reason"] == "first notification"
+
+
+async def test_a_failed_cleanup_does_not_stop_the_sweeps(
+        harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert harness.daemon and harness.daemon.store
+    monkeypatch.setattr(notify_service, "SWEEP_INTERVAL", 0.0)  # a sweep at every turn
+    cleanups: list[float] = []
+    second = asyncio.Event()
+
+    async def delete_finished(before: float) -> int:
+        cleanups.append(before)
+        if len(cleanups) == 1:
+            raise StoreError('database "x": cannot clean the outbox: database is locked')
+        second.set()
+        return 0
+
+    monkeypatch.setattr(harness.daemon.store.outbox, "delete_finished", delete_finished)
+    sweeping = asyncio.create_task(harness.daemon.notifications._maintenance())
+    try:
+        await asyncio.wait_for(second.wait(), 10)  # the cleanup after the failed one
+    finally:
+        sweeping.cancel()
+    assert len(cleanups) == 2
 
 
 async def test_post_validation_names_the_bad_alert(harness: Harness) -> None:

@@ -174,3 +174,46 @@ async def test_under_run_a_full_batch_is_written_without_waiting_for_the_interva
         assert names(sink.events) == ["u0", "u1", "u2"] and recorder.pending == 0
     finally:
         running.cancel()
+
+
+async def test_while_writes_fail_full_batches_wait_for_runs_retry() -> None:
+    sink, clock = Sink(), FakeClock(T0)
+    sink.fail_after = 0
+    tick = asyncio.Event()  # one interval of run passes each time it is set
+    attempts: list[int] = []
+    attempted = asyncio.Condition()
+    append = sink.append
+
+    async def counted(events: Sequence[HistoryEvent]) -> None:
+        async with attempted:
+            attempts.append(len(events))
+            attempted.notify_all()
+        await append(events)
+
+    async def until(n: int) -> None:
+        async with attempted:
+            await asyncio.wait_for(attempted.wait_for(lambda: len(attempts) >= n), 5)
+
+    sink.append = counted  # type: ignore[method-assign]
+
+    async def sleep(seconds: float) -> None:
+        await tick.wait()
+        tick.clear()
+
+    recorder = HistoryRecorder(sink, clock, batch_size=2, sleep=sleep)
+    running = asyncio.create_task(recorder.run(1.0))
+    try:
+        await asyncio.sleep(0)  # run has started: it waits for its interval
+        recorder.record_many(acks(2))  # a full batch: written at once, and it fails
+        await until(1)
+        recorder.record_many(acks(4, start=2))  # more full batches: left for run
+        for _ in range(3):  # turns of the loop in which an eager write would start
+            await asyncio.sleep(0)
+        assert attempts == [2] and recorder.pending == 6
+        sink.fail_after = None
+        tick.set()  # run's interval: it writes everything, three batches
+        await until(4)
+        assert attempts == [2, 2, 2, 2]
+        assert names(sink.events) == [f"u{i}" for i in range(6)]
+    finally:
+        running.cancel()
