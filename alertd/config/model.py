@@ -481,10 +481,15 @@ class MqttSource(_Model):
         return self.url.startswith("mqtts://")
 
     def host_port(self) -> tuple[str, int]:
-        """The broker's host and port (1883 for mqtt://, 8883 for mqtts:// unless given)."""
-        parts = urlsplit(self.url)
-        assert parts.hostname is not None  # checked by the validator
-        return parts.hostname, parts.port or (8883 if self.uses_tls() else 1883)
+        return mqtt_host_port(self.url)
+
+
+def mqtt_host_port(url: str) -> tuple[str, int]:
+    """A checked MQTT URL's host and port (1883 for mqtt://, 8883 for mqtts:// unless
+    given); IPv6 addresses without their brackets."""
+    parts = urlsplit(url)
+    assert parts.hostname is not None  # checked by the validators
+    return parts.hostname, parts.port or (8883 if parts.scheme == "mqtts" else 1883)
 
 
 class Sources(_Model):

@@ -22,6 +22,7 @@ from alertd.alerts.model import Alert
 from alertd.alerts.store import AlertStore
 from alertd.clock import Clock
 from alertd.config import Config
+from alertd.config.model import mqtt_host_port
 from alertd.config.routing import (
     GlobalConfig,
     HTTPConfig,
@@ -225,12 +226,12 @@ def _pagerduty(c: PagerdutyConfig, ctx: BuildContext, integration: str, key: str
 
 
 def _mqtt(c: MqttReceiverConfig, ctx: BuildContext, integration: str, key: str) -> Notifier:
-    scheme, _, rest = c.url.partition("://")
-    host, _, port = rest.partition(":")
-    return MqttNotifier(host=host, port=int(port or (8883 if scheme == "mqtts" else 1883)),
+    host, port = mqtt_host_port(c.url)
+    return MqttNotifier(host=host, port=port,
                         topic=c.topic, qos=c.qos, retain=c.retain, send_resolved=c.send_resolved,
                         username=c.username, password=_maybe_secret(c.password, c.password_file),
-                        client_id=c.client_id, tls=scheme == "mqtts", timeout=c.timeout,
+                        client_id=c.client_id, tls=c.url.startswith("mqtts://"),
+                        timeout=c.timeout,
                         external_url=ctx.external_url)
 
 

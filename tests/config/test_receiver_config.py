@@ -7,6 +7,8 @@ import pytest
 
 from alertd.config import parse_config
 from alertd.errors import ConfigError
+from alertd.notify.service import build_integrations
+from alertd.receivers.mqtt import MqttNotifier
 
 BASE = """\
 route: {{receiver: r}}
@@ -88,3 +90,14 @@ def test_receiver_templates_are_checked_for_filters_and_variables_too() -> None:
     parse_config(BASE.format(receiver="    slack_configs: [{app_token: x, text: "
                                       "'{% for a in firing %}{{ a.labels.pod }}{% endfor %}'}]"),
                  "alertd.yml", env={})
+
+
+def test_an_mqtt_receivers_url_is_read_as_the_mqtt_sources() -> None:
+    config = parse_config(BASE.format(receiver="    mqtt_configs: [{url: 'mqtts://[::1]'}]"),
+                          "alertd.yml", env={})
+    [notifier] = build_integrations(config.receivers, console=None,
+                                    external_url="")[config.receivers[0].name]
+    assert isinstance(notifier, MqttNotifier)
+    assert (notifier.host, notifier.port) == ("::1", 8883)
+    (message,) = problems("    mqtt_configs: [{url: 'mqtt://user:pass@broker:1883'}]")
+    assert "must not hold credentials" in message and "pass@" not in message
