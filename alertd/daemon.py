@@ -149,6 +149,11 @@ class Daemon:
         self.notifications.history = self.history
         summary = self.manager.replace(specs, self.config.evaluation_interval)
         self._after_rules_changed()
+        host, port = self.config.listen_host_port()
+        if serve and port:
+            # Known before the API is up: notifications sent again from the outbox on
+            # start link to it too. (With port 0, the bound port once it listens.)
+            self.notifications.set_listen_url(f"http://{host}:{port}")
         await self.notifications.start(self.store, run=schedule)
         await self._restore()
         self.reload_status = ReloadStatus(True, self.clock.now(), None, str(summary))
@@ -213,6 +218,9 @@ class Daemon:
         try:
             config = load_config(self.config_path) if self.config_path else self.config
             specs = load_groups(config.rule_files, self.base_dir)
+            # Receivers too are built before anything changes: one that fails (a secret
+            # file that cannot be read) fails the reload, not half of it.
+            notifications = self.notifications.prepare(config)
         except AlertdError as exc:
             self.reload_status = ReloadStatus(False, self.clock.now(), str(exc), "")
             self.metrics.reload_success.set(0)
@@ -227,7 +235,7 @@ class Daemon:
             self._configure_mqtt(config.sources.mqtt)
         self.config = config
         self.ownership = Ownership(config.owners)
-        await self.notifications.reconfigure(config)
+        await self.notifications.reconfigure(notifications)
         for name in summary.removed:
             self.alerts.forget_rule(name, self.clock.now())
         self.meta.forget_rules(set(self.manager.evaluator.states))
@@ -448,8 +456,8 @@ class Daemon:
         sockets = getattr(site._server, "sockets", None) or []
         bound = sockets[0].getsockname()[1] if sockets else port
         self.listen_url = f"http://{host}:{bound}"
-        # Where links in notifications point: the URL people reach alertd at, when given.
-        self.notifications.set_external_url(self.config.external_url or self.listen_url)
+        # Where links in notifications point when the configuration gives no external_url.
+        self.notifications.set_listen_url(self.listen_url)
 
 
 def tune_gc() -> None:

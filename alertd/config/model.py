@@ -185,12 +185,13 @@ def _readable_file(value: object, info: ValidationInfo) -> object:
 
 def _secret_file(value: object, info: ValidationInfo) -> object:
     path = _readable_file(value, info)
-    if isinstance(path, str) and _read_file(path, ValueError).strip() == "":
+    if isinstance(path, str) and read_file(path, ValueError).strip() == "":
         raise ValueError(f'"{path}" is empty')
     return path
 
 
-def _read_file(path: str, error: type[Exception]) -> str:
+def read_file(path: str, error: type[Exception]) -> str:
+    """The file's text; `error` naming the file and the reason if it cannot be read."""
     try:
         with open(path, encoding="utf-8") as f:
             return f.read()
@@ -202,7 +203,7 @@ def _read_file(path: str, error: type[Exception]) -> str:
 def _read_secret(path: str, key: str) -> str:
     """The secret held in the file at `path` (surrounding whitespace removed), read now."""
     try:
-        return _read_file(path, ValueError).strip()
+        return read_file(path, ValueError).strip()
     except ValueError as exc:
         raise ConfigError(f"{key}: {exc}") from None
 

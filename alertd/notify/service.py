@@ -15,14 +15,13 @@ import contextlib
 import logging
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TextIO
 
 from alertd.alerts.model import Alert
 from alertd.alerts.store import AlertStore
 from alertd.clock import Clock
 from alertd.config import Config
-from alertd.config.model import mqtt_host_port
+from alertd.config.model import mqtt_host_port, read_file
 from alertd.config.routing import (
     GlobalConfig,
     HTTPConfig,
@@ -82,7 +81,8 @@ def _secret(value: Any, file: str | None) -> str:
     if value is not None:
         return str(value.get_secret_value())
     assert file is not None
-    return Path(file).read_text("utf-8").strip()
+    # A ValueError naming the file; build_integrations puts the config's key before it.
+    return read_file(file, ValueError).strip()
 
 
 def _maybe_secret(value: Any, file: str | None) -> str | None:
@@ -139,7 +139,10 @@ def build_integrations(receivers: Sequence[Receiver], *, console: TextIO | None,
             for j, config in enumerate(configs):
                 integration = f"{receiver.name}/{kind}/{len(notifiers)}"
                 key = f"receivers[{i}].{kind}_configs[{j}]"
-                notifiers.append(build(config, ctx, integration, key))
+                try:
+                    notifiers.append(build(config, ctx, integration, key))
+                except ValueError as exc:  # a secret file that cannot be read, say
+                    raise ConfigError(f"{key}: {exc}") from None
         if not notifiers and receiver.name == CONSOLE:
             # The built-in receiver of the defaults: notifications on standard output.
             notifiers.append(ConsoleNotifier(console))
@@ -150,8 +153,8 @@ def build_integrations(receivers: Sequence[Receiver], *, console: TextIO | None,
 def _webhook(c: WebhookConfig, ctx: BuildContext, integration: str, key: str) -> Notifier:
     secrets = [s.get_secret_value() for s in c.signing_secrets]
     for i, file in enumerate(c.signing_secret_files):
-        secret = Path(file).read_text("utf-8").strip()
         try:
+            secret = read_file(file, ValueError).strip()
             check_secret(secret)
         except ValueError as exc:
             raise ConfigError(f"{key}.signing_secret_files[{i}]: {file}: {exc}") from None
@@ -235,15 +238,26 @@ def _mqtt(c: MqttReceiverConfig, ctx: BuildContext, integration: str, key: str) 
                         external_url=ctx.external_url)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A configuration ready to be applied: what could fail has been built."""
+
+    config: Config
+    routes: Route
+    integrations: dict[str, list[Notifier]]
+    external_url: str
+
+
 class Notifications:
     def __init__(self, config: Config, clock: Clock, alerts: AlertStore, *,
                  history: HistoryRecorder | None = None, console: TextIO | None = None,
-                 external_url: str = "") -> None:
+                 ) -> None:
         self.clock = clock
         self.alerts = alerts
         self.history = history
         self.console = console
-        self.external_url = external_url
+        self._listen_url = ""
+        self.external_url = ""
         self.silences = Silences()
         self.nflog: NotificationLog | None = None
         self.store: Store | None = None
@@ -259,7 +273,7 @@ class Notifications:
         self.actions = SlackActions(
             clock, integrations=lambda: [n for ns in self.integrations.values() for n in ns],
             silences=lambda: self.silences, record=self._record_event)
-        self._apply(config)
+        self._apply(self.prepare(config))
         self.pipeline = Pipeline(
             silences=self.silences, inhibitor=self, nflog=self, needs_update=needs_update,
             integrations=lambda name: self.integrations.get(name, []),
@@ -270,12 +284,21 @@ class Notifications:
         alerts.subscribe(self._on_alerts)
         self._tasks: list[asyncio.Task[None]] = []
 
-    def _apply(self, config: Config) -> None:
-        self.config = config
-        self.routes = Route.from_config(config.route)
+    def prepare(self, config: Config) -> Prepared:
+        """Everything a configuration needs that can fail (its integrations read secret
+        files), built without touching what runs; raises ConfigError."""
+        routes = Route.from_config(config.route)
         if config.notify.fallback_receiver is not None:
-            self.routes = with_fallback(self.routes, NOTIFY_FAILING,
-                                        config.notify.fallback_receiver)
+            routes = with_fallback(routes, NOTIFY_FAILING, config.notify.fallback_receiver)
+        external_url = config.external_url or self._listen_url
+        integrations = build_integrations(
+            config.receivers, console=self.console, external_url=external_url,
+            global_=config.global_, owners=config.owners, states=self.states)
+        return Prepared(config, routes, integrations, external_url)
+
+    def _apply(self, prepared: Prepared) -> None:
+        config = self.config = prepared.config
+        self.routes = prepared.routes
         retry = config.notify.retry
         self.deliverer.policy = RetryPolicy(initial=retry.initial_backoff,
                                             maximum=retry.max_backoff,
@@ -284,16 +307,14 @@ class Notifications:
         self.inhibitor = Inhibitor(config.inhibit_rules)
         self.intervals = TimeIntervals.from_config(config.time_intervals,
                                                    config.mute_time_intervals)
-        self._receivers = config.receivers
-        self._apply_integrations()
+        self.external_url = prepared.external_url
+        self._use_integrations(prepared.integrations)
         self.receiver_names = [r.name for r in config.receivers]
         self.resolve_timeout = float(config.global_.resolve_timeout)
 
-    def _apply_integrations(self) -> None:
+    def _use_integrations(self, integrations: dict[str, list[Notifier]]) -> None:
         old = [n for notifiers in self.integrations.values() for n in notifiers]
-        self.integrations = build_integrations(
-            self._receivers, console=self.console, external_url=self.external_url,
-            global_=self.config.global_, owners=self.config.owners, states=self.states)
+        self.integrations = integrations
         self.health.keep_only({f"{receiver}/{n.name}/{i}"
                                for receiver, notifiers in self.integrations.items()
                                for i, n in enumerate(notifiers)})
@@ -439,8 +460,10 @@ class Notifications:
             await self.store.outbox.delete_finished(week_ago)
             await self.states.delete_older(week_ago)
 
-    async def reconfigure(self, config: Config) -> None:
-        self._apply(config)
+    async def reconfigure(self, config: Config | Prepared) -> None:
+        """Swap to a new configuration; a Config is prepared first (and may raise, leaving
+        everything as it was)."""
+        self._apply(config if isinstance(config, Prepared) else self.prepare(config))
         await self.dispatcher.reroute(self.routes, self.alerts.alerts())
 
     # --- hooks -------------------------------------------------------------------------
@@ -459,10 +482,12 @@ class Notifications:
                 return []
         return list(dict.fromkeys(names))
 
-    def set_external_url(self, url: str) -> None:
-        """Where receivers' links point (known once the API listens)."""
-        self.external_url = url
-        self._apply_integrations()
+    def set_listen_url(self, url: str) -> None:
+        """Where alertd listens, known once the API is up: where receivers' links point
+        unless the configuration gives external_url."""
+        self._listen_url = url
+        if not self.config.external_url and url != self.external_url:
+            self._apply(self.prepare(self.config))
 
     def _time_mute(self, route: Route, at: float) -> str | None:
         return self.intervals.mute_reason(route.mute_time_intervals,

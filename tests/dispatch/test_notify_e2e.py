@@ -433,6 +433,27 @@ async def test_a_failed_cleanup_does_not_stop_the_sweeps(
     assert len(cleanups) == 2
 
 
+async def test_a_reload_whose_receiver_cannot_be_built_changes_nothing(
+        harness: Harness) -> None:
+    assert harness.daemon
+    path = harness.tmp_path / "alertd.yml"
+    # A signing secret file is read when the receivers are built, after the file loads.
+    secret = harness.tmp_path / "signing-secret"
+    secret.write_text("not a Standard Webhooks secret")
+    team = f"    webhook_configs: [{{url: 'http://127.0.0.1:{harness.capture.port}/team'}}]"
+    path.write_text(CONFIG.format(port=harness.capture.port).replace(
+        team, team[:-2] + f", signing_secret_files: ['{secret}']}}]").replace(
+        "  receiver: team\n  group_by", "  receiver: pager\n  group_by"))
+    status = await harness.daemon.reload()
+    assert not status.success
+    assert status.error is not None
+    assert "receivers[0].webhook_configs[0].signing_secret_files[0]" in status.error
+    # The old routes and receivers go on: an alert still reaches /team, not /pager.
+    await harness.at(0, alert("HighLatency", instance="a"))
+    await harness.at(30)
+    assert len(pages(harness, "HighLatency")) == 1
+
+
 async def test_post_validation_names_the_bad_alert(harness: Harness) -> None:
     assert harness.daemon
     async with harness.http.post(harness.daemon.listen_url + "/api/v2/alerts", data=json.dumps(
