@@ -454,6 +454,17 @@ async def test_a_reload_whose_receiver_cannot_be_built_changes_nothing(
     assert len(pages(harness, "HighLatency")) == 1
 
 
+async def test_a_reload_applies_a_new_external_url_to_notifications(harness: Harness) -> None:
+    assert harness.daemon
+    (harness.tmp_path / "alertd.yml").write_text(
+        "external_url: https://alertd.example.com\n" + CONFIG.format(port=harness.capture.port))
+    assert (await harness.daemon.reload()).success
+    await harness.at(0, alert("HighLatency", instance="a"))
+    await harness.at(30)
+    [page] = pages(harness, "HighLatency")
+    assert page["externalURL"] == "https://alertd.example.com"
+
+
 async def test_post_validation_names_the_bad_alert(harness: Harness) -> None:
     assert harness.daemon
     async with harness.http.post(harness.daemon.listen_url + "/api/v2/alerts", data=json.dumps(
