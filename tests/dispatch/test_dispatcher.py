@@ -405,12 +405,14 @@ async def test_under_run_a_group_due_on_arrival_flushes_and_a_reload_does_not_re
 
 async def test_run_wakes_for_a_new_group_earlier_than_its_next_timer(
         d: Dispatcher, pipeline: FakePipeline, clock: FakeClock) -> None:
+    d.on_alerts([alert("Slow")])  # due in 30s
     running = asyncio.create_task(d.run())
     try:
-        d.on_alerts([alert("A")])  # due in 30s: run must wake to sleep until then
-        clock.set(T0 + WAIT)  # ...and once awake it finds A due
-        await asyncio.wait_for(pipeline.wait_for(1), 5)
-        assert pipeline.take() == [(key("A"), T0 + WAIT)]
+        await asyncio.sleep(0)  # run now sleeps until Slow is due: 30 seconds
+        d.on_alerts([alert("Fast", team="fast")])  # due in 5s: run must wake to see it
+        clock.set(T0 + FAST_WAIT)
+        await asyncio.wait_for(pipeline.wait_for(1), 5)  # not 30 s later
+        assert pipeline.take() == [(key("Fast", "fast"), T0 + FAST_WAIT)]
     finally:
         running.cancel()
 

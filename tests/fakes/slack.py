@@ -627,6 +627,10 @@ class FakeSlack(FailureControls):
         self._messages[channel][msg.ts] = msg
         return msg
 
+    def delete_message(self, channel: str, ts: str) -> None:
+        """Someone deleted the message in Slack: its ts is unknown from now on."""
+        del self._messages[channel][ts]
+
     # -- assertions ----------------------------------------------------------------------
 
     def messages(self, channel: str) -> list[Message]:

@@ -397,6 +397,20 @@ async def test_consecutive_requests_share_one_connection(serve_app: ServeApp,
     assert len(set(peers)) == 1
 
 
+async def test_a_connection_idle_beyond_the_limit_is_not_reused(serve_app: ServeApp) -> None:
+    # Servers close idle keep-alive connections after a while; one idle longer than the
+    # limit is not risked (idle_limit 0: any pause is too long).
+    peers: list[Any] = []
+    url = await serve_app(recording(peers, lambda request, body: web.Response(body=body)))
+    impatient = Pool(idle_limit=0.0)
+    try:
+        for _ in range(3):
+            await post(impatient, url, b"{}")
+    finally:
+        await impatient.close()
+    assert len(set(peers)) == 3
+
+
 async def test_after_connection_close_the_next_request_opens_a_new_one(
         serve_app: ServeApp, pool: Pool) -> None:
     def respond(request: web.Request, body: bytes) -> web.Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from email.utils import formatdate
 
 import pytest
@@ -49,7 +50,7 @@ async def test_an_incoming_webhook_gets_a_new_message_per_notification(slack: Fa
                          webhook_url=slack.webhook_url)
     try:
         assert await hook.notify(notification(100.0), "first notification") == "200"
-        assert await hook.notify(notification(200.0, resolved=True), "all alerts resolved")
+        assert await hook.notify(notification(200.0, resolved=True), "all alerts resolved") == "200"
     finally:
         await hook.close()
     first, second = slack.webhook_posts
@@ -133,6 +134,62 @@ def test_integrations_without_a_channel_are_paced_apart(slack: FakeSlack) -> Non
     assert named.pace_key(n) == "slack:C0001"
 
 
+def bot_for(slack: FakeSlack, states: ReceiverStates | None = None) -> SlackNotifier:
+    return SlackNotifier(integration="ops/slack/0", send_resolved=True,
+                         states=states or ReceiverStates(), token="xoxb-test",
+                         app_url=f"{slack.url}/api/chat.postMessage", channel="C0001")
+
+
+async def test_a_resend_adopts_its_own_earlier_post_and_no_other(slack: FakeSlack) -> None:
+    # After a crash, a post whose answer was lost is looked for by its delivery id; another
+    # delivery's message (of another group, say) must not be taken for it.
+    first = bot_for(slack)
+    try:
+        assert await first.notify(notification(100.0), "first notification") == "posted"
+    finally:
+        await first.close()
+    [posted] = slack.messages("C0001")
+    other_delivery = replace(notification(100.0), delivery_id="d2", maybe_delivered=True)
+    same_delivery = replace(notification(100.0), maybe_delivered=True)  # delivery "d1"
+    for n, count in ((other_delivery, 2), (same_delivery, 2)):
+        fresh = bot_for(slack)  # a restart that lost the page's state
+        try:
+            assert await fresh.notify(n, "first notification") == "posted"
+            page = await fresh.page(fresh.key(n.group_key))
+        finally:
+            await fresh.close()
+        assert len(slack.messages("C0001")) == count
+        if n is same_delivery:
+            assert page is not None and page["ts"] == posted.ts
+
+
+async def test_a_page_deleted_in_slack_is_posted_again(slack: FakeSlack) -> None:
+    bot = bot_for(slack)
+    try:
+        await bot.notify(notification(100.0), "first notification")
+        [gone] = slack.messages("C0001")
+        slack.delete_message("C0001", gone.ts)
+        again = replace(notification(160.0), delivery_id="d2")
+        assert await bot.notify(again, "new alerts added") == "posted"
+    finally:
+        await bot.close()
+    [page] = slack.messages("C0001")
+    assert page.ts != gone.ts
+
+
+async def test_a_retried_resolution_replies_in_the_thread_once(slack: FakeSlack) -> None:
+    bot = bot_for(slack)
+    try:
+        await bot.notify(notification(100.0), "first notification")
+        resolved = replace(notification(200.0, resolved=True), delivery_id="d2")
+        await bot.notify(resolved, "all alerts resolved")
+        await bot.notify(replace(resolved, attempt=1), "all alerts resolved")  # a retry
+    finally:
+        await bot.close()
+    [page] = slack.messages("C0001")
+    assert len(slack.replies("C0001", page.ts)) == 1
+
+
 async def test_pagerduty_trigger_retry_and_resolve_share_one_dedup_key(
         pd: FakePagerDuty) -> None:
     pager = PagerDutyNotifier(integration="ops/pagerduty/0", routing_key=KEY,
@@ -144,8 +201,9 @@ async def test_pagerduty_trigger_retry_and_resolve_share_one_dedup_key(
         assert info.value.retryable
         assert await pager.notify(notification(100.0), "first notification") == "202"
         assert await pager.notify(notification(100.0), "first notification") == "202"
-        assert await pager.acknowledge('{}:{alertname="DiskFull"}')
-        assert await pager.notify(notification(200.0, resolved=True), "all alerts resolved")
+        assert await pager.acknowledge('{}:{alertname="DiskFull"}') is True
+        resolved = notification(200.0, resolved=True)
+        assert await pager.notify(resolved, "all alerts resolved") == "202"
         bad = PagerDutyNotifier(integration="ops/pagerduty/1", routing_key="short",
                                 url=pd.enqueue_url, send_resolved=True,
                                 states=ReceiverStates())

@@ -164,7 +164,7 @@ async def test_an_in_memory_store_keeps_outbox_rows_and_receiver_state() -> None
         await store.close()
 
 
-# Failing tests: bugs found while writing the above.
+# Bugs found while writing the above, fixed since.
 
 async def test_a_row_missing_a_parameter_is_an_error_not_a_null(db: Database) -> None:
     # SQLAlchemy's own path (and PostgreSQL's) refuses the row: "A value is required for
