@@ -25,12 +25,13 @@ from alertd.receivers import Notification, Notifier, common
 from alertd.receivers.page import ActionNote
 from alertd.receivers.pagerduty import PagerDutyNotifier
 from alertd.receivers.slack import SlackNotifier
+from alertd.receivers.slack_blocks import ACK, NOISE, SILENCE_1H, USEFUL
 from alertd.silence.model import Silence
 from alertd.silence.silences import Silences
 
 log = logging.getLogger("alertd.notify")
 
-ACK, SILENCE_1H, USEFUL, NOISE = "alertd_ack", "alertd_silence_1h", "alertd_useful", "alertd_noise"
+# The buttons' action ids are the page's (slack_blocks), so buttons and handler agree.
 ACTIONS = frozenset({ACK, SILENCE_1H, USEFUL, NOISE})
 SILENCE_FOR = 3600.0
 

@@ -11,6 +11,7 @@ from typing import Any
 from alertd.alerts.model import Alert
 from alertd.alerts.owners import Ownership
 from alertd.config import Config
+from alertd.dispatch.group import group_key
 from alertd.errors import ConfigError
 from alertd.lang.diagnostics import did_you_mean
 from alertd.model import Labels
@@ -39,8 +40,8 @@ async def preview(config: Config, receiver: str, alert: Alert, *, now: float,
     integrations = build_integrations(chosen, console=out, external_url="http://127.0.0.1:9095",
                                       global_=config.global_, owners=config.owners)[receiver]
     group_labels = Labels({"alertname": alert.labels.get("alertname", "")})
-    n = Notification(receiver, f'{{}}:{{alertname="{group_labels["alertname"]}"}}',
-                     group_labels, [alert], now, delivery_id="preview")
+    n = Notification(receiver, group_key("{}", group_labels), group_labels, [alert], now,
+                     delivery_id="preview")
     parts: list[str] = []
     if not integrations:
         return f'receiver "{receiver}" has no integrations: it sends nothing'

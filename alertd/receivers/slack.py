@@ -85,6 +85,8 @@ class SlackNotifier:
         self.identity: dict[str, Any] = {k: v for k, v in identity if v}
         self.templates = templates
         self._session: aiohttp.ClientSession | None = None
+        self._web: AsyncWebClient | None = None
+        self._hook: AsyncWebhookClient | None = None
         # Per group: its lock and how many hold or wait for it (dropped at none).
         self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
 
@@ -251,9 +253,11 @@ class SlackNotifier:
         body: dict[str, Any] = {"text": text, "blocks": blocks, **self.identity}
         if self.channel:
             body["channel"] = self.channel
-        client = AsyncWebhookClient(self.webhook_url, timeout=self._timeout_s,
-                                    session=self._http(), retry_handlers=[])
-        resp = await client.send_dict(body)
+        session = self._http()
+        if self._hook is None or self._hook.session is not session:
+            self._hook = AsyncWebhookClient(self.webhook_url, timeout=self._timeout_s,
+                                            session=session, retry_handlers=[])
+        resp = await self._hook.send_dict(body)
         error = classify(resp.status_code, resp.headers or {}, str(resp.body),
                          what="slack webhook")
         if error is not None:
@@ -293,11 +297,15 @@ class SlackNotifier:
         return self._session
 
     def _client(self) -> AsyncWebClient:
+        # One client per session (not per call, one to three per notification).
         # retry_handlers=[]: the outbox retries, with backoff, and knows when a retry is
         # a maybe-duplicate; the SDK's own retries would not.
-        return AsyncWebClient(token=self.token, base_url=self.base_url,
-                              timeout=self._timeout_s, session=self._http(),
-                              retry_handlers=[])
+        session = self._http()
+        if self._web is None or self._web.session is not session:
+            self._web = AsyncWebClient(token=self.token, base_url=self.base_url,
+                                       timeout=self._timeout_s, session=session,
+                                       retry_handlers=[])
+        return self._web
 
     @property
     def _timeout_s(self) -> int:

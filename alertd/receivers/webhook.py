@@ -38,6 +38,7 @@ def payload(n: Notification, *, external_url: str, reason: str = "",
         truncated = len(alerts) - max_alerts
         alerts = alerts[:max_alerts]
     firing = any(not a.resolved(n.now) for a in n.alerts)
+    common_labels = common([a.labels for a in n.alerts])
     return {
         "version": "4",
         "groupKey": n.group_key,
@@ -45,12 +46,12 @@ def payload(n: Notification, *, external_url: str, reason: str = "",
         "status": "firing" if firing else "resolved",
         "receiver": n.receiver,
         "groupLabels": n.group_labels.to_dict(),
-        "commonLabels": common([a.labels for a in n.alerts]),
+        "commonLabels": common_labels,
         "commonAnnotations": common([a.annotations for a in n.alerts]),
         "externalURL": external_url,
         "notification_reason": reason,
         "alerts": [_alert(a, n.now) for a in alerts],
-        "owner": _common_owner(n.alerts),
+        "owner": common_labels.get("owner", ""),  # the owner every alert has, else ""
     }
 
 
@@ -67,11 +68,6 @@ def _alert(alert: Alert, now: float) -> dict[str, Any]:
         "owner": alert.labels.get("owner", ""),
         "runbook_url": alert.annotations.get("runbook_url", ""),
     }
-
-
-def _common_owner(alerts: Sequence[Alert]) -> str:
-    owners = {a.labels.get("owner", "") for a in alerts}
-    return owners.pop() if len(owners) == 1 else ""
 
 
 
