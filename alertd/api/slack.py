@@ -63,9 +63,16 @@ def slack_routes(actions: SlackActions, clock: Clock,
             if not isinstance(action, dict) or action.get("action_id") not in ACTIONS:
                 continue  # URL buttons (runbook, graph) report their clicks too
             task = asyncio.create_task(
-                actions.act(str(action["action_id"]), str(action.get("value", "")), who))
+                actions.act(str(action["action_id"]), str(action.get("value", "")), who),
+                name=f"slack action {action['action_id']} by {who.id or who.name}")
             tasks.add(task)
-            task.add_done_callback(tasks.discard)
+            task.add_done_callback(_done)
         return web.Response(status=200)
+
+    def _done(task: asyncio.Task[Any]) -> None:
+        tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s failed: %s", task.get_name(), task.exception(),
+                      exc_info=task.exception())
 
     return [web.post(PATH, handle)]

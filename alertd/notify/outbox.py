@@ -16,7 +16,6 @@ posted before it is edited.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -315,11 +314,9 @@ class Deliverer:
             return
         now = self._monotonic()
         ready = self._paced.get(key, now)
-        if d.reason == "first notification" and d.attempts == 0:
-            self._paced[key] = max(ready, now) + interval
-            return
         self._paced[key] = max(ready, now) + interval
-        if ready > now:
+        first_page = d.reason == "first notification" and d.attempts == 0
+        if ready > now and not first_page:
             await self._sleep(ready - now)
 
     async def _failed(self, d: Delivery, notifier: Notifier, exc: NotifyError) -> None:
@@ -346,10 +343,12 @@ class Deliverer:
         log.warning("notification to %s failed (attempt %d), retrying in %.1fs: %s",
                     d.integration, d.attempts, d.next_attempt_at - now, exc)
         if self.repository is not None:
-            with contextlib.suppress(AlertdError):
+            try:
                 await self.repository.reschedule(d.id, attempts=d.attempts,
                                                  next_attempt_at=d.next_attempt_at,
                                                  error=str(exc))
+            except AlertdError as store_exc:  # the retry goes on from memory
+                log.warning("delivery %s: cannot record its next attempt: %s", d.id, store_exc)
 
     async def _give_up(self, d: Delivery, error: str, *, name: str = "") -> None:
         log.error("notification to %s failed for good: %s", d.integration, error)
