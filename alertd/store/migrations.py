@@ -127,6 +127,12 @@ def _v6_outbox_slot_index(conn: Connection) -> None:
     migrate_v6(conn)
 
 
+def _v7_cleanup_indexes(conn: Connection) -> None:
+    from alertd.store.outbox import migrate_v7
+
+    migrate_v7(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "rule states and their alert instances", _v1_rule_states),
     Migration(2, "snapshots of the windows of pushed samples", _v2_windows),
@@ -134,6 +140,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "notification log and alert history", _v4_notifications),
     Migration(5, "outbox and receiver state", _v5_outbox),
     Migration(6, "outbox index on slot and state", _v6_outbox_slot_index),
+    Migration(7, "indexes for the cleanup of outbox and receiver state", _v7_cleanup_indexes),
 )
 
 

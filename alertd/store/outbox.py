@@ -86,6 +86,17 @@ def migrate_v6(conn: Connection) -> None:
     Index("ix_outbox_slot_state", table.c.slot, table.c.state).create(conn)
 
 
+def migrate_v7(conn: Connection) -> None:
+    """Index what the cleanup deletes by (frozen: never edit): finished outbox rows by
+    finished_at, receiver state by updated_at. Without them each cleanup read every row,
+    holding the loop the longer the week's rows."""
+    md = MetaData()
+    out = Table("outbox", md, Column("finished_at", Double))
+    state = Table("receiver_state", md, Column("updated_at", Double))
+    Index("ix_outbox_finished_at", out.c.finished_at).create(conn)
+    Index("ix_receiver_state_updated_at", state.c.updated_at).create(conn)
+
+
 outbox = Table(
     "outbox", metadata,
     Column("id", String(64), primary_key=True),

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
+from pathlib import Path
 
 from alertd.nflog.log import Entry
 from alertd.receivers.state import ReceiverStates
@@ -119,3 +122,19 @@ async def test_quiet_groups_state_leaves_the_cache_and_the_store(store: Store) -
     assert await store.receiver_state.get("old") is None
     kept = await states.get("new")
     assert kept is not None and kept.value == {"ts": "2.2"}
+
+
+async def test_the_cleanups_deletes_use_an_index(tmp_path: Path) -> None:
+    # What delete_finished and delete_older run, planned by SQLite: an index range, not a
+    # read of every row of a week's outbox.
+    path = tmp_path / "alertd.db"
+    store = await Store.open(f"sqlite:///{path}")
+    await store.close()
+    plans = {}
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        for table, where in (("outbox", "state != 'pending' AND finished_at < 1.0"),
+                             ("receiver_state", "updated_at < 1.0")):
+            rows = conn.execute(f"EXPLAIN QUERY PLAN DELETE FROM {table} WHERE {where}")
+            plans[table] = " ".join(str(r[-1]) for r in rows)
+    assert "USING INDEX ix_outbox_finished_at" in plans["outbox"]
+    assert "USING INDEX ix_receiver_state_updated_at" in plans["receiver_state"]
