@@ -369,6 +369,16 @@ class Daemon:
         self.windows.restore(await self.store.windows.load())
         if restored:
             log.info("restored the state of %d rules", len(restored))
+        posted = self.notifications.restore(await self.store.posted_alerts.load(), now)
+        if posted:
+            log.info("restored %d alerts posted before the restart", posted)
+
+    async def accept(self, alerts: list[Alert], now: float) -> None:
+        """Posted alerts: merged into the alert store, and stored before they are
+        acknowledged (raises StoreError if they could not be)."""
+        stored = self.alerts.put(alerts, now)
+        if self.store is not None:
+            await self.store.posted_alerts.save(stored, now)
 
     async def _snapshot(self) -> None:
         if self.store is None:

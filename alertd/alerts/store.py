@@ -77,6 +77,23 @@ class AlertStore:
         self._announce(stored)
         return stored
 
+    def restore(self, alerts: Iterable[Alert], now: float) -> list[Alert]:
+        """Put back posted alerts stored before a restart, as they were stored: no merge,
+        no transition (they were recorded when they happened), no announcement (the
+        caller rebuilds the groups with their timers). Those collected by the retention
+        meanwhile are left out; returns the others."""
+        kept = []
+        for alert in alerts:
+            if alert.ends_at is not None and alert.ends_at <= now - self.retention:
+                continue
+            self._alerts[alert.fingerprint] = alert
+            kept.append(alert)
+            if not alert.resolved(now):
+                self._announced_firing.add(alert.fingerprint)
+                if alert.ends_at is not None:
+                    heapq.heappush(self._ends, (alert.ends_at, alert.fingerprint))
+        return kept
+
     def sync_rule(self, rule: str, instances: Iterable[Instance], annotator: Annotator,
                   at: float) -> None:
         """Bring the alerts of a rule in line with its firing and resolved instances."""

@@ -10,8 +10,9 @@ which `amtool config routes test` reads).
 from __future__ import annotations
 
 import hmac
+import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,8 +26,11 @@ from alertd.api.timefmt import rfc3339
 from alertd.clock import Clock
 from alertd.config.routing import parse_matchers
 from alertd.dispatch.dispatcher import GroupView
+from alertd.errors import AlertdError
 from alertd.model import LabelMatcher, Labels
 from alertd.notify.pipeline import InhibitIndex, Inhibitor, SilenceIndex
+
+log = logging.getLogger("alertd.api")
 
 # A firing alert's endsAt as shown, when it has no end of its own: a lease, as Prometheus
 # sends it, renewed at every evaluation.
@@ -55,6 +59,9 @@ class AlertmanagerContext:
     write_tokens: Callable[[], frozenset[str] | None]
     read_tokens: Callable[[], frozenset[str] | None]
     muted_by: Callable[[Labels, float], list[str]]
+    # Merges posted alerts into the store and returns once they are durable (raises
+    # AlertdError if they could not be stored): a 2xx means the alerts survive a crash.
+    accept: Callable[[list[Alert], float], Awaitable[None]]
 
 
 def _bad(message: str) -> web.Response:
@@ -235,7 +242,11 @@ def routes(ctx: AlertmanagerContext) -> list[web.RouteDef]:
         now = ctx.clock.now()
         alerts, errors = parse_postable(body, now, ctx.resolve_timeout())
         if alerts:
-            ctx.store.put(alerts, now)
+            try:
+                await ctx.accept(alerts, now)
+            except AlertdError as exc:
+                log.error("posted alerts not acknowledged: %s", exc)
+                return web.json_response(f"cannot store the alerts: {exc}", status=500)
         if errors:
             return _bad("; ".join(errors))
         return web.Response(status=200)

@@ -33,7 +33,7 @@ def _alertmanager_context(daemon: Daemon) -> alertmanager.AlertmanagerContext:
         config_yaml=lambda: to_alertmanager_yaml(daemon.config),
         resolve_timeout=lambda: n.resolve_timeout,
         write_tokens=lambda: daemon.config.api.write() or None,
-        read_tokens=daemon.config.api.read, muted_by=n.muted_by)
+        read_tokens=daemon.config.api.read, muted_by=n.muted_by, accept=daemon.accept)
 
 
 def build_app(daemon: Daemon) -> web.Application:

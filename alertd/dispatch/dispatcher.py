@@ -31,6 +31,7 @@ from alertd.alerts.model import Alert
 from alertd.clock import Clock, wait_woken
 from alertd.dispatch.group import AggregationGroup, group_key
 from alertd.dispatch.route import Route
+from alertd.errors import AlertdError
 from alertd.notify.pipeline import Pipeline, RouteOptions
 
 log = logging.getLogger("alertd.dispatch")
@@ -79,7 +80,25 @@ class Dispatcher:
             self.start_due(now)
         self._nudge()
 
-    def _route(self, alerts: Iterable[Alert], now: float) -> None:
+    def restore(self, alerts: Iterable[tuple[Alert, float]],
+                last_notified: Mapping[str, float]) -> None:
+        """Rebuild the groups after a restart from the alerts that were acknowledged, with
+        the times they were first received, and take up their timers: a group that never
+        flushed waits out the rest of its group_wait, counted from its first alert's
+        arrival (or flushes at once if that has passed); a group that did flushes one
+        group_interval after its last notification. A timer that passed during the
+        restart fires at once; the notification log keeps that from repeating a page."""
+        for alert, received_at in sorted(alerts, key=lambda pair: pair[1]):
+            self._route((alert,), received_at, record=False)
+        for key, group in self.groups.items():
+            last = last_notified.get(key)
+            if last is not None:
+                group.has_flushed = True
+                group.next_flush = last + group.group_interval
+                self._schedule(group)
+        self._nudge()
+
+    def _route(self, alerts: Iterable[Alert], now: float, *, record: bool = True) -> None:
         for alert in alerts:
             for route in self.routes.match(alert.labels):
                 labels = route.group_labels(alert.labels)
@@ -92,7 +111,7 @@ class Dispatcher:
                         next_flush=now + route.group_wait)
                     self._route_of[key] = route
                     self._schedule(group)
-                if alert.fingerprint not in group.alerts:
+                if record and alert.fingerprint not in group.alerts:
                     self.record("route", alert, {"receiver": route.receiver,
                                                  "route": route.key, "group_key": key}, now)
                 before = group.next_flush
@@ -173,6 +192,9 @@ class Dispatcher:
             options = RouteOptions(group.receiver, self.time_mute(route, now),
                                    self.notify_resolved_after_mute(route))
             result = await self.pipeline.flush(group, options, now)
+        except AlertdError as exc:  # the store, say: tried again at the group's interval
+            log.error("flushing group %s failed: %s", group.key, exc)
+            group.next_flush = now + group.group_interval
         except Exception:  # one broken group must not stop the others
             log.exception("flushing group %s failed", group.key)
             group.next_flush = now + group.group_interval

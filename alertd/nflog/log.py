@@ -172,6 +172,14 @@ class NotificationLog:
                 if removed:
                     log.debug("notification log: %d expired entries removed", removed)
 
+    def last_notified(self) -> dict[str, float]:
+        """When each group was last notified (to any receiver), by group key: where a
+        restart takes the groups' timers up again."""
+        last: dict[str, float] = {}
+        for (group_key, _), entry in self._entries.items():
+            last[group_key] = max(entry.at, last.get(group_key, entry.at))
+        return last
+
     def __len__(self) -> int:
         return len(self._entries)
 

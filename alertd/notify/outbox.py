@@ -137,6 +137,9 @@ class Deliverer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._running: set[str] = set()  # ids of the deliveries being attempted
         self._paced: dict[str, float] = {}  # pace key -> when it may send next (monotonic)
+        # Deliveries waiting out a backoff, by integration: a success on the integration
+        # starts them at once (see _recovered).
+        self._backing_off: dict[str, set[str]] = {}
         self._wake = asyncio.Event()
 
     # --- entry points ------------------------------------------------------------------
@@ -179,6 +182,8 @@ class Deliverer:
             self._supersede(d)
             if d.next_attempt_at <= self.clock.now():
                 self._start(d)
+            else:
+                self._backing_off.setdefault(d.integration, set()).add(d.id)
             self._wake.set()
         return len(rows)
 
@@ -236,6 +241,11 @@ class Deliverer:
         self._waiting[d.id] = d
 
     def _start(self, d: Delivery) -> None:
+        waiting = self._backing_off.get(d.integration)
+        if waiting is not None:
+            waiting.discard(d.id)
+            if not waiting:
+                del self._backing_off[d.integration]
         task = asyncio.get_running_loop().create_task(self._attempt(d), name=d.id)
         self._tasks.add(task)
         self._running.add(d.id)
@@ -291,9 +301,24 @@ class Deliverer:
         self.stats.bump(self.stats.sent, (d.receiver, notifier.name))
         self._waiting.pop(d.id, None)
         await self._finish(d, DONE, "")
+        self._recovered(d.integration)
         if self.health is not None:
             self.health.succeeded(d.receiver, d.integration)
         self._history(d, notifier.name, "ok", status=outcome)
+
+    def _recovered(self, integration: str) -> None:
+        """The integration took a notification: those waiting out a backoff for it go now,
+        so that a backlog drains as fast as the receiver takes it once it is back, not
+        each after its own backoff (up to max_backoff after the recovery)."""
+        waiting = self._backing_off.pop(integration, None)
+        if not waiting:
+            return
+        now = self.clock.now()
+        for id_ in waiting:
+            d = self._waiting.get(id_)
+            if d is not None and id_ not in self._running:
+                d.next_attempt_at = now
+                self._start(d)
 
     def _notifier(self, d: Delivery) -> Notifier | None:
         notifiers = self.integrations(d.receiver)
@@ -338,6 +363,8 @@ class Deliverer:
             return
         self.stats.bump(self.stats.retried, key)
         d.next_attempt_at = now + self.policy.delay(d.attempts, exc.retry_after, self.rand)
+        if exc.retry_after is None:  # a receiver that asked for a pause gets it
+            self._backing_off.setdefault(d.integration, set()).add(d.id)
         self._history(d, notifier.name, "retry", error=str(exc),
                       next_attempt_in=round(d.next_attempt_at - now, 3))
         log.warning("notification to %s failed (attempt %d), retrying in %.1fs: %s",

@@ -58,7 +58,7 @@ from alertd.receivers.state import ReceiverStates
 from alertd.receivers.webhook import WebhookNotifier
 from alertd.rules.meta import NOTIFY_FAILING
 from alertd.silence.silences import Silences
-from alertd.store import Store
+from alertd.store import PostedAlert, Store
 
 log = logging.getLogger("alertd.notify")
 
@@ -457,8 +457,18 @@ class Notifications:
             await self.nflog.gc()
         if self.store is not None:
             week_ago = now - KEEP_FINISHED
+            await self.store.posted_alerts.delete_ended(now - self.alerts.retention)
             await self.store.outbox.delete_finished(week_ago)
             await self.states.delete_older(week_ago)
+
+    def restore(self, posted: Sequence[PostedAlert], now: float) -> int:
+        """After a restart: put the acknowledged posted alerts back and rebuild the groups
+        (those of the rules' alerts too) with their timers; how many alerts came back."""
+        kept = self.alerts.restore([p.alert for p in posted], now)
+        received = {p.alert.fingerprint: p.received_at for p in posted}
+        last = self.nflog.last_notified() if self.nflog is not None else {}
+        self.dispatcher.restore([(a, received[a.fingerprint]) for a in kept], last)
+        return len(kept)
 
     async def reconfigure(self, config: Config | Prepared) -> None:
         """Swap to a new configuration; a Config is prepared first (and may raise, leaving

@@ -13,6 +13,7 @@ from types import TracebackType
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from alertd.store.alerts import PostedAlert, PostedAlertRepository
 from alertd.store.db import Database, StoreError, open_database
 from alertd.store.migrations import LATEST_VERSION, MIGRATIONS, SchemaVersionError, migrate
 from alertd.store.notifications import HistoryRepository, NotificationLogRepository
@@ -24,6 +25,8 @@ from alertd.store.windows import WindowRepository
 __all__ = [
     "LATEST_VERSION",
     "MIGRATIONS",
+    "PostedAlert",
+    "PostedAlertRepository",
     "RuleStateRepository",
     "SchemaVersionError",
     "Store",
@@ -44,6 +47,7 @@ class Store:
         self.history = HistoryRepository(db)
         self.outbox = OutboxRepository(db)
         self.receiver_state = ReceiverStateRepository(db)
+        self.posted_alerts = PostedAlertRepository(db)
 
     @classmethod
     async def open(cls, url: str) -> Store:

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
-from alertd.store.db import Database, StoreConnection
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from alertd.store.db import Database, StoreConnection, StoreError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -102,18 +105,46 @@ class GroupCommit(Generic[T, R]):
                 if len(results) != len(batch):  # a bug in the write: nobody must hang
                     raise RuntimeError(f"{self._purpose}: {len(results)} results for "
                                        f"{len(batch)} writes")
-        except BaseException as exc:
-            unawaited = 0
-            for _, future in batch:
-                if future is None:
-                    unawaited += 1
-                elif not future.done():
-                    future.set_exception(exc)
-            if unawaited:
-                log.warning("%d writes lost (%s): %s", unawaited, self._purpose, exc)
-            if not isinstance(exc, Exception):
-                raise  # cancelled: the loop is closing
+        except Exception as exc:
+            if len(batch) > 1 and not unavailable(exc):
+                # One write the database (or its encoding) refuses must not fail the
+                # others that happened to share its transaction: halve the batch until the
+                # bad write is alone. A database that is down fails them all at once.
+                half = len(batch) // 2
+                await self._commit(batch[:half])
+                await self._commit(batch[half:])
+                return
+            self._fail(batch, exc)
             return
+        except BaseException as exc:
+            self._fail(batch, exc)
+            raise  # cancelled: the loop is closing
         for (_, future), result in zip(batch, results, strict=True):
             if future is not None and not future.done():  # its caller may have gone
                 future.set_result(result)
+
+    def _fail(self, batch: list[tuple[T, asyncio.Future[R] | None]],
+              exc: BaseException) -> None:
+        unawaited = 0
+        for _, future in batch:
+            if future is None:
+                unawaited += 1
+            elif not future.done():
+                future.set_exception(exc)
+        if unawaited:
+            log.warning("%d writes lost (%s): %s", unawaited, self._purpose, exc)
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether a failed write says the database cannot be written at all (down, locked,
+    out of space), rather than that it refused this write."""
+    cause: BaseException | None = exc.__cause__ if isinstance(exc, StoreError) else exc
+    if cause is None:
+        return True  # a StoreError of its own: nothing says the write was the problem
+    if isinstance(cause, DBAPIError):
+        if cause.connection_invalidated or isinstance(cause, (OperationalError,
+                                                              InterfaceError)):
+            return True
+        cause = cause.orig
+    return isinstance(cause, (sqlite3.OperationalError, sqlite3.InterfaceError, OSError,
+                              TimeoutError))

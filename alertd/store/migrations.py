@@ -133,6 +133,12 @@ def _v7_cleanup_indexes(conn: Connection) -> None:
     migrate_v7(conn)
 
 
+def _v8_posted_alerts(conn: Connection) -> None:
+    from alertd.store.alerts import migrate_v8
+
+    migrate_v8(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "rule states and their alert instances", _v1_rule_states),
     Migration(2, "snapshots of the windows of pushed samples", _v2_windows),
@@ -141,6 +147,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "outbox and receiver state", _v5_outbox),
     Migration(6, "outbox index on slot and state", _v6_outbox_slot_index),
     Migration(7, "indexes for the cleanup of outbox and receiver state", _v7_cleanup_indexes),
+    Migration(8, "alerts posted to the API, kept before they are acknowledged",
+              _v8_posted_alerts),
 )
 
 

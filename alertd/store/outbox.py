@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from alertd.nflog.log import Entry
 from alertd.store.batch import GroupCommit
-from alertd.store.db import Database, StoreConnection, metadata, upsert
+from alertd.store.db import Database, StoreConnection, StoreError, metadata, upsert
 from alertd.store.notifications import entry_row, save_entries
 
 
@@ -181,13 +181,18 @@ _reschedule = sql_update(outbox).where(outbox.c.id == bindparam("b_id")).values(
 
 
 class OutboxRepository:
-    """Writes are group-committed (see store/batch.py): the enqueues and done-marks of
-    concurrent deliveries share a transaction, each caller awaiting its commit."""
+    """Writes are group-committed (see store/batch.py): the enqueues of concurrent flushes
+    share a transaction, each caller awaiting its commit. The marks of finished deliveries
+    have a writer of their own: behind a queue of enqueues (hundreds deep in a storm, on
+    PostgreSQL) a mark would wait long enough for a kill to catch it uncommitted. A mark
+    never needs to follow an enqueue of its batch: a row is sent only once committed."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
         self._writes: GroupCommit[_Op, None] = GroupCommit(db, "write to the outbox",
                                                            self._write)
+        self._marks: GroupCommit[_Op, None] = GroupCommit(
+            db, "mark deliveries in the outbox", self._write, linger=0.0)
 
     async def enqueue(self, row: OutboxRow, logged: Entry | None = None) -> None:
         """Store a pending notification (and the notification log entry that says it is
@@ -196,16 +201,19 @@ class OutboxRepository:
 
     async def finish(self, ids: Sequence[str], state: str, at: float, error: str = "") -> None:
         """Mark rows done or failed (or superseded), and wait for the commit."""
-        await self._writes.submit(_Finish(list(ids), state, at, error))
+        await self._marks.submit(_Finish(list(ids), state, at, error))
 
     def finish_later(self, ids: Sequence[str], state: str, at: float, error: str = "") -> None:
-        """Mark rows without waiting: the mark goes with the next write, or within half a
-        second. A mark lost to a crash means one more attempt after the restart, which the
-        integrations' idempotency keys make harmless."""
-        self._writes.add(_Finish(list(ids), state, at, error))
+        """Mark rows without waiting. The mark is committed on the next turn of the loop
+        (with whatever other marks are queued by then), not left to linger for company: a
+        mark not yet committed when the process is killed means the notification is sent a
+        second time after the restart, and a receiver without an idempotency key (an
+        unsigned webhook, a Slack incoming webhook, MQTT) shows it twice."""
+        self._marks.add(_Finish(list(ids), state, at, error))
 
     async def flush(self) -> None:
         """Commit the marks still queued."""
+        await self._marks.flush()
         await self._writes.flush()
 
     async def reschedule(self, id_: str, *, attempts: int, next_attempt_at: float,
@@ -235,7 +243,7 @@ class OutboxRepository:
                                              for slot, row in newest.items()])
         rows = []
         for op in ops:
-            row = _to_db(op.row)
+            row = self._encoded(op.row)
             latest = newest[op.row.slot]
             if latest is not op.row:
                 row.update(state=SUPERSEDED, finished_at=latest.created_at)
@@ -249,6 +257,13 @@ class OutboxRepository:
                 if old is None or old["at"] <= entry["at"]:
                     entries[entry["key"]] = entry  # one per key: a statement may not upsert twice
         await conn.execute_many(save_entries(self._db.dialect), list(entries.values()))
+
+    def _encoded(self, row: OutboxRow) -> dict[str, Any]:
+        try:
+            return _to_db(row)
+        except TypeError as exc:  # orjson: text that is not valid UTF-8, say
+            raise StoreError(f'database "{self._db.url}": cannot write to the outbox: the '
+                             f"notification of {row.group_key} cannot be stored: {exc}") from exc
 
     async def pending(self) -> list[OutboxRow]:
         """Every pending row, oldest first."""

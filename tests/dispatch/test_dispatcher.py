@@ -437,3 +437,24 @@ async def test_no_flush_starts_while_a_reroute_waits_for_those_under_way(
     await rerouting
     assert await d.flush_due(T0 + WAIT) == 1  # B, now
     assert pipeline.take() == [(key("A"), T0 + WAIT), (key("B"), T0 + WAIT)]
+
+
+async def test_a_restart_takes_the_groups_timers_up_where_they_were(
+        pipeline: FakePipeline, clock: FakeClock) -> None:
+    # Before the restart: A arrived at T0 (group_wait runs to T0+30); B's group was last
+    # notified at T0-100 (its next flush: T0+200); C arrived long ago and never flushed.
+    # The process comes back at T0+10.
+    clock.set(T0 + 10)
+    routed: list[str] = []
+    d = Dispatcher(tree(), cast(Pipeline, pipeline), clock, time_mute=lambda route, now: None,
+                   record=lambda kind, a, details, at: routed.append(kind))
+    d.restore([(alert("A"), T0), (alert("B", starts_at=T0 - 400), T0 - 400),
+               (alert("C", starts_at=T0 - 900), T0 - 900)], {key("B"): T0 - 100})
+    assert routed == []  # routed when they first arrived: not recorded again
+    assert await d.flush_due(T0 + 10) == 1  # C: its group_wait passed during the restart
+    assert await d.flush_due(T0 + WAIT - 0.001) == 0  # A waits out the rest of its wait
+    assert await d.flush_due(T0 + WAIT) == 1
+    assert await d.flush_due(T0 + 199) == 0  # B: one interval after its last notification
+    assert await d.flush_due(T0 + 200) == 1
+    assert pipeline.take() == [(key("C"), T0 + 10), (key("A"), T0 + WAIT),
+                               (key("B"), T0 + 200)]

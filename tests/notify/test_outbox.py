@@ -244,3 +244,37 @@ async def test_wait_started_waits_for_the_attempts_of_now_not_later_ones() -> No
     held.release["B"].set()
     await d.settle()
     assert [n.alerts[0].labels["alertname"] for n in held.got] == ["A", "B"]
+
+
+def notification_of(now: float, group: str) -> Notification:
+    alert = Alert(Labels({"alertname": group}), {}, now - 60, None, now)
+    return Notification("team", f'{{}}:{{alertname="{group}"}}', Labels({"alertname": group}),
+                        [alert], now)
+
+
+async def test_a_success_after_an_outage_sends_the_backlog_at_once(store: Store) -> None:
+    clock, flaky = FakeClock(100.0), Flaky()
+    d = deliverer(clock, flaky, store)
+    flaky.errors = [NotifyError("503", retryable=True)] * 3
+    for group in ("A", "B", "C"):
+        await d.submit(notification_of(100.0, group), "first notification",
+                       integration="team/webhook/0", index=0)
+    await d.settle()
+    assert d.pending == 3 and d.next_due() == 110.0  # each waits out its backoff
+    # The receiver is back: a new page goes through, and the backlog follows it at once
+    # rather than at 110 s (or a minute later, after longer backoffs).
+    await submit(d, notification_of(101.0, "D"))
+    await d.settle()
+    assert d.pending == 0
+    assert sorted(n.alerts[0].labels["alertname"] for n in flaky.got[3:]) == ["A", "B", "C", "D"]
+    assert await store.outbox.counts() == {"done": 4}
+
+
+async def test_a_receiver_that_asked_for_a_pause_is_not_woken_by_a_success(
+        store: Store) -> None:
+    clock, flaky = FakeClock(100.0), Flaky()
+    d = deliverer(clock, flaky, store)
+    flaky.errors = [NotifyError("429", retryable=True, retry_after=30.0)]
+    await submit(d, notification_of(100.0, "A"))
+    await submit(d, notification_of(100.0, "B"))
+    assert d.pending == 1 and d.next_due() == 130.0

@@ -136,3 +136,35 @@ async def test_an_unawaited_write_without_linger_is_committed_within_a_few_turns
     for _ in range(3):
         await asyncio.sleep(0)
     assert db.committed == [["x"]]
+
+
+async def refuse_poison(conn: list[Any], items: Sequence[Any]) -> list[str]:
+    """A write the database refuses for one bad item, as it refuses a row it cannot
+    encode: the whole transaction fails."""
+    if "poison" in items:
+        raise TypeError("str is not valid UTF-8: surrogates not allowed")
+    conn.extend(items)
+    return [f"stored {item}" for item in items]
+
+
+async def test_a_write_refused_for_one_item_fails_that_item_alone() -> None:
+    db = FakeDatabase()
+    commit: GroupCommit[Any, str] = GroupCommit(db, "write things",  # type: ignore[arg-type]
+                                                refuse_poison)
+    items = [f"ok{i}" for i in range(7)] + ["poison"] + [f"ok{i}" for i in range(7, 10)]
+    results = await asyncio.gather(*(commit.submit(i) for i in items), return_exceptions=True)
+    assert [r for r in results if isinstance(r, BaseException)] == [results[7]]
+    assert isinstance(results[7], TypeError)
+    assert results[:7] == [f"stored ok{i}" for i in range(7)]
+    assert sorted(i for batch in db.committed for i in batch) == sorted(
+        i for i in items if i != "poison")
+
+
+async def test_a_database_that_is_down_fails_the_batch_once_without_splitting() -> None:
+    db = FakeDatabase()
+    db.failures = 1
+    commit = group(db)
+    results = await asyncio.gather(*(commit.submit(i) for i in range(8)),
+                                   return_exceptions=True)
+    assert all(isinstance(r, StoreError) for r in results)
+    assert db.failures == 0 and db.committed == []  # one transaction tried, not fifteen

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from alertd.nflog.log import Entry
 from alertd.receivers.state import ReceiverStates
-from alertd.store import Store
+from alertd.store import Store, StoreError
 from alertd.store.outbox import DONE, PENDING, SUPERSEDED, OutboxRow, StateRow
 
 
@@ -59,13 +59,6 @@ async def test_a_mark_nobody_waits_for_is_written_by_flush(store: Store) -> None
     await store.outbox.flush()
     done = await store.outbox.get("a")
     assert done is not None and (done.state, done.finished_at) == (DONE, 150.0)
-
-
-async def test_a_mark_nobody_waits_for_goes_with_the_next_write(store: Store) -> None:
-    await store.outbox.enqueue(row("a"))
-    store.outbox.finish_later(["a"], DONE, 150.0)
-    await store.outbox.enqueue(row("b", slot="s2"))  # long before the marks' own deadline
-    assert await store.outbox.counts() == {DONE: 1, PENDING: 1}
 
 
 async def test_attempts_are_recorded_and_finished_rows_collected(store: Store) -> None:
@@ -138,3 +131,29 @@ async def test_the_cleanups_deletes_use_an_index(tmp_path: Path) -> None:
             plans[table] = " ".join(str(r[-1]) for r in rows)
     assert "USING INDEX ix_outbox_finished_at" in plans["outbox"]
     assert "USING INDEX ix_receiver_state_updated_at" in plans["receiver_state"]
+
+
+async def test_a_done_mark_is_committed_on_the_next_turns_of_the_loop(store: Store) -> None:
+    # A mark still queued when the process is killed means a second page after the
+    # restart: it must not wait for company or a timer.
+    await store.outbox.enqueue(row("a"))
+    store.outbox.finish_later(["a"], DONE, 150.0)
+    for _ in range(50):
+        await asyncio.sleep(0)
+        if await store.outbox.counts() == {DONE: 1}:
+            return
+    raise AssertionError(f"the mark was not committed: {await store.outbox.counts()}")
+
+
+async def test_a_notification_the_store_cannot_encode_fails_alone(store: Store) -> None:
+    # A lone surrogate cannot be written as UTF-8: its write fails, the writes that shared
+    # its transaction are committed.
+    bad = row("bad", slot="s-bad")
+    bad.notification = {"alerts": [], "reason": "first notification", "summary": "\ud800"}
+    writes = [store.outbox.enqueue(row(f"ok{i}", slot=f"s{i}")) for i in range(5)]
+    results = await asyncio.gather(*writes[:2], store.outbox.enqueue(bad), *writes[2:],
+                                   return_exceptions=True)
+    (failed,) = [r for r in results if r is not None]
+    assert isinstance(failed, StoreError)
+    assert "the notification of {}:{alertname=\"X\"} cannot be stored" in str(failed)
+    assert sorted(r.id for r in await store.outbox.pending()) == [f"ok{i}" for i in range(5)]
