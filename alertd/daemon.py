@@ -188,8 +188,9 @@ class Daemon:
             self._mqtt_task = None
         await self.notifications.stop()
         if self.store:
-            await self._snapshot()
+            # Rule state first: it decides what pages after the restart.
             await self._persist({**self.manager.evaluator.states, **self.meta.states})
+            await self._snapshot()
             await self.store.close()
             self.store = None
         if self.prometheus:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from array import array
 from collections.abc import Iterable, Sequence
@@ -11,6 +12,8 @@ from sqlalchemy import delete, func, insert, select
 
 from alertd.model import Labels
 from alertd.store.db import Database, StoreError, decode_labels, encode_labels, window_series
+
+log = logging.getLogger("alertd.store")
 
 Window = tuple[Labels, Sequence[float], Sequence[float]]
 
@@ -31,12 +34,19 @@ class WindowRepository:
         new one, never a mix.
         """
         rows: list[dict[str, Any]] = []
-        for position, (labels, timestamps, values) in enumerate(series):
+        for labels, timestamps, values in series:
             if len(timestamps) != len(values):
                 raise StoreError(f'database "{self._db.url}": cannot save windows: series '
                                  f"{labels} has {len(timestamps)} timestamps and "
                                  f"{len(values)} values")
-            rows.append({"position": position, "labels": encode_labels(labels),
+            try:
+                text = encode_labels(labels)
+            except TypeError as exc:  # orjson: a label that is not valid UTF-8
+                # One series that cannot be stored must not cost the snapshot of the others.
+                log.warning("sample windows: series %r left out of the snapshot: %s",
+                            labels, exc)
+                continue
+            rows.append({"position": len(rows), "labels": text,
                          "timestamps": pack(timestamps), "sample_values": pack(values)})
         async with self._db.transaction("save windows", write=True) as conn:
             if self._db.dialect == "postgresql":

@@ -236,6 +236,14 @@ async def test_windows_save_replaces_the_whole_snapshot(store: Store) -> None:
     assert await store.windows.load() == []
 
 
+async def test_a_series_that_cannot_be_stored_is_left_out_of_the_snapshot_alone(
+        store: Store) -> None:
+    good = [(Labels({"__name__": "a"}), [1.0], [1.0]), (Labels({"__name__": "c"}), [3.0], [3.0])]
+    bad = (Labels({"__name__": "b", "model": "\ud800"}), [2.0], [2.0])
+    await store.windows.save([good[0], bad, good[1]])
+    assert window_bits(await store.windows.load()) == window_bits(good)
+
+
 async def test_windows_of_unequal_lengths_are_refused(store: Store) -> None:
     await store.windows.save(windows())
 
