@@ -83,7 +83,10 @@ class Store:
         return [self._db.engine.sync_engine, *inloop]
 
     async def close(self) -> None:
-        await self._db.dispose()
+        try:
+            await self.outbox.close()
+        finally:
+            await self._db.dispose()
 
     async def __aenter__(self) -> Store:
         return self

@@ -15,11 +15,12 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from contextlib import AbstractAsyncContextManager
+from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from alertd.store.db import Database, StoreConnection, StoreError
+from alertd.store.db import StoreConnection, StoreError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -35,8 +36,15 @@ Write = Callable[[StoreConnection, Sequence[T]], Awaitable[Sequence[R]]]
 """Writes a batch in the transaction given; returns one result per item, in order."""
 
 
+class Transactions(Protocol):
+    """Where a batch is written: a Database, or a connection kept for it (store/kept.py)."""
+
+    def transaction(self, purpose: str, *, write: bool,
+                    quick: bool = False) -> AbstractAsyncContextManager[StoreConnection]: ...
+
+
 class GroupCommit(Generic[T, R]):
-    def __init__(self, db: Database, purpose: str, write: Write[T, R], *,
+    def __init__(self, db: Transactions, purpose: str, write: Write[T, R], *,
                  linger: float = LINGER) -> None:
         self._db = db
         self._purpose = purpose

@@ -170,6 +170,10 @@ class _Async:
             await self._conn.execute(statement, list(rows))
 
 
+def as_store_connection(conn: AsyncConnection) -> StoreConnection:
+    return _Async(conn)
+
+
 class _InLoop:
     """A synchronous connection behind awaitable methods (see the module's docstring)."""
 
@@ -401,7 +405,7 @@ class Database:
             async with lock, engine.begin() as aconn:
                 yield _Async(aconn)
         except (SQLAlchemyError, sqlite3.Error, OSError, TimeoutError) as exc:
-            raise StoreError(f'database "{self.url}": cannot {purpose}: {_reason(exc)}') from exc
+            raise StoreError(f'database "{self.url}": cannot {purpose}: {reason(exc)}') from exc
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -424,7 +428,7 @@ def open_database(url: str) -> Database:
             pool_pre_ping=parsed.get_backend_name() == "postgresql",
         )
     except (SQLAlchemyError, ImportError, TypeError, ValueError) as exc:
-        raise StoreError(f'database "{shown}": cannot open: {_reason(exc)}') from exc
+        raise StoreError(f'database "{shown}": cannot open: {reason(exc)}') from exc
     inloop = None
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
@@ -444,7 +448,7 @@ def _inloop_engine(url: URL, shown: str) -> _LoopWriter:
         engine = create_engine(url.set(drivername="sqlite+pysqlite"), hide_parameters=True,
                                isolation_level="AUTOCOMMIT")  # see _LoopWriter.begin
     except (SQLAlchemyError, ImportError, TypeError, ValueError) as exc:
-        raise StoreError(f'database "{shown}": cannot open: {_reason(exc)}') from exc
+        raise StoreError(f'database "{shown}": cannot open: {reason(exc)}') from exc
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "connect", _no_autocheckpoint)
     return _LoopWriter(engine, str(url.database))
@@ -544,7 +548,7 @@ def decode_labels(text: str) -> Labels:
     return Labels(data)
 
 
-def _reason(exc: BaseException) -> str:
+def reason(exc: BaseException) -> str:
     """The driver's own words, without SQLAlchemy's statement dump or class prefixes."""
     inner: BaseException = exc
     if isinstance(exc, DBAPIError) and exc.orig is not None:

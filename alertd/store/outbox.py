@@ -38,6 +38,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from alertd.nflog.log import Entry
 from alertd.store.batch import GroupCommit
 from alertd.store.db import Database, StoreConnection, StoreError, metadata, upsert
+from alertd.store.kept import KeptConnection
 from alertd.store.notifications import entry_row, save_entries
 
 
@@ -191,8 +192,9 @@ class OutboxRepository:
         self._db = db
         self._writes: GroupCommit[_Op, None] = GroupCommit(db, "write to the outbox",
                                                            self._write)
+        self._kept = KeptConnection(db)
         self._marks: GroupCommit[_Op, None] = GroupCommit(
-            db, "mark deliveries in the outbox", self._write, linger=0.0)
+            self._kept, "mark deliveries in the outbox", self._write, linger=0.0)
 
     async def enqueue(self, row: OutboxRow, logged: Entry | None = None) -> None:
         """Store a pending notification (and the notification log entry that says it is
@@ -215,6 +217,10 @@ class OutboxRepository:
         """Commit the marks still queued."""
         await self._marks.flush()
         await self._writes.flush()
+
+    async def close(self) -> None:
+        await self.flush()
+        await self._kept.close()
 
     async def reschedule(self, id_: str, *, attempts: int, next_attempt_at: float,
                          error: str) -> None:

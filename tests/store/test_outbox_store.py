@@ -9,7 +9,7 @@ from pathlib import Path
 
 from alertd.nflog.log import Entry
 from alertd.receivers.state import ReceiverStates
-from alertd.store import Store, StoreError
+from alertd.store import Store, StoreError, kept
 from alertd.store.outbox import DONE, PENDING, SUPERSEDED, OutboxRow, StateRow
 
 
@@ -157,3 +157,23 @@ async def test_a_notification_the_store_cannot_encode_fails_alone(store: Store) 
     assert isinstance(failed, StoreError)
     assert "the notification of {}:{alertname=\"X\"} cannot be stored" in str(failed)
     assert sorted(r.id for r in await store.outbox.pending()) == [f"ok{i}" for i in range(5)]
+
+
+async def test_marks_reach_a_database_that_dropped_their_connection_meanwhile(
+        store: Store, db_url: str) -> None:
+    # PostgreSQL restarted (or an administrator ended the session) between two storms: the
+    # marks' kept connection is dead, and the next mark must still land.
+    await store.outbox.enqueue(row("a"))
+    await store.outbox.enqueue(row("b", slot="s2"))
+    await store.outbox.finish(["a"], DONE, 150.0)
+    if store.engine.dialect.name == "postgresql":
+        async with store.engine.connect() as conn:
+            await conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+    kept.IDLE_PING, idle = 0.0, kept.IDLE_PING
+    try:
+        await store.outbox.finish(["b"], DONE, 160.0)
+    finally:
+        kept.IDLE_PING = idle
+    assert await store.outbox.counts() == {DONE: 2}
