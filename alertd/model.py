@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from typing import NamedTuple
+
+from alertd.regex import Regex
 
 METRIC_NAME = "__name__"
 ALERTNAME = "alertname"
@@ -184,7 +185,9 @@ MatcherOp = str  # one of "=", "!=", "=~", "!~"
 
 
 class LabelMatcher:
-    """A label matcher as in PromQL and Alertmanager; regexes are anchored (full match)."""
+    """A label matcher as in PromQL and Alertmanager; a regex matches the whole value, with
+    RE2 and Prometheus's semantics (see alertd.regex). A pattern RE2 does not accept raises
+    alertd.regex.RegexError (a ValueError)."""
 
     __slots__ = ("_regex", "name", "op", "value")
 
@@ -194,7 +197,7 @@ class LabelMatcher:
         self.name = name
         self.op = op
         self.value = value
-        self._regex = re.compile(value, re.DOTALL) if op in ("=~", "!~") else None
+        self._regex = Regex(value) if op in ("=~", "!~") else None
 
     def matches(self, value: str) -> bool:
         if self.op == "=":
@@ -202,7 +205,7 @@ class LabelMatcher:
         if self.op == "!=":
             return value != self.value
         assert self._regex is not None
-        hit = self._regex.fullmatch(value) is not None
+        hit = self._regex.matches(value)
         return hit if self.op == "=~" else not hit
 
     def matches_labels(self, labels: Mapping[str, str]) -> bool:

@@ -9,7 +9,6 @@ which `amtool config routes test` reads).
 
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -22,6 +21,9 @@ from aiohttp import web
 from alertd import __version__
 from alertd.alerts.model import Alert
 from alertd.alerts.store import AlertStore
+from alertd.api.auth import Access
+from alertd.api.body import BadBody, read_json
+from alertd.api.errors import alertmanager_error
 from alertd.api.timefmt import rfc3339
 from alertd.clock import Clock
 from alertd.config.routing import parse_matchers
@@ -29,6 +31,8 @@ from alertd.dispatch.dispatcher import GroupView
 from alertd.errors import AlertdError
 from alertd.model import LabelMatcher, Labels
 from alertd.notify.pipeline import InhibitIndex, Inhibitor, SilenceIndex
+from alertd.regex import Regex, RegexError
+from alertd.validation import INVALID_UNICODE, TIME_OUT_OF_RANGE, representable, valid_text
 
 log = logging.getLogger("alertd.api")
 
@@ -36,7 +40,7 @@ log = logging.getLogger("alertd.api")
 # sends it, renewed at every evaluation.
 ENDS_AT_LEASE = 4 * 60.0
 
-_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 
 def parse_filter(text: str) -> list[LabelMatcher]:
@@ -56,8 +60,7 @@ class AlertmanagerContext:
     receivers: Callable[[], Sequence[str]]
     config_yaml: Callable[[], str]
     resolve_timeout: Callable[[], float]
-    write_tokens: Callable[[], frozenset[str] | None]
-    read_tokens: Callable[[], frozenset[str] | None]
+    access: Access
     muted_by: Callable[[Labels, float], list[str]]
     # Merges posted alerts into the store and returns once they are durable (raises
     # AlertdError if they could not be stored): a 2xx means the alerts survive a crash.
@@ -65,23 +68,8 @@ class AlertmanagerContext:
 
 
 def _bad(message: str) -> web.Response:
-    return web.json_response({"code": 400, "message": message}, status=400)
-
-
-def authorized(request: web.Request, tokens: frozenset[str] | None) -> bool:
-    """None: open to all. A set: a bearer token from it is needed (an empty set: nobody)."""
-    if tokens is None:
-        return True
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        return False
-    given = header[len("Bearer "):].encode()
-    return any(hmac.compare_digest(given, t.encode()) for t in tokens)
-
-
-def _unauthorized() -> web.Response:
-    return web.json_response({"code": 401, "message": "missing or wrong bearer token"},
-                             status=401, headers={"WWW-Authenticate": 'Bearer realm="alertd"'})
+    # The spec's BadRequest is `type: string`: the message itself, as a JSON string.
+    return alertmanager_error(400, message)
 
 
 def _flag(request: web.Request, name: str) -> bool:
@@ -93,6 +81,8 @@ def _time(value: Any, field: str, index: int) -> float | None:
         return None
     if not isinstance(value, str):
         raise ValueError(f"[{index}].{field}: must be an RFC 3339 date-time string")
+    if not valid_text(value):
+        raise ValueError(f"[{index}].{field}: {INVALID_UNICODE}")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
@@ -101,7 +91,10 @@ def _time(value: Any, field: str, index: int) -> float | None:
         return None  # Go's zero time: "not set"
     if parsed.tzinfo is None:
         raise ValueError(f'[{index}].{field}: date-time "{value}" has no time zone')
-    return parsed.timestamp()
+    t = parsed.timestamp()
+    if not representable(t):  # e.g. 9999-12-31T23:59:59-14:00, in year 10000 in UTC
+        raise ValueError(f'[{index}].{field}: date-time "{value}" {TIME_OUT_OF_RANGE}')
+    return t
 
 
 def _label_map(value: Any, field: str, index: int, *, required: bool) -> dict[str, str]:
@@ -113,10 +106,14 @@ def _label_map(value: Any, field: str, index: int, *, required: bool) -> dict[st
         raise ValueError(f"[{index}].{field}: must be an object of strings")
     out: dict[str, str] = {}
     for k, v in value.items():
-        if not isinstance(k, str) or not _LABEL_NAME.match(k):
+        if isinstance(k, str) and not valid_text(k):
+            raise ValueError(f"[{index}].{field}: {INVALID_UNICODE} in a name")
+        if not isinstance(k, str) or not _LABEL_NAME.fullmatch(k):
             raise ValueError(f'[{index}].{field}: invalid label name "{k}"')
         if not isinstance(v, str):
             raise ValueError(f"[{index}].{field}.{k}: must be a string")
+        if not valid_text(v):
+            raise ValueError(f"[{index}].{field}.{k}: {INVALID_UNICODE}")
         if v:
             out[k] = v
     if required and not out:
@@ -141,6 +138,8 @@ def parse_postable(body: Any, now: float, resolve_timeout: float) -> tuple[list[
             generator = item.get("generatorURL") or ""
             if not isinstance(generator, str):
                 raise ValueError(f"[{i}].generatorURL: must be a string")
+            if not valid_text(generator):
+                raise ValueError(f"[{i}].generatorURL: {INVALID_UNICODE}")
         except ValueError as exc:
             errors.append(str(exc))
             continue
@@ -185,15 +184,15 @@ class _AlertQuery:
         # `unprocessed` filters nothing: alertd processes every alert as it arrives.
         receiver = request.query.get("receiver")
         try:
-            self.receiver = re.compile(receiver) if receiver else None
-        except re.error as exc:
-            raise ValueError(f"bad receiver regular expression: {exc}") from exc
+            self.receiver = Regex(receiver) if receiver else None
+        except RegexError as exc:
+            raise ValueError(f'invalid receiver regular expression "{receiver}": {exc}') from None
 
     def keeps(self, labels: Labels, receivers: list[str], silenced: bool,
               inhibited: bool) -> bool:
         if not all(m.matches_labels(labels) for m in self.matchers):
             return False
-        if self.receiver and not any(self.receiver.fullmatch(r) for r in receivers):
+        if self.receiver and not any(self.receiver.matches(r) for r in receivers):
             return False
         if silenced and not self.silenced:
             return False
@@ -215,8 +214,6 @@ def routes(ctx: AlertmanagerContext) -> list[web.RouteDef]:
         return body, receivers, bool(silenced_by), bool(inhibited_by or muted_by)
 
     async def get_alerts(request: web.Request) -> web.Response:
-        if not authorized(request, ctx.read_tokens()):
-            return _unauthorized()
         try:
             query = _AlertQuery(request)
         except ValueError as exc:
@@ -233,12 +230,10 @@ def routes(ctx: AlertmanagerContext) -> list[web.RouteDef]:
         return web.json_response(out)
 
     async def post_alerts(request: web.Request) -> web.Response:
-        if not authorized(request, ctx.write_tokens()):
-            return _unauthorized()
         try:
-            body = await request.json()
-        except ValueError as exc:
-            return _bad(f"invalid JSON: {exc}")
+            body = await read_json(request)
+        except BadBody as exc:
+            return _bad(str(exc))
         now = ctx.clock.now()
         alerts, errors = parse_postable(body, now, ctx.resolve_timeout())
         if alerts:
@@ -249,11 +244,10 @@ def routes(ctx: AlertmanagerContext) -> list[web.RouteDef]:
                 return web.json_response(f"cannot store the alerts: {exc}", status=500)
         if errors:
             return _bad("; ".join(errors))
-        return web.Response(status=200)
+        # No body, as in Alertmanager; the type is the one the spec declares for all.
+        return web.Response(status=200, content_type="application/json")
 
     async def get_groups(request: web.Request) -> web.Response:
-        if not authorized(request, ctx.read_tokens()):
-            return _unauthorized()
         try:
             query = _AlertQuery(request)
         except ValueError as exc:
@@ -263,7 +257,7 @@ def routes(ctx: AlertmanagerContext) -> list[web.RouteDef]:
         out = []
         for view in ctx.groups():
             group = view.group
-            if query.receiver and not query.receiver.fullmatch(group.receiver):
+            if query.receiver and not query.receiver.matches(group.receiver):
                 continue
             alerts = []
             for alert in group.alerts.values():
@@ -279,13 +273,9 @@ def routes(ctx: AlertmanagerContext) -> list[web.RouteDef]:
         return web.json_response(out)
 
     async def get_receivers(request: web.Request) -> web.Response:
-        if not authorized(request, ctx.read_tokens()):
-            return _unauthorized()
         return web.json_response([{"name": name} for name in ctx.receivers()])
 
     async def get_status(request: web.Request) -> web.Response:
-        if not authorized(request, ctx.read_tokens()):
-            return _unauthorized()
         return web.json_response({
             "cluster": {"status": "disabled", "peers": []},
             "versionInfo": {"version": __version__, "revision": "", "branch": "",
@@ -294,10 +284,11 @@ def routes(ctx: AlertmanagerContext) -> list[web.RouteDef]:
             "uptime": rfc3339(ctx.started_at),
         })
 
+    read, write = ctx.access.guard_read, ctx.access.guard_write
     return [
-        web.get("/api/v2/alerts", get_alerts),
-        web.post("/api/v2/alerts", post_alerts),
-        web.get("/api/v2/alerts/groups", get_groups),
-        web.get("/api/v2/receivers", get_receivers),
-        web.get("/api/v2/status", get_status),
+        web.get("/api/v2/alerts", read(get_alerts, alertmanager_error)),
+        web.post("/api/v2/alerts", write(post_alerts, alertmanager_error)),
+        web.get("/api/v2/alerts/groups", read(get_groups, alertmanager_error)),
+        web.get("/api/v2/receivers", read(get_receivers, alertmanager_error)),
+        web.get("/api/v2/status", read(get_status, alertmanager_error)),
     ]

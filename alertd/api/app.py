@@ -10,6 +10,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from alertd import __version__
 from alertd.api import alertmanager
+from alertd.api.auth import Access
+from alertd.api.errors import alertd_error, error_json, quiet_parser_errors, unexpected_errors
 from alertd.api.silences import routes as silence_routes
 from alertd.api.slack import slack_routes
 from alertd.api.timefmt import rfc3339
@@ -24,7 +26,14 @@ if TYPE_CHECKING:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _alertmanager_context(daemon: Daemon) -> alertmanager.AlertmanagerContext:
+def _access(daemon: Daemon) -> Access:
+    # Looked up at every request: a reload replaces daemon.config, and the token files
+    # are read again when used.
+    return Access(write=lambda: daemon.config.api.write(),
+                  read=lambda: daemon.config.api.read())
+
+
+def _alertmanager_context(daemon: Daemon, access: Access) -> alertmanager.AlertmanagerContext:
     n = daemon.notifications
     return alertmanager.AlertmanagerContext(
         store=daemon.alerts, clock=daemon.clock, started_at=daemon.started_at or 0.0,
@@ -32,46 +41,44 @@ def _alertmanager_context(daemon: Daemon) -> alertmanager.AlertmanagerContext:
         inhibitor=lambda: n.inhibitor, receivers=lambda: n.receiver_names,
         config_yaml=lambda: to_alertmanager_yaml(daemon.config),
         resolve_timeout=lambda: n.resolve_timeout,
-        write_tokens=lambda: daemon.config.api.write() or None,
-        read_tokens=daemon.config.api.read, muted_by=n.muted_by, accept=daemon.accept)
+        access=access, muted_by=n.muted_by, accept=daemon.accept)
 
 
 def build_app(daemon: Daemon) -> web.Application:
-    app = web.Application(client_max_size=daemon.config.sources.webhook.max_body_bytes + 1024)
+    quiet_parser_errors()
+    app = web.Application(client_max_size=daemon.config.sources.webhook.max_body_bytes + 1024,
+                          middlewares=[unexpected_errors])
     clock = daemon.clock
+    access = _access(daemon)
 
     async def history_handler(request: web.Request) -> web.StreamResponse:
-        if not alertmanager.authorized(request, daemon.config.api.read()):
-            return web.json_response({"error": "missing or wrong bearer token"}, status=401)
         return await _history(daemon, request)
 
     async def reload_handler(request: web.Request) -> web.StreamResponse:
-        return await _reload(daemon, request)
+        return await _reload(daemon)
 
-    def handler(fn: Callable[[Daemon], Awaitable[web.StreamResponse]], *,
-                protected: bool = False) -> Handler:
+    def handler(fn: Callable[[Daemon], Awaitable[web.StreamResponse]]) -> Handler:
         async def handle(request: web.Request) -> web.StreamResponse:
-            if protected and not alertmanager.authorized(request, daemon.config.api.read()):
-                return web.json_response({"error": "missing or wrong bearer token"},
-                                         status=401)
             return await fn(daemon)
 
         return handle
 
+    def read(fn: Handler) -> Handler:
+        return access.guard_read(fn, alertd_error)
+
+    reload = access.guard_write(reload_handler, _reload_error)
     routes = [
-        *alertmanager.routes(_alertmanager_context(daemon)),
-        *silence_routes(daemon.notifications.silences, clock,
-                        write_tokens=daemon.config.api.write(),
-                        read_tokens=daemon.config.api.read()),
-        web.get("/api/alertd/v1/alerts/{fingerprint}/history", history_handler),
-        web.get("/api/alertd/v1/history", history_handler),
-        web.get("/api/alertd/v1/rules", handler(_rules, protected=True)),
-        web.get("/api/alertd/v1/status", handler(_status, protected=True)),
+        *alertmanager.routes(_alertmanager_context(daemon, access)),
+        *silence_routes(daemon.notifications.silences, clock, access=access),
+        web.get("/api/alertd/v1/alerts/{fingerprint}/history", read(history_handler)),
+        web.get("/api/alertd/v1/history", read(history_handler)),
+        web.get("/api/alertd/v1/rules", read(handler(_rules))),
+        web.get("/api/alertd/v1/status", read(handler(_status))),
         web.get("/metrics", handler(_metrics)),
         web.get("/-/healthy", handler(_healthy)),
         web.get("/-/ready", handler(_ready)),
-        web.post("/-/reload", reload_handler),
-        web.put("/-/reload", reload_handler),
+        web.post("/-/reload", reload),
+        web.put("/-/reload", reload),
         *slack_routes(daemon.notifications.actions, clock, daemon.slack_signing_secret),
     ]
     webhook = daemon.config.sources.webhook
@@ -92,10 +99,11 @@ async def _ready(daemon: Daemon) -> web.Response:
     return web.Response(text="alertd is not ready.\n", status=503)
 
 
-async def _reload(daemon: Daemon, request: web.Request) -> web.Response:
-    if not alertmanager.authorized(request, daemon.config.api.write() or None):
-        return web.json_response({"status": "error", "error": "missing or wrong bearer "
-                                      "token"}, status=401)
+def _reload_error(status: int, message: str) -> web.Response:
+    return error_json(status, {"status": "error", "error": message})
+
+
+async def _reload(daemon: Daemon) -> web.Response:
     status = await daemon.reload()
     if status.success:
         return web.json_response({"status": "success", "summary": status.summary})

@@ -8,19 +8,24 @@
 Bodies and errors are Alertmanager's: an error is a JSON string. alertd adds one optional
 field to a silence, `expireOnResolve`; when an update leaves it out (as clients that do
 not know it will), the silence keeps the value it had, and so do its `annotations`.
+
+An id that is not a UUID names no silence: GET and DELETE answer 404, as the spec
+documents for an unknown id (go-swagger's own answer, an undocumented 422, is not used).
+Text with a lone surrogate and times outside the years 1 to 9999 are refused with a 400
+that names the field.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from aiohttp import hdrs, web
+from aiohttp import web
 
+from alertd.api.auth import Access
+from alertd.api.body import BadBody, read_json
 from alertd.api.timefmt import rfc3339
 from alertd.clock import Clock
 from alertd.model import EMPTY_LABELS, LabelMatcher, Labels
@@ -34,6 +39,7 @@ from alertd.silence.model import (
     SilenceError,
     SilenceNotFound,
     SilenceState,
+    TimeOutOfRange,
     is_equal,
     is_regex,
     make_matcher,
@@ -42,8 +48,7 @@ from alertd.silence.model import (
 )
 from alertd.silence.silences import Silences
 from alertd.store.db import StoreError
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+from alertd.validation import INVALID_UNICODE, valid_text
 
 _TRUE = frozenset({"true", "1", "t", "yes", "y", "on"})
 _FALSE = frozenset({"false", "0", "f", "no", "n", "off"})
@@ -53,23 +58,8 @@ class BadRequest(ValueError):
     """The request does not follow the API; the message is the answer's body."""
 
 
-def routes(silences: Silences, clock: Clock, *, write_tokens: frozenset[str],
-           read_tokens: frozenset[str] | None) -> list[web.RouteDef]:
-    """The silence routes. With `write_tokens`, POST and DELETE need one as a bearer token;
-    with `read_tokens` (not None), so do GETs, which a write token also opens."""
-    writers = tuple(t.encode() for t in sorted(write_tokens))
-    readers = None if read_tokens is None else tuple(
-        t.encode() for t in sorted(read_tokens | write_tokens))
-
-    def guard(tokens: tuple[bytes, ...] | None, fn: Handler) -> Handler:
-        async def handle(request: web.Request) -> web.StreamResponse:
-            if tokens is not None:
-                refused = _check_token(request.headers.get(hdrs.AUTHORIZATION), tokens)
-                if refused is not None:
-                    return refused
-            return await fn(request)
-
-        return handle
+def routes(silences: Silences, clock: Clock, *, access: Access) -> list[web.RouteDef]:
+    """The silence routes; POST and DELETE are writes, GETs reads (see `Access`)."""
 
     async def list_silences(request: web.Request) -> web.StreamResponse:
         try:
@@ -84,17 +74,17 @@ def routes(silences: Silences, clock: Clock, *, write_tokens: frozenset[str],
         return _json(200, [silence_json(s, now) for s in found])
 
     async def get_silence(request: web.Request) -> web.StreamResponse:
-        sid = request.match_info["silence_id"]
-        if not _is_uuid(sid):
-            return _not_uuid(sid)
-        sil = silences.get(sid)
-        if sil is None:
+        sil = silences.get(request.match_info["silence_id"])
+        if sil is None:  # an id that is not a UUID too: no silence has it
             return _error(404, "silence not found")
         return _json(200, silence_json(sil, clock.now()))
 
     async def post_silence(request: web.Request) -> web.StreamResponse:
         try:
-            body = await _body(request)
+            body = await read_json(request)
+        except BadBody as exc:
+            return _error(400, f"parsing silence body failed: {exc}")
+        try:
             sil, expire_on_resolve, annotations = postable_silence(body)
         except BadRequest as exc:
             return _error(400, str(exc))
@@ -120,23 +110,22 @@ def routes(silences: Silences, clock: Clock, *, write_tokens: frozenset[str],
         return _json(200, {"silenceID": sid})
 
     async def delete_silence(request: web.Request) -> web.StreamResponse:
-        sid = request.match_info["silence_id"]
-        if not _is_uuid(sid):
-            return _not_uuid(sid)
         try:
-            await silences.expire(sid, clock.now())
+            await silences.expire(request.match_info["silence_id"], clock.now())
         except SilenceNotFound as exc:
             return _error(404, str(exc))
         except (SilenceAlreadyExpired, StoreError) as exc:
             # Alertmanager answers 500 to expiring an expired silence; so do we.
             return _error(500, str(exc))
-        return web.Response(status=200)
+        # No body, as in Alertmanager; the type is the one the spec declares for all.
+        return web.Response(status=200, content_type="application/json")
 
     return [
-        web.get("/api/v2/silences", guard(readers, list_silences)),
-        web.post("/api/v2/silences", guard(writers or None, post_silence)),
-        web.get("/api/v2/silence/{silence_id}", guard(readers, get_silence)),
-        web.delete("/api/v2/silence/{silence_id}", guard(writers or None, delete_silence)),
+        web.get("/api/v2/silences", access.guard_read(list_silences, _error)),
+        web.post("/api/v2/silences", access.guard_write(post_silence, _error)),
+        web.get("/api/v2/silence/{silence_id}", access.guard_read(get_silence, _error)),
+        web.delete("/api/v2/silence/{silence_id}",
+                   access.guard_write(delete_silence, _error)),
     ]
 
 
@@ -163,33 +152,50 @@ def postable_silence(body: Any) -> tuple[Silence, bool | None, Labels | None]:
     """A postableSilence: the silence, and its expireOnResolve and annotations when given."""
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object (a postableSilence)")
-    sid = _field(body, "id", str, required=False) or ""
+    sid = _text_field(body, "id", required=False) or ""
     raw_matchers = _field(body, "matchers", list)
     if not raw_matchers:
         raise BadRequest("matchers in body should have at least 1 items")
     matchers = tuple(_matcher(m, i) for i, m in enumerate(raw_matchers))
     starts_at = _time_field(body, "startsAt")
     ends_at = _time_field(body, "endsAt")
-    created_by = _field(body, "createdBy", str)
-    comment = _field(body, "comment", str)
+    created_by = _text_field(body, "createdBy")
+    comment = _text_field(body, "comment")
     expire_on_resolve = _field(body, "expireOnResolve", bool, required=False)
     raw_annotations = _field(body, "annotations", dict, required=False)
-    annotations = None
-    if raw_annotations is not None:
-        if not all(isinstance(v, str) for v in raw_annotations.values()):
-            raise BadRequest("annotations in body must be an object of strings")
-        annotations = Labels(raw_annotations)
+    annotations = None if raw_annotations is None else _annotations(raw_annotations)
     sil = Silence(id=sid, matchers=matchers, starts_at=starts_at, ends_at=ends_at,
                   created_by=created_by, comment=comment)
     return sil, expire_on_resolve, annotations
 
 
+def _annotations(raw: Mapping[str, Any]) -> Labels:
+    for key, value in raw.items():
+        if not isinstance(value, str):
+            raise BadRequest("annotations in body must be an object of strings")
+        if not valid_text(key):
+            raise BadRequest(f"annotations in body: {INVALID_UNICODE} in a name")
+        if not valid_text(value):
+            raise BadRequest(f"annotations.{key} in body: {INVALID_UNICODE}")
+    return Labels(raw)
+
+
 def _time_field(body: dict[str, Any], name: str) -> float:
-    text = _field(body, name, str)
+    text = _text_field(body, name)
     try:
         return parse_time(text)
+    except TimeOutOfRange as exc:
+        raise BadRequest(f"{name} in body: {exc}") from None
     except ValueError:
         raise BadRequest(f'{name} in body must be of type date-time: "{text}"') from None
+
+
+def _text_field(body: dict[str, Any], name: str, *, required: bool = True,
+                where: str = "") -> Any:
+    value = _field(body, name, str, required=required)
+    if value is not None and not valid_text(value):
+        raise BadRequest(f"{where}{name} in body: {INVALID_UNICODE}")
+    return value
 
 
 def _field(body: dict[str, Any], name: str, kind: type, *, required: bool = True) -> Any:
@@ -209,8 +215,8 @@ _TYPE_NAMES: dict[type, str] = {str: "string", bool: "boolean", list: "array", d
 def _matcher(raw: Any, index: int) -> LabelMatcher:
     if not isinstance(raw, dict):
         raise BadRequest(f"matchers.{index} in body must be of type object")
-    name = _field(raw, "name", str, required=False)
-    value = _field(raw, "value", str, required=False)
+    name = _text_field(raw, "name", required=False, where=f"matchers.{index}.")
+    value = _text_field(raw, "value", required=False, where=f"matchers.{index}.")
     regex = _field(raw, "isRegex", bool, required=False)
     equal = _field(raw, "isEqual", bool, required=False)
     for key, got in (("name", name), ("value", value), ("isRegex", regex)):
@@ -242,26 +248,6 @@ def _bool(query: Any, name: str, *, default: bool) -> bool:
     raise BadRequest(f'{name} in query must be of type boolean: "{raw}"')
 
 
-async def _body(request: web.Request) -> Any:
-    try:
-        return json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"parsing silence body failed: {exc}") from None
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _not_uuid(sid: str) -> web.Response:
-    # go-swagger's answer to a path parameter that is not of its format.
-    return _json(422, {"code": 605, "message": f'silenceID in path must be of type uuid: "{sid}"'})
-
-
 def _time(t: float) -> str:
     text = rfc3339(t)
     assert text is not None
@@ -269,30 +255,12 @@ def _time(t: float) -> str:
 
 
 def _json(status: int, body: object) -> web.Response:
-    return web.Response(status=status, text=json.dumps(body, ensure_ascii=False),
-                        content_type="application/json")
+    # Text the API let in is valid UTF-8; should a lone surrogate still reach an answer,
+    # backslashreplace writes it as its JSON escape (\udxxx) instead of failing.
+    raw = json.dumps(body, ensure_ascii=False).encode("utf-8", "backslashreplace")
+    return web.Response(status=status, body=raw, content_type="application/json")
 
 
 def _error(status: int, message: str) -> web.Response:
     return _json(status, message)
 
-
-def _check_token(header: str | None, tokens: tuple[bytes, ...]) -> web.Response | None:
-    if header is None:
-        return _unauthorized("missing bearer token", invalid=False)
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return _unauthorized('the Authorization header must be "Bearer <token>"', invalid=False)
-    given = token.strip().encode()
-    # Compare with every token, so the time taken says nothing about which one is close.
-    ok = False
-    for expected in tokens:
-        ok |= hmac.compare_digest(given, expected)
-    return None if ok else _unauthorized("invalid bearer token", invalid=True)
-
-
-def _unauthorized(message: str, *, invalid: bool) -> web.Response:
-    response = _error(401, message)
-    response.headers[hdrs.WWW_AUTHENTICATE] = (
-        'Bearer realm="alertd"' + (', error="invalid_token"' if invalid else ""))
-    return response

@@ -44,6 +44,7 @@ from alertd.config.model import (
 from alertd.lang.diagnostics import did_you_mean
 from alertd.lang.durations import format_duration, parse_duration
 from alertd.model import LabelMatcher
+from alertd.regex import Regex, RegexError
 
 __all__ = [
     "DEFAULT_GROUP_INTERVAL",
@@ -237,8 +238,8 @@ RegexMap = Annotated[dict[str, LabelValue], AfterValidator(_check_regex_map)]
 
 def _compile(pattern: str, what: str) -> None:
     try:
-        re.compile(pattern)
-    except re.error as exc:
+        Regex(pattern)
+    except RegexError as exc:
         raise ValueError(f'{what} "{pattern}" is invalid: {exc}') from None
 
 
@@ -319,7 +320,7 @@ def parse_matcher(text: str) -> LabelMatcher:
 def _matcher(name: str, op: str, value: str, what: str) -> LabelMatcher:
     try:
         return LabelMatcher(name, op, value)
-    except re.error as exc:
+    except RegexError as exc:
         raise ValueError(f'the regular expression of {what} is invalid: {exc}') from None
 
 

@@ -16,6 +16,7 @@ from alertd.lang.ast import Span
 from alertd.lang.check_report import NO_SPAN, Report, article, prefix_span
 from alertd.lang.diagnostics import did_you_mean
 from alertd.lang.types import ALERT_STATES, ALL, FunctionSpec, ValueType
+from alertd.regex import Regex, RegexError
 
 __all__ = ["LABEL_NAME_RE", "MAX_DEPTH", "RANGE_HINT", "ExprChecker", "infer_type"]
 
@@ -116,7 +117,7 @@ class ExprChecker:
                 if regex is None:
                     bad_regex = True
                     continue
-                matches_empty = regex.fullmatch("") is not None
+                matches_empty = regex.matches("")
                 if m.op == "!~":
                     matches_empty = not matches_empty
             elif m.op == "=":
@@ -129,13 +130,10 @@ class ExprChecker:
                        "a selector needs a metric name or a matcher that does not match "
                        "the empty string")
 
-    def _regex(self, pattern: str, span: Span) -> re.Pattern[str] | None:
+    def _regex(self, pattern: str, span: Span) -> Regex | None:
         try:
-            return re.compile(pattern, re.DOTALL)
-        except re.error as exc:
-            where = f" at position {exc.pos}" if exc.pos is not None else ""
-            self.error(span, f'invalid regular expression "{pattern}": {exc.msg}{where}')
-        except (OverflowError, RecursionError, ValueError) as exc:
+            return Regex(pattern)
+        except RegexError as exc:
             self.error(span, f'invalid regular expression "{pattern}": {exc}')
         return None
 

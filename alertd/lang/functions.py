@@ -10,7 +10,9 @@ import math
 import re
 from collections.abc import Callable, Sequence
 
+from alertd.errors import EvalError
 from alertd.model import METRIC_NAME, Labels, Sample, Vector
+from alertd.regex import Regex, RegexError, RegexMatch
 
 RangeFn = Callable[[list[float], list[float], int, int, float, float], float | None]
 """(timestamps, values, lo, hi, eval time, range seconds) -> value, or None for no output."""
@@ -300,7 +302,7 @@ def _bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
 _GO_GROUP = re.compile(r"\$(\{(\w+)\}|(\w+))|\$\$")
 
 
-def expand_replacement(template: str, match: re.Match[str]) -> str:
+def expand_replacement(template: str, match: RegexMatch) -> str:
     """Expand a Go-style replacement (`$1`, `${name}`, `$$`) as label_replace does."""
 
     def group(m: re.Match[str]) -> str:
@@ -317,10 +319,13 @@ def expand_replacement(template: str, match: re.Match[str]) -> str:
 
 
 def label_replace(vector: Vector, dst: str, replacement: str, src: str, regex: str) -> Vector:
-    pattern = re.compile(regex, re.DOTALL)
+    try:
+        pattern = Regex(regex)
+    except RegexError as exc:  # the checker reports a literal one before it can run
+        raise EvalError(f'label_replace(): invalid regular expression "{regex}": {exc}') from None
     out: Vector = []
     for labels, value in vector:
-        m = pattern.fullmatch(labels.get(src))
+        m = pattern.match(labels.get(src))
         if m is None:
             out.append(Sample(labels, value))
             continue

@@ -17,6 +17,8 @@ from typing import Final, Literal
 
 from alertd.errors import AlertdError
 from alertd.model import EMPTY_LABELS, LabelMatcher, Labels
+from alertd.regex import RegexError
+from alertd.validation import TIME_OUT_OF_RANGE, representable, valid_text
 
 SilenceState = Literal["pending", "active", "expired"]
 PENDING: Final = "pending"
@@ -43,6 +45,10 @@ class SilenceNotFound(SilenceError):
         # Alertmanager's words, which its clients show.
         super().__init__("silence not found")
         self.silence_id = silence_id
+
+
+class TimeOutOfRange(ValueError):
+    """A well-formed date-time whose instant (in UTC) RFC 3339 cannot write."""
 
 
 class SilenceAlreadyExpired(SilenceError):
@@ -88,6 +94,11 @@ class Silence:
                             ("update", self.updated_at)):
             if not math.isfinite(value):
                 raise InvalidSilence(f"invalid {name} timestamp {value}")
+            if not representable(value):
+                raise InvalidSilence(f"{name} time {TIME_OUT_OF_RANGE}")
+        for name, text in (("createdBy", self.created_by), ("comment", self.comment)):
+            if not valid_text(text):
+                raise InvalidSilence(f"{name}: invalid unicode (lone surrogate)")
         if self.ends_at < self.starts_at:
             raise InvalidSilence("end time must not be before start time")
 
@@ -103,7 +114,7 @@ def validate_matchers(matchers: Sequence[LabelMatcher]) -> None:
     for i, m in enumerate(matchers):
         if not _LABEL_NAME.fullmatch(m.name):
             raise InvalidSilence(f'invalid label matcher {i}: invalid label name "{m.name}"')
-        if not _valid_utf8(m.value):
+        if not valid_text(m.value):
             raise InvalidSilence(f"invalid label matcher {i}: invalid label value {m.value!r}")
         # Alertmanager counts only = and =~ here: a != or !~ matcher alone still mutes
         # nearly everything, but that is its rule and silences move between the two.
@@ -118,7 +129,7 @@ def make_matcher(name: str, value: str, *, is_regex: bool, is_equal: bool = True
     op = ("=~" if is_equal else "!~") if is_regex else ("=" if is_equal else "!=")
     try:
         return LabelMatcher(name, op, value)
-    except re.error as exc:
+    except RegexError as exc:
         raise InvalidSilence(f'invalid label matcher {index}: invalid regular expression '
                              f'"{value}": {exc}') from None
 
@@ -191,7 +202,7 @@ def parse_matcher(text: str) -> LabelMatcher:
     value = "".join(out)
     try:
         return LabelMatcher(name, op, value)
-    except re.error as exc:
+    except RegexError as exc:
         raise InvalidSilence(f'invalid regular expression "{value}": {exc}') from None
 
 
@@ -212,7 +223,8 @@ _RFC3339 = re.compile(
 def parse_time(text: str) -> float:
     """An RFC 3339 date-time (any fraction of a second, Z or an offset) as epoch seconds.
 
-    Raises ValueError for anything else.
+    Raises ValueError for anything else, and TimeOutOfRange (a ValueError) for a time
+    whose instant in UTC falls outside the years 1 to 9999, which nothing could write back.
     """
     m = _RFC3339.fullmatch(text.strip())
     if m is None:
@@ -227,12 +239,7 @@ def parse_time(text: str) -> float:
     at = datetime(year, month, day, hour, minute, second, tzinfo=tz)  # ValueError if invalid
     # Whole seconds, then the fraction as an exact count of microseconds.
     micros = int((fraction + "000000")[:6])
-    return int(at.timestamp()) + micros / 1_000_000
-
-
-def _valid_utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate, from JSON's \ud800
-        return False
-    return True
+    t = int(at.timestamp()) + micros / 1_000_000
+    if not representable(t):
+        raise TimeOutOfRange(f'"{text}" {TIME_OUT_OF_RANGE}')
+    return t

@@ -6,7 +6,8 @@
 A request or message holds one such object or a JSON array of them. `labels` is optional
 (string values only); `value` is a number or "NaN", "+Inf", "-Inf" as Prometheus writes
 them; `values` holds at most 10,000; `timestamp` is optional, unix seconds or an RFC 3339
-time with a timezone. `parse_samples` checks all of it.
+time with a timezone. `parse_samples` checks all of it, down to text that could not be
+stored (a lone surrogate, which JSON's `"\ud800"` can carry).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from alertd.model import Labels
+from alertd.validation import INVALID_UNICODE, TIME_OUT_OF_RANGE, representable, valid_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,12 +198,16 @@ def _label_set(key: _LabelKey, extra_from: str) -> Labels:
     pairs = [("__name__", metric)]
     given: dict[str, str] = {}
     for name, value in items:
+        if type(name) is str and not valid_text(name):
+            raise _Invalid("labels", f"{INVALID_UNICODE} in a label name")
         if type(value) is not str:
             raise _Invalid(f"labels.{name}", f"must be a string, got {_kind(value)}")
         if type(name) is not str:  # only when called with a dict that is not from JSON
             raise _Invalid("labels", f"label names must be strings, got {name!r}")
         if name not in _good_labels:
             _check_label_name(name)
+        if not valid_text(value):
+            raise _Invalid(f"labels.{name}", INVALID_UNICODE)
         given[name] = value
         if value:  # as in Prometheus, an empty value is the same as no label
             pairs.append((name, value))
@@ -226,6 +232,8 @@ def _unknown_field(obj: dict[str, object]) -> None:
     from alertd.lang.diagnostics import did_you_mean
 
     for key in obj:
+        if not valid_text(key):
+            raise _Invalid(None, f"{INVALID_UNICODE} in a field name")
         if key not in _ALLOWED:
             raise _Invalid(key, f'unknown field "{key}"{did_you_mean(key, _FIELDS)}')
 
@@ -235,6 +243,8 @@ def _check_metric(obj: dict[str, object], metric: object) -> str:
         raise _Invalid("metric", "missing; every sample needs a metric name")
     if type(metric) is not str:
         raise _Invalid("metric", f"must be a string, got {_kind(metric)}")
+    if not valid_text(metric):
+        raise _Invalid("metric", INVALID_UNICODE)
     if not _metric_match(metric):
         raise _Invalid("metric", f'invalid metric name "{metric}": must match {_METRIC_PATTERN}')
     if len(_good_metrics) >= _NAME_CACHE_MAX:
@@ -289,12 +299,15 @@ def _values(values: object) -> tuple[float, ...]:
 def _timestamp(value: object) -> float:
     kind = type(value)
     if kind is int or kind is float:
-        ts = float(value)  # type: ignore[arg-type]
+        try:
+            ts = float(value)  # type: ignore[arg-type]
+        except OverflowError:  # an integer beyond any float
+            ts = math.inf if value > 0 else -math.inf  # type: ignore[operator]
         if not math.isfinite(ts) or ts < 0:
-            raise _Invalid("timestamp", f"must be unix seconds, got {value}")
+            raise _Invalid("timestamp", f"must be unix seconds, got {_clip(str(value))}")
         if ts >= _MAX_SECONDS:
-            raise _Invalid("timestamp", f"{value} is too large for unix seconds (milliseconds? "
-                                        "send seconds, fractions allowed)")
+            raise _Invalid("timestamp", f"{_clip(str(value))} is too large for unix seconds "
+                                        "(milliseconds? send seconds, fractions allowed)")
         return ts
     if kind is str:
         return _rfc3339(value)  # type: ignore[arg-type]
@@ -319,7 +332,10 @@ def _rfc3339(text: str) -> float:
     except ValueError as exc:
         raise _Invalid("timestamp", f'"{text}" is not a valid time: {exc}') from None
     # The fraction is added as a float so nanoseconds (as Go writes them) are not cut.
-    return at.timestamp() + (float(fraction) if fraction else 0.0)
+    ts = at.timestamp() + (float(fraction) if fraction else 0.0)
+    if not representable(ts):  # e.g. 9999-12-31T23:59:59-14:00: year 10000 in UTC
+        raise _Invalid("timestamp", f'"{text}" {TIME_OUT_OF_RANGE}')
+    return ts
 
 
 def _kind(value: object) -> str:
@@ -345,4 +361,6 @@ def _describe(value: object) -> str:
 
 
 def _clip(text: str, limit: int = 64) -> str:
+    if not valid_text(text):  # quoted in an error: its escape, not the raw surrogate
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text if len(text) <= limit else text[:limit] + "..."

@@ -8,6 +8,7 @@ is part of a silence (an update in place needs the same matchers in the same ord
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -29,6 +30,8 @@ from sqlalchemy.engine import Connection, Row
 from alertd.model import Labels
 from alertd.silence.model import InvalidSilence, Silence, is_equal, is_regex, make_matcher
 from alertd.store.db import Database, StoreError, metadata, upsert
+
+log = logging.getLogger("alertd.store")
 
 # Ids per DELETE ... IN (...): well under SQLite's limit on bound parameters.
 _CHUNK = 500
@@ -95,8 +98,11 @@ class SilenceRepository:
             try:
                 out.append(_silence(row))
             except (ValueError, KeyError, TypeError, InvalidSilence) as exc:
-                raise StoreError(f'database "{self._db.url}": cannot load silences: silence '
-                                 f'"{row.id}": {exc}') from exc
+                # One silence this alertd cannot read (a regex saved before matchers were
+                # RE2's, say) must not keep the daemon, and every other silence, from
+                # starting: it is left out, loudly, and stays in the table.
+                log.error('database "%s": silence "%s" cannot be loaded and does not apply: '
+                          "%s", self._db.url, row.id, exc)
         return out
 
     async def delete(self, ids: Iterable[str]) -> None:

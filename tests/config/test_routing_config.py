@@ -371,7 +371,7 @@ def test_matcher_errors_name_the_item() -> None:
         'name="value", name!="value", name=~"regex" or name!~"regex"')
     assert found[1] == (
         'alertd.yml: route.routes[0].matchers[2]: the regular expression of matcher '
-        '"c=~"((\"" is invalid: missing ), unterminated subpattern at position 1')
+        '"c=~"((\"" is invalid: missing ): `((`')
     assert found[2] == (
         'alertd.yml: route.routes[0].matchers[3]: invalid matcher "d="x"y"": a double quote '
         'inside the value must be escaped as \\"')

@@ -472,7 +472,8 @@ async def test_post_validation_names_the_bad_alert(harness: Harness) -> None:
                                            "startsAt": rfc3339(T0), "endsAt": rfc3339(T0 - 60)}]),
             headers={"Content-Type": "application/json"}) as resp:
         assert resp.status == 400
-        message = (await resp.json())["message"]
+        message = await resp.json()  # the spec's BadRequest: a JSON string
+        assert isinstance(message, str)
     assert "[1].labels" in message and "[2]: endsAt is before startsAt" in message
     names = [a["labels"]["alertname"] for a in await harness.get("/api/v2/alerts")]
     assert names == ["Ok"]  # the valid one was kept

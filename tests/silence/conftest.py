@@ -9,6 +9,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from alertd.api.auth import Access
 from alertd.api.silences import routes
 from alertd.clock import Clock, FakeClock, SystemClock
 from alertd.model import LabelMatcher
@@ -78,7 +79,7 @@ async def start_api(*, clock: Clock | None = None, write_tokens: frozenset[str] 
     clock = clock if clock is not None else FakeClock(T0)
     silences = Silences(MemoryRepository())
     app = web.Application()
-    app.add_routes(routes(silences, clock, write_tokens=write_tokens, read_tokens=read_tokens))
+    app.add_routes(routes(silences, clock, access=Access.fixed(write_tokens, read_tokens)))
     app.add_routes(extra or [])
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
