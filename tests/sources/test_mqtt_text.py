@@ -29,5 +29,5 @@ async def test_a_lone_surrogate_makes_a_message_malformed_and_its_sample_dropped
     assert (source.messages_malformed, source.samples_invalid) == (1, 1)
     assert [r.getMessage() for r in caplog.records if r.name == "alertd.mqtt"
             and r.getMessage().startswith("mqtt message")] == [
-        "mqtt message on ml/churn/features: [0].labels.feature: invalid unicode "
-        "(lone surrogate)"]
+        "mqtt message on ml/churn/features: [0].labels.feature: invalid text (a lone "
+        "surrogate or a NUL character)"]
