@@ -94,7 +94,7 @@ class PostedAlertRepository:
         self._db = db
         self._upsert = _save(db.dialect)
         self._writes: GroupCommit[Sequence[_Stamped], None] = GroupCommit(
-            db, "store posted alerts", self._write)
+            db, "store posted alerts", self._write, inline=db.inloop is not None)
 
     async def save(self, alerts: Sequence[Alert], received_at: float) -> None:
         """Store the alerts (as merged in the alert store) and wait for the commit; raises

@@ -45,11 +45,15 @@ class Transactions(Protocol):
 
 class GroupCommit(Generic[T, R]):
     def __init__(self, db: Transactions, purpose: str, write: Write[T, R], *,
-                 linger: float = LINGER) -> None:
+                 linger: float = LINGER, inline: bool = False) -> None:
         self._db = db
         self._purpose = purpose
         self._write = write
         self._linger = linger
+        # Whether a write with nothing to share its transaction commits in its caller's
+        # task: for SQLite on the loop, where a commit never suspends (store/db.py), so
+        # the writer's task would only add two turns of the loop to the caller's wait.
+        self._inline = inline
         self._queue: list[tuple[T, asyncio.Future[R] | None]] = []
         self._task: asyncio.Task[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -57,6 +61,9 @@ class GroupCommit(Generic[T, R]):
     async def submit(self, item: T) -> R:
         """Queue the write and wait until it is committed (its StoreError if it failed)."""
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        if self._inline and self._task is None and not self._queue:
+            await self._commit([(item, future)])
+            return future.result()  # the write's result, or its StoreError raised
         self._queue.append((item, future))
         # The writer starts on the next turn of the loop: writes queued in this turn (a
         # flush of many groups) share its first transaction.

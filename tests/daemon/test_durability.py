@@ -79,13 +79,14 @@ class Receiver:
 
     def check_duplicates(self, storage: str, before: int) -> None:
         """At least once: what the receiver took while alertd had not yet read its answer
-        (at most one request per connection) or not yet committed that it had, when it
-        was killed, is sent again. Everything else that arrived before the kill is marked
-        done and never sent twice (with the marks committed lazily, as they were, most of
-        it came again)."""
+        (at most one request per connection) or not yet committed that it had (about as
+        many again, the answers read just before) when it was killed is sent again; the
+        bound leaves a third connection-limit for a loaded machine. Everything else that
+        arrived before the kill is marked done and never sent twice: with the marks
+        committed lazily, as they were, 400 to 900 came again."""
         print(f"{storage.split(':')[0]}: {before} notified before the kill, "
               f"{self.duplicates} of them again after the restart")
-        assert self.duplicates <= CONNECTIONS + before // 4
+        assert self.duplicates <= 3 * CONNECTIONS
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -169,19 +170,20 @@ async def test_kill_during_ingest_loses_no_acknowledged_alert(
         if count >= 1500 and not killed.is_set():
             killed.set()
             alertd.proc.kill()  # type: ignore[union-attr]  # SIGKILL, posts in flight
-            before.append(len(receiver.got))
 
-    before: list[int] = []
     try:
         acknowledged = await storm(alertd.url, 4000, 50, 8, acked)
         assert killed.is_set() and 1500 <= len(acknowledged) < 4000
         await asyncio.to_thread(alertd.proc.wait, 10)  # type: ignore[union-attr]
+        # The posts after the kill were refused: what the dead process had sent has long
+        # been taken by the receiver.
+        before = len(receiver.got)
         await asyncio.to_thread(alertd.start)
         await eventually(lambda: acknowledged <= set(receiver.got),
                          "every acknowledged alert to be notified after the restart")
     finally:
         await asyncio.to_thread(alertd.stop)
-    receiver.check_duplicates(storage, before[0])
+    receiver.check_duplicates(storage, before)
 
 
 async def test_kill_inside_group_wait_loses_nothing(

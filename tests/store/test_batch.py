@@ -22,12 +22,14 @@ class FakeDatabase:
         self.failures = 0  # how many of the next transactions fail at commit
         self.gate: asyncio.Event | None = None  # transactions wait for it before committing
         self.open = asyncio.Event()  # set while a transaction is in progress
+        self.tasks: list[asyncio.Task[Any] | None] = []  # the task of each transaction
 
     @asynccontextmanager
     async def transaction(self, purpose: str, *, write: bool,
                           quick: bool = False) -> AsyncIterator[list[Any]]:
         assert write and not quick
         items: list[Any] = []
+        self.tasks.append(asyncio.current_task())
         self.open.set()
         try:
             yield items  # the "connection": the write callback appends what it writes
@@ -168,3 +170,16 @@ async def test_a_database_that_is_down_fails_the_batch_once_without_splitting() 
                                    return_exceptions=True)
     assert all(isinstance(r, StoreError) for r in results)
     assert db.failures == 0 and db.committed == []  # one transaction tried, not fifteen
+
+
+async def test_an_inline_write_with_nothing_to_share_commits_in_its_callers_task() -> None:
+    # SQLite on the loop: a commit does not suspend, so the writer's task would only add
+    # two turns of the loop to the caller's wait.
+    db = FakeDatabase()
+    commit: GroupCommit[Any, str] = GroupCommit(db, "write things", write,  # type: ignore[arg-type]
+                                                inline=True)
+    assert await commit.submit("a") == "stored a"
+    assert db.tasks == [asyncio.current_task()] and db.committed == [["a"]]
+    db.failures = 1
+    with pytest.raises(StoreError):
+        await commit.submit("b")
