@@ -19,7 +19,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Boolean, Column, Double, Index, MetaData, String, Table, Text, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
 from alertd.alerts.model import Alert
@@ -31,6 +30,7 @@ from alertd.store.db import (
     decode_labels,
     encode_labels,
     metadata,
+    upsert,
 )
 
 
@@ -79,20 +79,12 @@ class _Stamped:
     received_at: float
 
 
-def _save(dialect: str) -> Any:
-    """An upsert that keeps `received_at` of the row it updates: a group's timers count
-    from when alertd first heard of the alert, not from its latest update."""
-    stmt = postgresql.insert(posted_alert) if dialect == "postgresql" else sqlite.insert(
-        posted_alert)
-    keep = ("fingerprint", "received_at")
-    updates = {c.name: stmt.excluded[c.name] for c in posted_alert.columns if c.name not in keep}
-    return stmt.on_conflict_do_update(index_elements=[posted_alert.c.fingerprint], set_=updates)
-
-
 class PostedAlertRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._upsert = _save(db.dialect)
+        # received_at stays that of the row updated: a group's timers count from when
+        # alertd first heard of the alert, not from its latest update.
+        self._upsert = upsert(db.dialect, posted_alert, ("fingerprint",), ("received_at",))
         self._writes: GroupCommit[Sequence[_Stamped], None] = GroupCommit(
             db, "store posted alerts", self._write, inline=db.inloop is not None)
 

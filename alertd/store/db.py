@@ -523,15 +523,17 @@ def _sqlite_begin(conn: Connection) -> None:
 
 
 @functools.cache
-def upsert(dialect: str, table: Table, keys: tuple[str, ...]) -> Any:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE every other column, for SQLite or PostgreSQL.
+def upsert(dialect: str, table: Table, keys: tuple[str, ...], keep: tuple[str, ...] = ()) -> Any:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE every other column but those in `keep`, for
+    SQLite or PostgreSQL.
 
     Columns left out of the parameters take their server default on update too. Built once
     per table: SQLAlchemy does not find a new ON CONFLICT statement in its compiled cache,
     and compiling it again cost a millisecond at every write.
     """
     stmt = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+    updates = {c.name: stmt.excluded[c.name] for c in table.columns
+               if c.name not in keys and c.name not in keep}
     return stmt.on_conflict_do_update(index_elements=[table.c[k] for k in keys], set_=updates)
 
 
