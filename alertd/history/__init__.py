@@ -6,14 +6,29 @@ fields reports group and filter by (alertname, rule, owner, severity); what is p
 to its kind is in `details`. The functions below build each kind with the detail keys the
 readers rely on:
 
-    transition  from, to, value, expr?       the rule's state changed (value that caused it)
+    transition  from, to, value, expr?, reason?   the state changed (value that caused it);
+                reason, for a change to resolved or inactive: condition_gone, clear,
+                keep_firing_for_ended, nodata, ends_at_passed, rule_removed
     route       receiver, route, group_key   a route took the alert into an aggregation group
     silenced    silences, until?             silences muted it at a flush (ids; latest end)
     inhibited   sources                      alerts inhibiting it (fingerprints)
+    muted       receiver, group_key, reason  a time interval held the route quiet
     dedup       receiver, group_key, send, reason      notify the receiver or not, and why
-    delivery    receiver, integration, attempt, outcome (ok|failed|retrying), status?, error?
-    ack         by, via?                     a responder acknowledged it
-    feedback    by, verdict, comment?        a responder's judgement (useful, noise...)
+    delivery    receiver, integration, attempt, outcome (ok|failed|retry), group_key,
+                delivery, reason, status?, error?, channel?, ts?   (Slack: the page)
+    ack         by, via (slack|pagerduty|api), group_key?, delivery?   a responder
+                acknowledged it (via pagerduty: the acknowledgement reached PagerDuty)
+    feedback    by, verdict (useful|noise), reason?, comment?, group_key?, delivery?,
+                channel?, ts?                a responder's judgement of a page; reason for
+                noise: too_sensitive, not_actionable, duplicate, wrong_team, other
+    silence     action (created|changed|expired|expired_on_resolve), id, by, comment, via
+                (api|cli|slack), matchers, starts_at, ends_at   a silence's lifecycle; its
+                labels are the silence's equality matchers
+    health      health (ok|error|nodata), error?   a rule's health changed; labels
+                {alertname: rule}
+
+Every event of an alert is under the fingerprint of its labels as stored (owner attached),
+and carries the rule's name when the alert comes from one of alertd's rules.
 
 A notification carries a whole group, so dedup and delivery are recorded once per alert in
 it; count pages as distinct (receiver, group_key, at) of successful deliveries.
@@ -29,8 +44,8 @@ from typing import Any
 from alertd.model import ALERTNAME, Labels
 
 KINDS = ("transition", "route", "silenced", "inhibited", "muted", "dedup", "delivery", "ack",
-         "feedback")
-OUTCOMES = ("ok", "failed", "retrying")
+         "feedback", "silence", "health")
+OUTCOMES = ("ok", "failed", "retry")
 
 
 @dataclass(frozen=True, slots=True)
