@@ -94,8 +94,9 @@ def _dedup(d: Mapping[str, Any]) -> str:
 
 
 def _delivery(d: Mapping[str, Any]) -> str:
+    outcome = d.get("outcome", "?")
     text = (f"delivery to {d.get('receiver', '?')}/{d.get('integration', '?')} "
-            f"{d.get('outcome', '?')}")
+            f"{'retrying' if outcome == 'retry' else outcome}")
     answer = ": ".join(str(x) for x in (d.get("status"), d.get("error")) if x is not None)
     if answer:
         text += f" ({answer})"

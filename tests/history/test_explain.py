@@ -28,7 +28,7 @@ def test_an_alerts_story() -> None:
         history.dedup(T0 + 330, X, receiver="team-ml", group_key=GROUP, send=True,
                       reason="first notification"),
         history.delivery(T0 + 331.25, X, receiver="team-ml", integration="slack", attempt=1,
-                         outcome="retrying", status=503, error="service unavailable"),
+                         outcome="retry", status=503, error="service unavailable"),
         history.delivery(T0 + 335, X, receiver="team-ml", integration="slack", attempt=2,
                          outcome="ok", status=200),
         history.delivery(T0 + 336, X, receiver="team-ml", integration="webhook", attempt=3,

@@ -193,7 +193,7 @@ def story() -> list[HistoryEvent]:
         history.dedup(T0 + 330, CHURN, receiver="team-ml", group_key="g", send=True,
                       reason="first notification"),
         history.delivery(T0 + 331, CHURN, receiver="team-ml", integration="slack", attempt=1,
-                         outcome="retrying", status=503, error="service unavailable"),
+                         outcome="retry", status=503, error="service unavailable"),
         history.delivery(T0 + 335, CHURN, receiver="team-ml", integration="slack", attempt=2,
                          outcome="ok", status=200),
         history.inhibited(T0 + 340, DRIFT, sources=[CHURN.fingerprint()]),
@@ -280,7 +280,7 @@ async def test_history_between_filters_by_time_kind_owner_and_rule(store: Store)
     await store.history.append(story())
     assert len(await read_all(store, T0 + 300, T0 + 340)) == 6  # until is excluded
     deliveries = await read_all(store, T0, T0 + HOUR, kinds=["delivery"])
-    assert [e.details["outcome"] for e in deliveries] == ["retrying", "ok"]
+    assert [e.details["outcome"] for e in deliveries] == ["retry", "ok"]
     assert [e.details.get("status") for e in deliveries] == [503, 200]
     several = await read_all(store, T0, T0 + HOUR, kinds={"ack", "feedback"}, owner="team-ml")
     assert [e.kind for e in several] == ["ack", "feedback"]
