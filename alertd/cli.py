@@ -238,6 +238,26 @@ def explain(url: str, token: str | None, what: str) -> None:
         raise click.ClickException(f"cannot reach alertd at {url}: {exc}") from None
 
 
+@cli.command()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="alertd.yml: its storage, rule files, owners and receivers; without it, "
+                   "the defaults.")
+@click.option("--from", "start", default=None, metavar="TIME",
+              help="Start: RFC 3339, a date, or relative to now (-7d); default 7 days "
+                   "before --to.")
+@click.option("--to", "end", default=None, metavar="TIME", help="End; default now.")
+@click.option("--owner", default=None, help="Only the alerts of this owner.")
+@click.option("--format", "output", type=click.Choice(["text", "markdown", "json", "html"]),
+              default="text", show_default=True)
+@click.option("--out", default=None, metavar="FILE", help="Write to FILE, not standard output.")
+def report(config_path: str | None, start: str | None, end: str | None, owner: str | None,
+           output: str, out: str | None) -> None:
+    """The alert-noise report for a period, read from the store (the daemon running or not)."""
+    from alertd.report.cli import run_report
+
+    run_report(config_path, start=start, end=end, owner=owner, output=output, out=out)
+
+
 @cli.command(name="test")
 @click.argument("files", nargs=-1, required=True)
 def test_cmd(files: Sequence[str]) -> None:
@@ -270,6 +290,15 @@ def _add_silence_commands() -> None:
 
 
 _add_silence_commands()
+
+
+def _add_history_commands() -> None:
+    from alertd.history.cli import history
+
+    cli.add_command(history)
+
+
+_add_history_commands()
 
 
 def main() -> None:

@@ -12,7 +12,6 @@ import contextlib
 import gc
 import glob
 import logging
-import math
 import os
 import signal
 from collections.abc import Iterable, Mapping, Sequence
@@ -31,10 +30,10 @@ from alertd.config.model import MqttSource as MqttConfig
 from alertd.config.model import PrometheusSource, TLSConfig
 from alertd.console import ConsolePrinter
 from alertd.errors import AlertdError, EvalError
-from alertd.history import transition
 from alertd.history.recorder import HistoryRecorder
+from alertd.history.transitions import Transitions
 from alertd.metrics import Metrics
-from alertd.model import Vector
+from alertd.model import Labels, Vector
 from alertd.notify.service import Notifications
 from alertd.rules import meta as meta_rules
 from alertd.rules.manager import Group, RuleManager, load_groups
@@ -108,7 +107,8 @@ class Daemon:
         self.notifications.on_failing = self._notifications_failing
         self._background: set[asyncio.Future[None]] = set()
         self.history: HistoryRecorder | None = None
-        self.alerts.on_transition = self._api_transition
+        self.transitions = Transitions(self.alerts, lambda: self.history)
+        self.alerts.on_transition = self.transitions.of_posted
         self.store: Store | None = None
         self.prometheus: PrometheusClient | None = None
         self.mqtt: MqttSource | None = None
@@ -132,6 +132,7 @@ class Daemon:
         self.metrics.watch_mqtt(lambda: self.mqtt)
         self.metrics.watch_scheduler(self.scheduler)
         self.metrics.watch_notifications(self.notifications)
+        self.metrics.watch_history(lambda: self.history)
         self.metrics.watch_prometheus(lambda: self.prometheus.stats if self.prometheus else None,
                                       DURATION_BUCKETS)
 
@@ -227,6 +228,7 @@ class Daemon:
             self.metrics.reload_success.set(0)
             log.error("reload failed, the previous rules and configuration stay: %s", exc)
             return self.reload_status
+        before = dict(self.manager.evaluator.states)
         summary = self.manager.replace(specs, config.evaluation_interval)
         if config.sources.prometheus != self.config.sources.prometheus:
             if self.prometheus:
@@ -237,8 +239,7 @@ class Daemon:
         self.config = config
         self.ownership = Ownership(config.owners)
         await self.notifications.reconfigure(notifications)
-        for name in summary.removed:
-            self.alerts.forget_rule(name, self.clock.now())
+        self.transitions.rules_removed(summary.removed, before, self.clock.now())
         self.meta.forget_rules(set(self.manager.evaluator.states))
         if self.store and summary.removed:
             await self.store.rule_states.delete(summary.removed)
@@ -327,17 +328,13 @@ class Daemon:
                 for health in Health:
                     self.metrics.rule_health.labels(rule, health.value).set(
                         1 if state.health is health else 0)
-        if transitions and self.history is not None:
-            rule_name = None if rule in meta_rules.NAMES else rule
-            for t in transitions:
-                self.history.record(transition(at, t.labels, old=t.old.value, new=t.new.value,
-                                               value=t.value, rule=rule_name))
+                # Owned as the rule's alerts are: its own owner, else the ownership map's.
+                owner = alert_rule.static_labels.get("owner")
+                self.transitions.health(rule, state, self.alerts.stored_labels(Labels(
+                    {"alertname": rule, **({"owner": owner} if owner else {})})), at)
+        self.transitions.of_rule(rule, transitions, at)
         if transitions and self.console:
             self.console.transitions(rule, transitions, at)
-
-    def _api_transition(self, alert: Alert, old: str, new: str, at: float) -> None:
-        if self.history is not None:
-            self.history.record(transition(at, alert.labels, old=old, new=new, value=math.nan))
 
     def _group_done(self, group: Group, at: float, duration: float) -> None:
         self.group_status[(group.name, group.interval)] = GroupStatus(at, duration)

@@ -46,6 +46,16 @@ class DeliveryCounters(Protocol):
     latency_count: int
 
 
+class HistoryCounters(Protocol):
+    """What /metrics reads of the history recorder."""
+
+    written: int
+    dropped_by: dict[str, int]  # reason -> events lost
+
+    @property
+    def pending(self) -> int: ...
+
+
 class Notifying(Protocol):
     """What /metrics reads of the notification path."""
 
@@ -106,6 +116,34 @@ class Metrics:
 
     def watch_notifications(self, notifying: Notifying) -> None:
         self.registry.register(_NotifyCollector(notifying))
+
+    def watch_history(self, recorder: Callable[[], HistoryCounters | None]) -> None:
+        self.registry.register(_HistoryCollector(recorder))
+
+
+class _HistoryCollector(Collector):
+    def __init__(self, recorder: Callable[[], HistoryCounters | None]) -> None:
+        self.recorder = recorder
+
+    def collect(self) -> Iterator[Metric]:
+        recorder = self.recorder()
+        if recorder is None:  # the store is not open yet
+            return
+        dropped = CounterMetricFamily(
+            "alertd_history_events_dropped",
+            "History events lost: queue_full (the buffer overflowed while the database was "
+            "unavailable), write_failed (the database refused the event), shutdown (not "
+            "written when alertd stopped). The noise report undercounts while this grows.",
+            labels=["reason"])
+        for reason, count in sorted(recorder.dropped_by.items()):
+            dropped.add_metric([reason], count)
+        yield dropped
+        yield CounterMetricFamily("alertd_history_events_written",
+                                  "History events written to the database.",
+                                  value=recorder.written)
+        yield GaugeMetricFamily("alertd_history_events_pending",
+                                "History events buffered, not written yet.",
+                                value=recorder.pending)
 
 
 class _NotifyCollector(Collector):

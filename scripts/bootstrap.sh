@@ -7,9 +7,11 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 # Debian packages for the services the test suite starts: a real Prometheus scraping a
-# test exporter, a real Mosquitto broker, Alertmanager's amtool, and openssl for the
-# certificates of the TLS tests.
-DEB_PACKAGES=(prometheus prometheus-alertmanager mosquitto mosquitto-clients openssl)
+# test exporter, a real Mosquitto broker, Alertmanager's amtool, openssl for the
+# certificates of the TLS tests, and headless Chromium with its driver for the report
+# page's browser test.
+DEB_PACKAGES=(prometheus prometheus-alertmanager mosquitto mosquitto-clients openssl
+              chromium chromium-driver)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

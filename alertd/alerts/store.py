@@ -16,14 +16,16 @@ from dataclasses import replace
 
 from alertd.alerts.model import Alert, LazyAnnotations
 from alertd.model import Labels
-from alertd.rules.state import Instance, Status
+from alertd.rules.state import Instance, Reason, Status
 
 Annotator = Callable[[Instance], Mapping[str, str]]
 Listener = Callable[[list[Alert]], None]
 Enricher = Callable[[Labels, Mapping[str, str]], tuple[Labels, Mapping[str, str]]]
-Transitioned = Callable[[Alert, str, str, float], None]
-"""(alert, old state, new state, at) for alerts posted by clients: "inactive", "firing",
-"resolved". Rule alerts have their own transitions from the state machine."""
+Transitioned = Callable[[Alert, str, str, float, "Reason | None"], None]
+"""(alert, old state, new state, at, why it resolved) for alerts posted by clients:
+"inactive", "firing", "resolved"; the reason is ends_at_passed when the end a client gave
+passed without an update (`sweep`), condition_gone when a client said it resolved. Rule
+alerts have their own transitions from the state machine."""
 
 DEFAULT_RETENTION = 3600.0
 
@@ -73,7 +75,8 @@ class AlertStore:
             else:
                 self._announced_firing.discard(alert.fingerprint)
             if before != after and self.on_transition is not None:
-                self.on_transition(alert, before, after, now)
+                reason = Reason.CONDITION_GONE if after == "resolved" else None
+                self.on_transition(alert, before, after, now, reason)
         self._announce(stored)
         return stored
 
@@ -95,8 +98,9 @@ class AlertStore:
         return kept
 
     def sync_rule(self, rule: str, instances: Iterable[Instance], annotator: Annotator,
-                  at: float) -> None:
-        """Bring the alerts of a rule in line with its firing and resolved instances."""
+                  at: float) -> list[Alert]:
+        """Bring the alerts of a rule in line with its firing and resolved instances; the
+        firing alerts that no instance holds any more, which it resolved."""
         seen: set[str] = set()
         changed: list[Alert] = []
         for inst in instances:
@@ -111,19 +115,28 @@ class AlertStore:
                 changed.append(alert)
         previous = self._by_rule.get(rule, set())
         self._by_rule[rule] = seen
+        ended: list[Alert] = []
         for fingerprint in previous - seen:
             # An instance the rule forgot while firing (its rule was removed): resolved now.
             old = self._alerts.get(fingerprint)
             if old is not None and not old.resolved(at):
-                ended = replace(old, ends_at=at, updated_at=at)
-                self._alerts[fingerprint] = ended
-                changed.append(ended)
-        self._announce(changed)
+                ended.append(replace(old, ends_at=at, updated_at=at))
+                self._alerts[fingerprint] = ended[-1]
+        self._announce(changed + ended)
+        return ended
 
-    def forget_rule(self, rule: str, at: float) -> None:
-        """A rule was removed: its firing alerts resolve."""
-        self.sync_rule(rule, (), lambda i: {}, at)
+    def forget_rule(self, rule: str, at: float) -> list[Alert]:
+        """A rule was removed: its firing alerts resolve; those alerts, resolved."""
+        ended = self.sync_rule(rule, (), lambda i: {}, at)
         self._by_rule.pop(rule, None)
+        return ended
+
+    def stored_labels(self, labels: Labels) -> Labels:
+        """The labels an alert with these labels is stored under (its owner attached): the
+        history records every event of an alert under them."""
+        if self.enrich is None:
+            return labels
+        return self.enrich(labels, {})[0]
 
     def _from_instance(self, inst: Instance, annotator: Annotator, at: float) -> Alert:
         starts = inst.fired_at if inst.fired_at is not None else inst.active_at
@@ -166,7 +179,8 @@ class AlertStore:
             if alert is not None and alert.resolved(now):
                 ended.append(alert)
                 if self.on_transition is not None:
-                    self.on_transition(alert, "firing", "resolved", alert.ends_at or now)
+                    self.on_transition(alert, "firing", "resolved", alert.ends_at or now,
+                                       Reason.ENDS_AT_PASSED)
         self._announce(ended)
         return ended
 

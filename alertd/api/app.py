@@ -18,6 +18,8 @@ from alertd.api.timefmt import rfc3339
 from alertd.config.amyaml import to_alertmanager_yaml
 from alertd.history.explain import explain_text
 from alertd.model import json_float
+from alertd.report.source import ReportSource, daemon_source
+from alertd.report.web import report_routes
 from alertd.sources.webhook import webhook_routes
 
 if TYPE_CHECKING:
@@ -44,7 +46,9 @@ def _alertmanager_context(daemon: Daemon, access: Access) -> alertmanager.Alertm
         access=access, muted_by=n.muted_by, accept=daemon.accept)
 
 
-def build_app(daemon: Daemon) -> web.Application:
+def build_app(daemon: Daemon, *, report_source: ReportSource | None = None) -> web.Application:
+    """The API of `daemon`; `report_source` builds the noise report (by default from the
+    daemon's store, rules and configuration)."""
     quiet_parser_errors()
     app = web.Application(client_max_size=daemon.config.sources.webhook.max_body_bytes + 1024,
                           middlewares=[unexpected_errors])
@@ -74,6 +78,7 @@ def build_app(daemon: Daemon) -> web.Application:
         web.get("/api/alertd/v1/history", read(history_handler)),
         web.get("/api/alertd/v1/rules", read(handler(_rules))),
         web.get("/api/alertd/v1/status", read(handler(_status))),
+        *report_routes(report_source or daemon_source(daemon), clock, read),
         web.get("/metrics", handler(_metrics)),
         web.get("/-/healthy", handler(_healthy)),
         web.get("/-/ready", handler(_ready)),

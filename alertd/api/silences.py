@@ -46,7 +46,7 @@ from alertd.silence.model import (
     parse_matcher,
     parse_time,
 )
-from alertd.silence.silences import Silences
+from alertd.silence.silences import Silences, via_of
 from alertd.store.db import StoreError
 from alertd.validation import INVALID_UNICODE, valid_text
 
@@ -100,7 +100,7 @@ def routes(silences: Silences, clock: Clock, *, access: Access) -> list[web.Rout
             annotations = prev.annotations if prev is not None else EMPTY_LABELS
         sil = replace(sil, expire_on_resolve=expire_on_resolve, annotations=annotations)
         try:
-            sid = await silences.set(sil, now)
+            sid = await silences.set(sil, now, via=via_of(request.headers.get("User-Agent")))
         except SilenceNotFound as exc:
             return _error(404, str(exc))
         except SilenceError as exc:
@@ -111,7 +111,8 @@ def routes(silences: Silences, clock: Clock, *, access: Access) -> list[web.Rout
 
     async def delete_silence(request: web.Request) -> web.StreamResponse:
         try:
-            await silences.expire(request.match_info["silence_id"], clock.now())
+            await silences.expire(request.match_info["silence_id"], clock.now(),
+                                  via=via_of(request.headers.get("User-Agent")))
         except SilenceNotFound as exc:
             return _error(404, str(exc))
         except (SilenceAlreadyExpired, StoreError) as exc:

@@ -4,11 +4,14 @@ Nothing happens before the request's signature is verified (the app's signing se
 HMAC over the raw body, a five-minute replay window): a forged or stale click gets 401
 and changes nothing. Slack wants an answer within three seconds, so the click is answered
 at once and carried out in the background; the page then shows who did what.
+
+Two kinds of interaction come here: `block_actions` (a button of a page) and
+`view_submission` (the answer of the form Noise opens). A form sent without a reason is
+answered with the field's error, which Slack shows in the form, left open.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import urllib.parse
@@ -21,7 +24,15 @@ from slack_sdk.signature import SignatureVerifier
 
 from alertd.api.body import BadBody, loads
 from alertd.clock import Clock
-from alertd.notify.actions import ACTIONS, Responder, SlackActions
+from alertd.notify.actions import ACTIONS, Click, Responder, SlackActions
+from alertd.receivers.slack import EVENT_TYPE
+from alertd.receivers.slack_feedback import (
+    NOISE_FORM,
+    PICK_A_REASON,
+    REASON_BLOCK,
+    FormOrigin,
+    form_answer,
+)
 from alertd.validation import INVALID_UNICODE, valid_text
 
 log = logging.getLogger("alertd.api")
@@ -44,8 +55,6 @@ class _ClockAdapter(SlackClock):
 
 def slack_routes(actions: SlackActions, clock: Clock,
                  signing_secret: Callable[[], str | None]) -> list[web.RouteDef]:
-    tasks: set[asyncio.Task[Any]] = set()
-
     async def handle(request: web.Request) -> web.StreamResponse:
         secret = signing_secret()
         if not secret:
@@ -58,27 +67,46 @@ def slack_routes(actions: SlackActions, clock: Clock,
             return web.json_response({"error": "invalid or stale Slack signature"}, status=401)
         try:
             payload = _payload(raw)
-            clicks = _clicks(payload) if payload.get("type") == "block_actions" else None
+            if payload.get("type") == "block_actions":
+                return _clicked(actions, payload)
+            if payload.get("type") == "view_submission":
+                return _submitted(actions, payload)
         except BadBody as exc:
             return web.json_response({"error": str(exc)}, status=400)
-        if clicks is None:
-            return web.Response(status=200)  # other interactions: nothing to do
-        who, pressed = clicks
-        for action_id, value in pressed:
-            task = asyncio.create_task(
-                actions.act(action_id, value, who),
-                name=f"slack action {action_id} by {who.id or who.name}")
-            tasks.add(task)
-            task.add_done_callback(_done)
-        return web.Response(status=200)
-
-    def _done(task: asyncio.Task[Any]) -> None:
-        tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("%s failed: %s", task.get_name(), task.exception(),
-                      exc_info=task.exception())
+        return web.Response(status=200)  # other interactions: nothing to do
 
     return [web.post(PATH, handle)]
+
+
+def _clicked(actions: SlackActions, payload: dict[str, Any]) -> web.Response:
+    who, pressed = _clicks(payload)
+    click = _click(payload)
+    for action_id, value in pressed:
+        actions.start(actions.act(action_id, value, who, click),
+                      name=f"slack action {action_id} by {who.id or who.name}")
+    return web.Response(status=200)
+
+
+def _submitted(actions: SlackActions, payload: dict[str, Any]) -> web.Response:
+    view = _object(payload, "view")
+    if view.get("callback_id") != NOISE_FORM:
+        return web.Response(status=200)  # not alertd's form: close it
+    who = _responder(payload)
+    try:
+        origin = FormOrigin.decode(_text(view.get("private_metadata", ""),
+                                         "payload.view.private_metadata"))
+    except ValueError as exc:
+        raise BadBody(f"payload.view.private_metadata: not alertd's: {exc}") from None
+    reason, comment = form_answer(view)
+    if reason is None:
+        # Slack shows this under the field and keeps the form open.
+        return web.json_response({"response_action": "errors",
+                                  "errors": {REASON_BLOCK: PICK_A_REASON}})
+    if comment is not None and not valid_text(comment):
+        raise BadBody(f"payload.view.state: the comment: {INVALID_UNICODE}")
+    actions.start(actions.give_reason(origin, who, reason, comment),
+                  name=f"slack noise reason by {who.id or who.name}")
+    return web.Response(status=200)  # an empty 200 closes the form
 
 
 def _verified(verifier: SignatureVerifier, raw: bytes, headers: Mapping[str, str]) -> bool:
@@ -106,12 +134,7 @@ def _payload(raw: bytes) -> dict[str, Any]:
 
 def _clicks(payload: dict[str, Any]) -> tuple[Responder, list[tuple[str, str]]]:
     """Who clicked, and the (action_id, value) of each of alertd's buttons clicked."""
-    user = payload.get("user") or {}
-    if not isinstance(user, dict):
-        raise BadBody("payload.user: must be an object")
-    who = Responder(_text(user.get("id", ""), "payload.user.id"),
-                    _text(user.get("username") or user.get("name") or "",
-                          "payload.user.username"))
+    who = _responder(payload)
     actions = payload.get("actions") or []
     if not isinstance(actions, list):
         raise BadBody("payload.actions: must be an array")
@@ -123,6 +146,39 @@ def _clicks(payload: dict[str, Any]) -> tuple[Responder, list[tuple[str, str]]]:
         pressed.append((action_id, _text(action.get("value", ""),
                                          f"payload.actions[{i}].value")))
     return who, pressed
+
+
+def _responder(payload: dict[str, Any]) -> Responder:
+    user = _object(payload, "user")
+    return Responder(_text(user.get("id", ""), "payload.user.id"),
+                     _text(user.get("username") or user.get("name") or "",
+                           "payload.user.username"))
+
+
+def _click(payload: dict[str, Any]) -> Click:
+    """The message clicked (the container, else the channel and message), the trigger
+    that can open a form, and the delivery in the message's metadata if it came along."""
+    container = _object(payload, "container")
+    message = _object(payload, "message")
+    metadata = message.get("metadata")
+    delivery: object = ""
+    if isinstance(metadata, dict) and metadata.get("event_type") == EVENT_TYPE:
+        event_payload = metadata.get("event_payload")
+        if isinstance(event_payload, dict):
+            delivery = event_payload.get("delivery") or ""
+    channel = container.get("channel_id") or _object(payload, "channel").get("id") or ""
+    return Click(channel=_text(channel, "payload.container.channel_id"),
+                 ts=_text(container.get("message_ts") or message.get("ts") or "",
+                          "payload.container.message_ts"),
+                 trigger_id=_text(payload.get("trigger_id") or "", "payload.trigger_id"),
+                 delivery=_text(delivery, "payload.message.metadata"))
+
+
+def _object(payload: dict[str, Any], field: str) -> dict[str, Any]:
+    value = payload.get(field) or {}
+    if not isinstance(value, dict):
+        raise BadBody(f"payload.{field}: must be an object")
+    return value
 
 
 def _text(value: object, field: str) -> str:

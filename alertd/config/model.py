@@ -505,7 +505,9 @@ class SamplesConfig(_Model):
     min_retention: Duration = 3600.0
 
 
-# The routing part's models build on the types above, hence an import this far down.
+# The routing part's models, and the sections in modules of their own, build on the
+# types above, hence imports this far down.
+from alertd.config.history import HistoryConfig  # noqa: E402
 from alertd.config.routing import (  # noqa: E402
     GlobalConfig,
     HttpURL,
@@ -559,6 +561,7 @@ class Config(_Model):
     sources: Sources = Sources()
     samples: SamplesConfig = SamplesConfig()
     notify: NotifyConfig = NotifyConfig()
+    history: HistoryConfig = HistoryConfig()
     # The routing part, with Alertmanager's keys (see routing.py); by default every alert
     # goes to the receiver "console", which has no notification configs.
     global_: GlobalConfig = Field(default=GlobalConfig(), alias="global")

@@ -691,6 +691,9 @@ class Receiver(_Model):
     pagerduty_configs: list[PagerdutyConfig] = []
     webhook_configs: list[WebhookConfig] = []
     mqtt_configs: list[MqttReceiverConfig] = []
+    # alertd's own: false for a receiver nobody is woken by (a low-priority channel, say),
+    # whose notifications the noise report does not count as pages.
+    paging: bool = True
     email_configs: Unsupported = _unsupported()
     opsgenie_configs: Unsupported = _unsupported()
     victorops_configs: Unsupported = _unsupported()
@@ -975,6 +978,17 @@ class NamedTimeInterval(_Model):
 # --- owners (alertd's own) ---------------------------------------------------------------------
 
 
+def _check_timezone(value: str) -> str:
+    # An IANA name only: unlike a time interval's location, "Local" would make the report
+    # depend on the machine it runs on.
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f'unknown time zone "{value}": write an IANA name such as '
+                         "Europe/Berlin, or UTC") from None
+    return value
+
+
 class Owner(_Model):
     """Who owns the alerts its matchers match: the team, where to reach it, its runbooks."""
 
@@ -985,6 +999,9 @@ class Owner(_Model):
     pagerduty_routing_key: Secret | None = None
     pagerduty_routing_key_file: SecretFile | None = None
     runbook_base_url: HttpURL | None = None
+    # The team's own time zone: the noise report places each page in business, off or
+    # sleep hours by the clock of the people it woke (UTC when left out).
+    timezone: Annotated[str, AfterValidator(_check_timezone)] | None = None
 
     _matchers: list[LabelMatcher] = PrivateAttr(default_factory=list)
 

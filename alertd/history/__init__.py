@@ -36,7 +36,7 @@ it; count pages as distinct (receiver, group_key, at) of successful deliveries.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -46,6 +46,7 @@ from alertd.model import ALERTNAME, Labels
 KINDS = ("transition", "route", "silenced", "inhibited", "muted", "dedup", "delivery", "ack",
          "feedback", "silence", "health")
 OUTCOMES = ("ok", "failed", "retry")
+SILENCE_ACTIONS = ("created", "changed", "expired", "expired_on_resolve")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +73,10 @@ def event(at: float, kind: str, labels: Labels, details: Mapping[str, Any], *,
 
 
 def transition(at: float, labels: Labels, *, old: str, new: str, value: float,
-               expr: str | None = None, rule: str | None = None) -> HistoryEvent:
+               expr: str | None = None, rule: str | None = None,
+               reason: str | None = None) -> HistoryEvent:
     return event(at, "transition", labels, {"from": old, "to": new, "value": value,
-                                            "expr": expr}, rule=rule)
+                                            "expr": expr, "reason": reason}, rule=rule)
 
 
 def routed(at: float, labels: Labels, *, receiver: str, route: str, group_key: str,
@@ -102,21 +104,43 @@ def dedup(at: float, labels: Labels, *, receiver: str, group_key: str, send: boo
 
 def delivery(at: float, labels: Labels, *, receiver: str, integration: str, attempt: int,
              outcome: str, status: int | None = None, error: str | None = None,
-             group_key: str | None = None, rule: str | None = None) -> HistoryEvent:
+             group_key: str | None = None, rule: str | None = None,
+             delivery_id: str | None = None, reason: str | None = None,
+             channel: str | None = None, ts: str | None = None) -> HistoryEvent:
     if outcome not in OUTCOMES:
         raise ValueError(f'unknown delivery outcome "{outcome}"')
     return event(at, "delivery", labels, {
         "receiver": receiver, "integration": integration, "attempt": attempt,
         "outcome": outcome, "status": status, "error": error, "group_key": group_key,
+        "delivery": delivery_id, "reason": reason, "channel": channel, "ts": ts,
     }, rule=rule)
 
 
 def ack(at: float, labels: Labels, *, by: str, via: str | None = None,
-        rule: str | None = None) -> HistoryEvent:
-    return event(at, "ack", labels, {"by": by, "via": via}, rule=rule)
+        rule: str | None = None, group_key: str | None = None,
+        delivery_id: str | None = None) -> HistoryEvent:
+    return event(at, "ack", labels, {"by": by, "via": via, "group_key": group_key,
+                                     "delivery": delivery_id}, rule=rule)
 
 
 def feedback(at: float, labels: Labels, *, by: str, verdict: str, comment: str | None = None,
-             rule: str | None = None) -> HistoryEvent:
-    return event(at, "feedback", labels, {"by": by, "verdict": verdict, "comment": comment},
-                 rule=rule)
+             rule: str | None = None, reason: str | None = None,
+             group_key: str | None = None, delivery_id: str | None = None,
+             channel: str | None = None, ts: str | None = None) -> HistoryEvent:
+    return event(at, "feedback", labels, {
+        "by": by, "verdict": verdict, "reason": reason, "comment": comment,
+        "group_key": group_key, "delivery": delivery_id, "channel": channel, "ts": ts,
+    }, rule=rule)
+
+
+def silence(at: float, labels: Labels, *, action: str, silence_id: str, by: str,
+            comment: str, via: str | None, matchers: Sequence[str], starts_at: float,
+            ends_at: float) -> HistoryEvent:
+    """A silence's lifecycle; `labels` are its equality matchers (so that the event is
+    found with the alerts it silences), `matchers` all of them as text (`name="value"`)."""
+    if action not in SILENCE_ACTIONS:
+        raise ValueError(f'unknown silence action "{action}"')
+    return event(at, "silence", labels, {
+        "action": action, "id": silence_id, "by": by, "comment": comment, "via": via,
+        "matchers": list(matchers), "starts_at": starts_at, "ends_at": ends_at,
+    })

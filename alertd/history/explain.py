@@ -69,7 +69,9 @@ def number(value: Any) -> str:
 
 def _transition(d: Mapping[str, Any]) -> str:
     text = f"{d.get('to', '?'):<9} value={number(d.get('value'))}"
-    return text + f" (when: {d['expr']})" if d.get("expr") else text
+    if d.get("expr"):
+        text += f" (when: {d['expr']})"
+    return text + f" ({str(d['reason']).replace('_', ' ')})" if d.get("reason") else text
 
 
 def _route(d: Mapping[str, Any]) -> str:
@@ -107,13 +109,24 @@ def _delivery(d: Mapping[str, Any]) -> str:
 
 
 def _ack(d: Mapping[str, Any]) -> str:
-    text = f"acknowledged by {d.get('by', '?')}"
+    text = f"acknowledged by {d.get('by') or '?'}"
     return text + f" via {d['via']}" if d.get("via") else text
+
+
+def _silence(d: Mapping[str, Any]) -> str:
+    action = str(d.get("action", "?")).replace("_", " ")
+    text = f"silence {d.get('id', '?')} {action} by {d.get('by') or '?'}"
+    if d.get("via"):
+        text += f" via {d['via']}"
+    text += f": {_list(d.get('matchers'))}"
+    ends = d.get("ends_at")
+    return text + f" until {timestamp(ends)}" if isinstance(ends, int | float) else text
 
 
 def _feedback(d: Mapping[str, Any]) -> str:
     text = f"feedback from {d.get('by', '?')}: {d.get('verdict', '?')}"
-    return text + f" ({d['comment']})" if d.get("comment") else text
+    why = ", ".join(str(d[k]) for k in ("reason", "comment") if d.get(k))
+    return f"{text} ({why})" if why else text
 
 
 def _list(items: Any) -> str:
@@ -142,4 +155,5 @@ _RENDER: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "delivery": _delivery,
     "ack": _ack,
     "feedback": _feedback,
+    "silence": _silence,
 }

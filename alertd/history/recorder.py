@@ -2,9 +2,13 @@
 
 Evaluation and dispatch call `record()`, which only appends to a list: they never wait on
 the database. A background task (`run`) flushes the buffer every interval, and each batch
-as soon as it is full; the daemon flushes once more at shutdown. Events that could not be
-written stay buffered for the next flush, up to `max_pending`, beyond which the oldest are
-dropped (and counted).
+as soon as it is full; the daemon flushes once more at shutdown (`close`). Events that
+could not be written because the database is unavailable stay buffered for the next
+flush, up to `max_pending`, beyond which the oldest are dropped. An event the database
+refuses (one it cannot store, rather than a database that is down) is dropped alone, its
+batch written without it. Every event lost is counted by reason (`dropped_by`, exported
+as alertd_history_events_dropped_total): queue_full, write_failed, and shutdown for
+those still unwritten when the daemon stopped.
 
 Batches are small (25 events a transaction): encoding a batch runs on the event
 loop, and a second's worth of events at a thousand notifications a second, encoded at once,
@@ -21,6 +25,12 @@ from typing import Protocol
 from alertd.clock import Clock
 from alertd.errors import AlertdError
 from alertd.history import HistoryEvent
+from alertd.store.batch import unavailable
+
+QUEUE_FULL = "queue_full"  # over max_pending while the database was unavailable
+WRITE_FAILED = "write_failed"  # the database refused the event itself
+SHUTDOWN = "shutdown"  # still unwritten when the daemon stopped
+DROP_REASONS = (QUEUE_FULL, WRITE_FAILED, SHUTDOWN)
 
 log = logging.getLogger("alertd.history")
 
@@ -46,6 +56,7 @@ class HistoryRecorder:
         self._lock = asyncio.Lock()  # one flush at a time, so batches land in record order
         self.written = 0
         self.dropped = 0
+        self.dropped_by: dict[str, int] = dict.fromkeys(DROP_REASONS, 0)
         self.last_flush: float | None = None  # when a flush last succeeded (clock time)
         self.last_error: str | None = None
         self._running = False  # `run` is on: a full batch is written without waiting
@@ -90,17 +101,32 @@ class HistoryRecorder:
         """
         async with self._lock:
             batch, self._buffer = self._buffer, []
-            done = 0
+            done = written = 0
+            alone_until = 0  # events before this index are written one at a time
             try:
                 while done < len(batch):
                     if done:
                         # Let other tasks run between batches: a SQLite write does not
                         # suspend (store/db.py), and a backlog is many batches.
                         await asyncio.sleep(0)
-                    chunk = batch[done:done + self._batch_size]
-                    await self._repository.append(chunk)
+                    size = 1 if done < alone_until else self._batch_size
+                    chunk = batch[done:done + size]
+                    try:
+                        await self._repository.append(chunk)
+                        written += len(chunk)
+                        self.written += len(chunk)
+                    except AlertdError as exc:
+                        if unavailable(exc):
+                            raise
+                        if len(chunk) > 1:
+                            # Refused, not down: find the refused events one by one, so
+                            # that one of them does not hold back the rest for good.
+                            alone_until = done + len(chunk)
+                            continue
+                        self._drop(1, WRITE_FAILED)
+                        log.error("history: an event (%s of %s) cannot be stored and is "
+                                  "dropped: %s", chunk[0].kind, chunk[0].fingerprint, exc)
                     done += len(chunk)
-                    self.written += len(chunk)
             except BaseException as exc:
                 # Cancelled too: a shutdown that cancels the loop mid-write flushes again.
                 self._buffer[:0] = batch[done:]
@@ -110,7 +136,7 @@ class HistoryRecorder:
                 raise
             self.last_flush = self._clock.now()
             self.last_error = None
-            return done
+            return written
 
     async def run(self, interval: float = 1.0) -> None:
         """Flush every `interval` seconds, and whenever a batch is full, until cancelled;
@@ -130,9 +156,25 @@ class HistoryRecorder:
                 log.warning("history: %d events not written yet (%d dropped so far): %s",
                             self.pending, self.dropped, exc)
 
+    async def close(self) -> None:
+        """A last flush at shutdown; what it cannot write is counted as dropped."""
+        try:
+            await self.flush()
+        except AlertdError as exc:
+            log.error("history: %d events could not be written before stopping: %s",
+                      self.pending, exc)
+        finally:
+            self._drop(len(self._buffer), SHUTDOWN)
+            self._buffer = []
+
+    def _drop(self, count: int, reason: str) -> None:
+        if count > 0:
+            self.dropped += count
+            self.dropped_by[reason] += count
+
     def _trim(self) -> None:
         excess = len(self._buffer) - self._max_pending
         if excess > 0:
             # Silent here (record() runs on hot paths); run() reports the count.
             del self._buffer[:excess]
-            self.dropped += excess
+            self._drop(excess, QUEUE_FULL)

@@ -3,29 +3,43 @@
     Acknowledge   the page's firing alerts are acknowledged (history), the PagerDuty
                   incident of the same group too; repeats stop nagging in the thread
     Silence 1h    a silence for the group's labels, for an hour, made by the responder
-    Useful/Noise  the responder's verdict on each alert of the page, for the noise report
+    Useful/Noise  the responder's verdict on each alert of the page, for the noise report;
+                  Noise also opens a form asking why, whose answer refines the verdict
 
 Each shows on the page who did what. The button's value is the page's key (a digest):
 it names the page without carrying labels, and a forged value finds nothing.
+
+Slack wants a click answered within three seconds, so the work is done in the background
+(`start`); tests wait for it with `settle`. The form must be opened within those three
+seconds too (its trigger_id expires), so Noise opens it before anything else.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
 from alertd.clock import Clock
 from alertd.errors import AlertdError
-from alertd.history import HistoryEvent, ack, feedback
+from alertd.history import HistoryEvent, ack
+from alertd.history.about import rule_of
 from alertd.model import LabelMatcher
+from alertd.notify import feedback
+from alertd.notify.feedback import Judgement, feedback_event
 from alertd.notify.outbox import decode
 from alertd.receivers import Notification, Notifier, common
-from alertd.receivers.page import ActionNote
+from alertd.receivers.page import ActionNote, page_view
 from alertd.receivers.pagerduty import PagerDutyNotifier
 from alertd.receivers.slack import SlackNotifier
 from alertd.receivers.slack_blocks import ACK, NOISE, SILENCE_1H, USEFUL
+from alertd.receivers.slack_feedback import FormOrigin, noise_form, verdict_note
 from alertd.silence.model import Silence
 from alertd.silence.silences import Silences
 
@@ -34,6 +48,8 @@ log = logging.getLogger("alertd.notify")
 # The buttons' action ids are the page's (slack_blocks), so buttons and handler agree.
 ACTIONS = frozenset({ACK, SILENCE_1H, USEFUL, NOISE})
 SILENCE_FOR = 3600.0
+# A modal must open within the 3 s a trigger_id lives: waiting longer is pointless.
+VIEWS_OPEN_TIMEOUT = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +62,16 @@ class Responder:
         return f"{self.name} (slack {self.id})" if self.name else f"slack {self.id}"
 
 
+@dataclass(frozen=True, slots=True)
+class Click:
+    """Where a button was clicked, and what Slack sent along."""
+
+    channel: str = ""  # the message the button was on
+    ts: str = ""
+    trigger_id: str = ""  # opens a modal, within 3 s of the click
+    delivery: str = ""  # the message's metadata, when the payload carries it
+
+
 class SlackActions:
     def __init__(self, clock: Clock, *, integrations: Callable[[], Iterable[Notifier]],
                  silences: Callable[[], Silences],
@@ -54,32 +80,103 @@ class SlackActions:
         self.integrations = integrations
         self.silences = silences
         self.record = record
+        self._tasks: set[asyncio.Task[Any]] = set()
 
-    async def act(self, action_id: str, key: str, who: Responder) -> str | None:
+    def start(self, work: Coroutine[Any, Any, Any], name: str) -> None:
+        """Carry out `work` in the background (a click is answered before it is done)."""
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    async def settle(self) -> None:
+        """Wait until the work started so far is done."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
+
+    async def act(self, action_id: str, key: str, who: Responder,
+                  click: Click | None = None) -> str | None:
         """Carry out a button; what the page now says was done, or None when the page or
         the action is unknown."""
         if action_id not in ACTIONS:
             return None
+        found = await self._page(key)
+        if found is None:
+            log.warning("slack: a click on %s names no known page", action_id)
+            return None
+        slack, page = found
+        n, _ = decode(page["last"])
+        click = click or Click()
+        origin = self._origin(key, page, n, click)
+        if action_id == NOISE and click.trigger_id:
+            await self._ask_why(slack, n, origin, click.trigger_id)
+        now = self.clock.now()
+        what, update = await self._do(action_id, n, who, now, origin)
+        await slack.note(key, ActionNote(who.id, what, now), update)
+        log.info("slack: %s on %s by %s", what, n.group_key, who.label)
+        return what
+
+    async def give_reason(self, origin: FormOrigin, who: Responder, reason: str,
+                          comment: str | None) -> str | None:
+        """The answer of a Noise form: the verdict again, now with why. None when the page
+        is no longer known."""
+        found = await self._page(origin.page)
+        if found is None:
+            log.warning("slack: a noise reason names no known page")
+            return None
+        slack, page = found
+        n, _ = decode(page["last"])
+        now = self.clock.now()
+        self._judge(n, now, Judgement(
+            by=who.label, verdict=feedback.NOISE, channel=origin.channel, ts=origin.ts,
+            group_key=origin.group_key or n.group_key, delivery=origin.delivery,
+            reason=reason, comment=comment))
+        what = verdict_note(feedback.NOISE, reason)
+        await slack.note(origin.page, ActionNote(who.id, what, now))
+        log.info("slack: %s on %s by %s", what, n.group_key, who.label)
+        return what
+
+    async def _page(self, key: str) -> tuple[SlackNotifier, Mapping[str, Any]] | None:
         for slack in self._of(SlackNotifier):
             page = await slack.page(key)
-            if page is None:
-                continue
-            n, _ = decode(page["last"])
-            now = self.clock.now()
-            what, update = await self._do(action_id, n, who, now)
-            await slack.note(key, ActionNote(who.id, what, now), update)
-            log.info("slack: %s on %s by %s", what, n.group_key, who.label)
-            return what
-        log.warning("slack: a click on %s names no known page", action_id)
+            if page is not None:
+                return slack, page
         return None
 
-    async def _do(self, action_id: str, n: Notification, who: Responder,
-                  now: float) -> tuple[str, Any]:
+    @staticmethod
+    def _origin(key: str, page: Mapping[str, Any], n: Notification, click: Click) -> FormOrigin:
+        """The message judged: the one clicked, else the page's current one."""
+        return FormOrigin(page=key, channel=click.channel or str(page.get("channel", "")),
+                          ts=click.ts or str(page.get("ts", "")), group_key=n.group_key,
+                          delivery=click.delivery or page.get("delivery") or None)
+
+    async def _ask_why(self, slack: SlackNotifier, n: Notification, origin: FormOrigin,
+                       trigger_id: str) -> None:
+        view = page_view(n)
+        about = f"{view.title}: {view.summary}" if view.summary else view.title
+        try:
+            form = noise_form(origin, about)
+            await self._web(slack).views_open(trigger_id=trigger_id, view=form)
+        except SlackApiError as exc:
+            log.warning("slack: cannot ask why %s is noise: %s", n.group_key,
+                        exc.response.get("error"))
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            log.warning("slack: cannot ask why %s is noise: %s", n.group_key, exc)
+
+    @staticmethod
+    def _web(slack: SlackNotifier) -> AsyncWebClient:
+        # The page's own app and Slack base URL; no retries: the trigger expires first.
+        return AsyncWebClient(token=slack.token, base_url=slack.base_url,
+                              timeout=VIEWS_OPEN_TIMEOUT, retry_handlers=[])
+
+    async def _do(self, action_id: str, n: Notification, who: Responder, now: float,
+                  origin: FormOrigin) -> tuple[str, Any]:
         if action_id == ACK:
             firing = n.firing()
             for alert in firing:
-                self.record(ack(now, alert.labels, by=who.label, via="slack"))
-            paged = await self._acknowledge_pagerduty(n.group_key)
+                self.record(ack(now, alert.labels, by=who.label, via="slack",
+                                group_key=n.group_key, delivery_id=origin.delivery,
+                                rule=rule_of(alert.labels, alert.source)))
+            paged = await self._acknowledge_pagerduty(n.group_key, who.label)
             fingerprints = [a.fingerprint for a in firing]
 
             def mark(value: dict[str, Any]) -> None:
@@ -90,16 +187,23 @@ class SlackActions:
         if action_id == SILENCE_1H:
             silence_id = await self._silence(n, who, now)
             return f"silenced it for 1h (silence {silence_id[:8]})", None
-        verdict = "useful" if action_id == USEFUL else "noise"
-        for alert in n.alerts:
-            self.record(feedback(now, alert.labels, by=who.label, verdict=verdict))
-        return f"marked it {verdict}", None
+        # Noise counts at once, so closing the form without answering still counts.
+        verdict = feedback.USEFUL if action_id == USEFUL else feedback.NOISE
+        self._judge(n, now, Judgement(
+            by=who.label, verdict=verdict, channel=origin.channel or None,
+            ts=origin.ts or None, group_key=n.group_key, delivery=origin.delivery))
+        return verdict_note(verdict), None
 
-    async def _acknowledge_pagerduty(self, group_key: str) -> bool:
+    def _judge(self, n: Notification, now: float, judgement: Judgement) -> None:
+        for alert in n.alerts:
+            self.record(feedback_event(now, alert.labels, judgement,
+                                       rule=rule_of(alert.labels, alert.source)))
+
+    async def _acknowledge_pagerduty(self, group_key: str, by: str) -> bool:
         acknowledged = False
         for pd in self._of(PagerDutyNotifier):
             try:
-                acknowledged |= await pd.acknowledge(group_key)
+                acknowledged |= await pd.acknowledge(group_key, by=by)
             except AlertdError as exc:
                 log.warning("pagerduty: acknowledging %s failed: %s", group_key, exc)
         return acknowledged
@@ -110,9 +214,15 @@ class SlackActions:
             matchers=tuple(LabelMatcher(k, "=", v) for k, v in sorted(labels.items())),
             starts_at=now, ends_at=now + SILENCE_FOR, created_by=who.label,
             comment=f"Silenced from Slack by {who.name or who.id}")
-        return await self.silences().set(silence, now)
+        return await self.silences().set(silence, now, via="slack")
 
     def _of(self, kind: type[Any]) -> list[Any]:
         return [n for n in self.integrations() if isinstance(n, kind)]
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("%s failed: %s", task.get_name(), task.exception(),
+                      exc_info=task.exception())
 
 

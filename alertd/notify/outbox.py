@@ -30,7 +30,7 @@ from alertd.errors import AlertdError, NotifyError
 from alertd.model import Labels
 from alertd.nflog.log import Entry
 from alertd.notify.retry import RetryPolicy
-from alertd.receivers import Notification, Notifier
+from alertd.receivers import Notification, Notifier, Outcome, outcome
 from alertd.store.notifications import entry_key
 from alertd.store.outbox import DONE, FAILED, PENDING, SUPERSEDED, OutboxRepository, OutboxRow
 
@@ -287,7 +287,7 @@ class Deliverer:
         if n.attempt != d.attempts or n.maybe_delivered != d.maybe_delivered:
             n = replace(n, attempt=d.attempts, maybe_delivered=d.maybe_delivered)
         try:
-            outcome = await notifier.notify(n, d.reason)
+            result = await notifier.notify(n, d.reason)
         except NotifyError as exc:
             await self._failed(d, notifier, exc)
             return
@@ -304,7 +304,7 @@ class Deliverer:
         self._recovered(d.integration)
         if self.health is not None:
             self.health.succeeded(d.receiver, d.integration)
-        self._history(d, notifier.name, "ok", status=outcome)
+        self._history(d, notifier.name, "ok", result=result)
 
     def _recovered(self, integration: str) -> None:
         """The integration took a notification: those waiting out a backoff for it go now,
@@ -395,17 +395,21 @@ class Deliverer:
             # paging twice.
             self.repository.finish_later([d.id], state, self.clock.now(), error)
 
-    def _history(self, d: Delivery, name: str, outcome: str, **details: Any) -> None:
+    def _history(self, d: Delivery, name: str, what: str, *,
+                 result: str | Outcome | None = None, **details: Any) -> None:
         if self._record is None:
             return
         now = self.clock.now()
         # A failure has counted its attempt already; a success is the one after them.
-        attempt = d.attempts + 1 if outcome == "ok" else d.attempts
+        attempt = d.attempts + 1 if what == "ok" else d.attempts
         base: dict[str, Any] = {"receiver": d.receiver, "integration": name, "attempt": attempt,
-                                "outcome": outcome, "group_key": d.group_key,
+                                "outcome": what, "group_key": d.group_key,
                                 "delivery": d.id, "reason": d.reason}
-        status = details.pop("status", None)
-        if isinstance(status, str) and status.isdigit():
-            base["status"] = int(status)
+        if result is not None:
+            said = outcome(result)
+            if said.status.isdigit():
+                base["status"] = int(said.status)
+            # Where the page is (Slack), so the report can tell which message it was.
+            base.update((k, v) for k, v in (("channel", said.channel), ("ts", said.ts)) if v)
         for alert in d.notification.alerts:
             self._record("delivery", alert, {**base, **details}, now)

@@ -13,7 +13,7 @@ import asyncio
 import base64
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -37,7 +37,6 @@ from alertd.dispatch.inhibit import Inhibitor
 from alertd.dispatch.route import Route, with_fallback
 from alertd.dispatch.timeintervals import TimeIntervals
 from alertd.errors import AlertdError, ConfigError
-from alertd.history import HistoryEvent, event
 from alertd.history.recorder import HistoryRecorder
 from alertd.model import Labels
 from alertd.nflog.log import NotificationLog, needs_update
@@ -45,13 +44,14 @@ from alertd.notify.actions import SlackActions
 from alertd.notify.health import ReceiverHealth
 from alertd.notify.outbox import Deliverer, Delivery, DeliveryStats
 from alertd.notify.pipeline import Pipeline
+from alertd.notify.recording import Recording
 from alertd.notify.retry import RetryPolicy
 from alertd.notify.templating import compile_field
 from alertd.receivers import Notification, Notifier
 from alertd.receivers.console import ConsoleNotifier
 from alertd.receivers.mqtt import MqttNotifier
 from alertd.receivers.page import PageView
-from alertd.receivers.pagerduty import PagerDutyNotifier
+from alertd.receivers.pagerduty import Acknowledged, PagerDutyNotifier
 from alertd.receivers.signing import check_secret
 from alertd.receivers.slack import SlackNotifier
 from alertd.receivers.state import ReceiverStates
@@ -115,6 +115,7 @@ class BuildContext:
     states: ReceiverStates
     console: TextIO | None
     external_url: str
+    acknowledged: Acknowledged | None = None  # told of PagerDuty acknowledgements
 
     def owner(self, name: str) -> Owner | None:
         return next((o for o in self.owners if o.name == name), None)
@@ -123,9 +124,10 @@ class BuildContext:
 def build_integrations(receivers: Sequence[Receiver], *, console: TextIO | None,
                        external_url: str, global_: GlobalConfig | None = None,
                        owners: Sequence[Owner] = (),
-                       states: ReceiverStates | None = None) -> dict[str, list[Notifier]]:
+                       states: ReceiverStates | None = None,
+                       acknowledged: Acknowledged | None = None) -> dict[str, list[Notifier]]:
     ctx = BuildContext(global_ or GlobalConfig(), owners, states or ReceiverStates(), console,
-                       external_url)
+                       external_url, acknowledged)
     out: dict[str, list[Notifier]] = {}
     for i, receiver in enumerate(receivers):
         notifiers: list[Notifier] = []
@@ -225,7 +227,7 @@ def _pagerduty(c: PagerdutyConfig, ctx: BuildContext, integration: str, key: str
                     if link.href),
         images=tuple({k: v for k, v in (("src", im.src), ("href", im.href), ("alt", im.alt))
                       if v} for im in c.images if im.src),
-        overrides=overrides if fields or details else None)
+        overrides=overrides if fields or details else None, acknowledged=ctx.acknowledged)
 
 
 def _mqtt(c: MqttReceiverConfig, ctx: BuildContext, integration: str, key: str) -> Notifier:
@@ -254,11 +256,12 @@ class Notifications:
                  ) -> None:
         self.clock = clock
         self.alerts = alerts
+        self.recording = Recording(clock, alerts)
         self.history = history
         self.console = console
         self._listen_url = ""
         self.external_url = ""
-        self.silences = Silences()
+        self.silences = Silences(record=self.recording.silence)
         self.nflog: NotificationLog | None = None
         self.store: Store | None = None
         self._pending: set[asyncio.Future[None]] = set()
@@ -268,18 +271,19 @@ class Notifications:
         self.health = ReceiverHealth(on_change=self._failing_changed)
         self.integrations: dict[str, list[Notifier]] = {}
         self.deliverer = Deliverer(clock, integrations=lambda name: self.integrations.get(name, []),
-                                   record=self._record, health=self.health,
+                                   record=self.recording.alert, health=self.health,
                                    given_up=self._given_up)
         self.actions = SlackActions(
             clock, integrations=lambda: [n for ns in self.integrations.values() for n in ns],
-            silences=lambda: self.silences, record=self._record_event)
+            silences=lambda: self.silences, record=self.recording.event)
         self._apply(self.prepare(config))
         self.pipeline = Pipeline(
             silences=self.silences, inhibitor=self, nflog=self, needs_update=needs_update,
             integrations=lambda name: self.integrations.get(name, []),
-            firing_alerts=self.alerts.active, record=self._record, submit=self._submit)
+            firing_alerts=self.alerts.active, record=self.recording.alert, submit=self._submit)
         self.dispatcher = Dispatcher(
-            self.routes, self.pipeline, clock, time_mute=self._time_mute, record=self._record,
+            self.routes, self.pipeline, clock, time_mute=self._time_mute,
+            record=self.recording.alert,
             notify_resolved_after_mute=lambda route: route.notify_resolved_after_mute)
         alerts.subscribe(self._on_alerts)
         self._tasks: list[asyncio.Task[None]] = []
@@ -293,7 +297,8 @@ class Notifications:
         external_url = config.external_url or self._listen_url
         integrations = build_integrations(
             config.receivers, console=self.console, external_url=external_url,
-            global_=config.global_, owners=config.owners, states=self.states)
+            global_=config.global_, owners=config.owners, states=self.states,
+            acknowledged=self.recording.pagerduty_ack)
         return Prepared(config, routes, integrations, external_url)
 
     def _apply(self, prepared: Prepared) -> None:
@@ -397,7 +402,8 @@ class Notifications:
     async def start(self, store: Store | None, *, run: bool = True) -> None:
         now = self.clock.now()
         if store is not None:
-            self.silences = await Silences.open(store.silences, now)
+            self.silences = await Silences.open(store.silences, now,
+                                                record=self.recording.silence)
             self.pipeline.silences = self.silences
             self.nflog = NotificationLog(store.nflog, self.clock)
             await self.nflog.load()
@@ -427,11 +433,13 @@ class Notifications:
         # its group is rebuilt from the alerts and has not flushed).
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._finish_in_flight(), STOP_GRACE)
+        with contextlib.suppress(TimeoutError):  # Slack clicks being answered
+            await asyncio.wait_for(self.actions.settle(), STOP_GRACE)
         await self.deliverer.flush()
         await _close([n for notifiers in self.integrations.values() for n in notifiers])
         if self.history is not None:
             with contextlib.suppress(Exception):
-                await self.history.flush()
+                await self.history.close()
 
     async def _finish_in_flight(self) -> None:
         await self.dispatcher.wait_flushes()
@@ -460,6 +468,8 @@ class Notifications:
             await self.store.posted_alerts.delete_ended(now - self.alerts.retention)
             await self.store.outbox.delete_finished(week_ago)
             await self.states.delete_older(week_ago)
+            # In batches, between which the loop runs: a first pass may delete months.
+            await self.store.history.prune(now - self.config.history.retention)
 
     def restore(self, posted: Sequence[PostedAlert], now: float) -> int:
         """After a restart: put the acknowledged posted alerts back and rebuild the groups
@@ -523,10 +533,11 @@ class Notifications:
             for silence_id in expired:
                 log.info("silence %s expired: the alert it silenced resolved", silence_id)
 
-    def _record_event(self, e: HistoryEvent) -> None:
-        if self.history is not None:
-            self.history.record(e)
+    @property
+    def history(self) -> HistoryRecorder | None:
+        """Where events go (set by the daemon once the store is open)."""
+        return self.recording.history
 
-    def _record(self, kind: str, alert: Alert, details: Mapping[str, Any], at: float) -> None:
-        if self.history is not None:
-            self.history.record(event(at, kind, alert.labels, details))
+    @history.setter
+    def history(self, recorder: HistoryRecorder | None) -> None:
+        self.recording.history = recorder

@@ -33,6 +33,21 @@ class Notification:
         return [a for a in self.alerts if a.resolved(self.now)]
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an integration says about a delivery, when it says more than its answer: the
+    Slack message that is the page (its channel and ts), for the alert history."""
+
+    status: str  # what a bare string result says ("posted", "200")
+    channel: str | None = None
+    ts: str | None = None
+
+
+def outcome(result: str | Outcome) -> Outcome:
+    """A notifier's result as an Outcome."""
+    return result if isinstance(result, Outcome) else Outcome(result)
+
+
 def common(maps: Sequence[Mapping[str, str]]) -> dict[str, str]:
     """The pairs every map has (Alertmanager's commonLabels and commonAnnotations)."""
     if len(maps) <= 1:
@@ -45,8 +60,9 @@ class Notifier(Protocol):
     name: str  # the integration: "console", "webhook", "slack"...
     send_resolved: bool
 
-    async def notify(self, notification: Notification, reason: str = "") -> str:
-        """Deliver; returns a short outcome ("200", "printed"). Raises NotifyError.
+    async def notify(self, notification: Notification, reason: str = "") -> str | Outcome:
+        """Deliver; returns a short outcome ("200", "printed"), or an Outcome that also
+        names where the page is. Raises NotifyError.
 
         `reason` says why it is sent now ("first notification", "repeat interval
         elapsed"...), for integrations that show it."""

@@ -3,17 +3,21 @@
 A group is one PagerDuty alert: every event carries the same dedup_key (a digest of the
 group key, as Alertmanager's), so a resend after a crash or a retry is deduplicated by
 PagerDuty instead of paging twice, and the acknowledgement and resolution find it.
+
+An acknowledgement PagerDuty accepted is reported (`acknowledged`) with the alerts of the
+incident, remembered from its last trigger, for the alert history.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
 
 from alertd.errors import NotifyError
+from alertd.model import Labels
 from alertd.notify.http import classify
 from alertd.receivers import Notification
 from alertd.receivers import pagerduty_event as events
@@ -23,6 +27,9 @@ from alertd.store.notifications import entry_key
 
 Overrides = Callable[[PageView], Mapping[str, Any]]
 """Rendered template fields (summary, source, severity...) for a page; empty: defaults."""
+Acknowledged = Callable[[str, Sequence[tuple[Labels, str]], str], None]
+"""(group key, the incident's alerts as (labels, source), who) once PagerDuty accepted an
+acknowledgement."""
 
 
 class PagerDutyNotifier:
@@ -34,7 +41,8 @@ class PagerDutyNotifier:
                  links: tuple[Mapping[str, str], ...] = (),
                  images: tuple[Mapping[str, str], ...] = (),
                  details: Mapping[str, str] | None = None,
-                 overrides: Overrides | None = None) -> None:
+                 overrides: Overrides | None = None,
+                 acknowledged: Acknowledged | None = None) -> None:
         self.integration = integration
         self.routing_key = routing_key
         self.url = url
@@ -48,6 +56,7 @@ class PagerDutyNotifier:
         self.images = images
         self.details = dict(details or {})
         self.overrides = overrides
+        self.acknowledged = acknowledged
         self._session: aiohttp.ClientSession | None = None
 
     def event(self, n: Notification, reason: str = "") -> dict[str, Any]:
@@ -70,19 +79,27 @@ class PagerDutyNotifier:
     async def notify(self, notification: Notification, reason: str = "") -> str:
         event = self.event(notification, reason)
         status = await self.send(event)
+        # The incident's alerts, so that an acknowledgement is recorded for each of them.
+        alerts = [{"labels": dict(a.labels), "source": a.source}
+                  for a in notification.firing()]
         await self.states.put(
             entry_key(notification.group_key, self.integration), PAGERDUTY_INCIDENT,
             notification.group_key, self.integration,
-            {"dedup_key": event["dedup_key"], "action": event["event_action"]},
-            notification.now)
+            {"dedup_key": event["dedup_key"], "action": event["event_action"],
+             "alerts": alerts}, notification.now)
         return status
 
-    async def acknowledge(self, group_key: str) -> bool:
-        """Acknowledge the group's incident (a click in Slack); False if it never paged."""
+    async def acknowledge(self, group_key: str, *, by: str = "") -> bool:
+        """Acknowledge the group's incident (a click in Slack, `by` whom); False if it
+        never paged."""
         row = await self.states.get(entry_key(group_key, self.integration))
         if row is None or row.value.get("action") != "trigger":
             return False
         await self.send(events.acknowledge(self.routing_key, str(row.value["dedup_key"])))
+        if self.acknowledged is not None:
+            alerts = [(Labels(a["labels"]), str(a.get("source", "api")))
+                      for a in row.value.get("alerts", [])]
+            self.acknowledged(group_key, alerts, by)
         return True
 
     async def send(self, event: Mapping[str, Any]) -> str:

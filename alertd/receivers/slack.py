@@ -30,7 +30,7 @@ from alertd.errors import NotifyError
 from alertd.notify.http import classify
 from alertd.notify.http import retry_after as parse_retry_after
 from alertd.notify.outbox import decode, encode
-from alertd.receivers import Notification
+from alertd.receivers import Notification, Outcome
 from alertd.receivers.page import ActionNote, PageView, page_view
 from alertd.receivers.slack_blocks import render, thread_reply
 from alertd.receivers.state import SLACK_PAGE, ReceiverStates
@@ -100,7 +100,7 @@ class SlackNotifier:
         # whose URL names it), those of this integration.
         return f"slack:{self._channel(n, strict=False) or self.integration}"
 
-    async def notify(self, notification: Notification, reason: str = "") -> str:
+    async def notify(self, notification: Notification, reason: str = "") -> str | Outcome:
         try:
             if self.token is None:
                 return await self._incoming_webhook(notification, reason)
@@ -160,7 +160,7 @@ class SlackNotifier:
         return None if row is None or row.receiver != self.integration else row.value
 
     # --- Web API -----------------------------------------------------------------------
-    async def _web_api(self, n: Notification, reason: str) -> str:
+    async def _web_api(self, n: Notification, reason: str) -> Outcome:
         key = self.key(n.group_key)
         row = await self.states.get(key)
         value: dict[str, Any] | None = dict(row.value) if row is not None else None
@@ -178,16 +178,18 @@ class SlackNotifier:
                     raise
                 value = None  # deleted or too old to edit: post it again
         if value is None:
+            # The delivery id: a click on the page names the notification it was about.
             value = {"actions": [], "acks": {}, "opened_at": n.now,
-                     "last": encode(n, reason)}
+                     "last": encode(n, reason), "delivery": n.delivery_id}
             channel = self._channel(n, strict=True)
             assert channel is not None
             value["channel"], value["ts"] = await self._post(n, reason, channel, value)
             await self._save(n, key, value)
-            return "posted"
+            return Outcome("posted", value["channel"], value["ts"])
         await self._thread(n, reason, value)
         await self._save(n, key, value)
-        return "updated"
+        # The page's channel and ts go to the history: the report links a page to it.
+        return Outcome("updated", value["channel"], value["ts"])
 
     async def _post(self, n: Notification, reason: str, channel: str,
                     value: dict[str, Any]) -> tuple[str, str]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from alertd.receivers import pagerduty_event
 from alertd.receivers.page import ActionNote, AlertLine, PageView, distinct_keys
+from alertd.receivers.slack_feedback import verdict_counts
 from alertd.templates.filters import go_g4
 
 Block = dict[str, Any]
@@ -192,8 +193,14 @@ def _actions(view: PageView) -> Block:
         if _usable(url, BUTTON_URL_MAX):
             elements.append(_button(name, action_id, url=url))
     # Responders judge noise after the fact too, so the verdicts stay on resolved pages.
-    elements += [_button("Useful", USEFUL, value=value), _button("Noise", NOISE, value=value)]
+    useful, noise = verdict_counts(view.actions)
+    elements += [_button(_counted("Useful", useful), USEFUL, value=value),
+                 _button(_counted("Noise", noise), NOISE, value=value)]
     return {"type": "actions", "elements": elements}
+
+
+def _counted(name: str, count: int) -> str:
+    return f"{name} ({count})" if count else name
 
 
 def _fallback(view: PageView, title: str | None) -> str:

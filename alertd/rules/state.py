@@ -7,6 +7,12 @@ been returned for `for`, then firing. A firing instance resolves when the expres
 returning it, but only once the `clear` expression (if any) holds for its labels and the
 `keep_firing_for` time has passed. An evaluation error changes nothing but the health:
 alerts are never resolved because a rule could not be evaluated.
+
+A change to resolved (or from pending back to inactive) says why, for the noise report
+(`Reason`). One cause is named even when several hold, the first of: the inputs returned
+no data at all (nodata), the resolution waited out `keep_firing_for`
+(keep_firing_for_ended), `clear` held (clear), the condition no longer held
+(condition_gone).
 """
 
 from __future__ import annotations
@@ -28,6 +34,19 @@ class Status(enum.StrEnum):
     PENDING = "pending"
     FIRING = "firing"
     RESOLVED = "resolved"
+
+
+class Reason(enum.StrEnum):
+    """Why an alert resolved. The state machine gives the first four; the alert store
+    gives ends_at_passed (a posted alert whose end passed without an update) and the
+    daemon rule_removed (a reload removed the rule)."""
+
+    CONDITION_GONE = "condition_gone"
+    CLEAR = "clear"
+    KEEP_FIRING_FOR_ENDED = "keep_firing_for_ended"
+    NODATA = "nodata"
+    ENDS_AT_PASSED = "ends_at_passed"
+    RULE_REMOVED = "rule_removed"
 
 
 class Health(enum.StrEnum):
@@ -101,6 +120,7 @@ class Transition:
     new: Status
     at: float
     value: float
+    reason: Reason | None = None  # for a change to resolved or inactive
 
 
 def step(timing: Timing, state: RuleState, obs: Observation) -> tuple[RuleState, list[Transition]]:
@@ -130,11 +150,12 @@ def step(timing: Timing, state: RuleState, obs: Observation) -> tuple[RuleState,
         if kept is None:
             if prev.status is Status.PENDING:
                 transitions.append(Transition(labels, Status.PENDING, Status.INACTIVE, at,
-                                              prev.value))
+                                              prev.value, _reason(timing, prev, obs)))
             continue
         instances[labels] = kept
         if kept.status is not prev.status:
-            transitions.append(Transition(labels, prev.status, kept.status, at, kept.value))
+            transitions.append(Transition(labels, prev.status, kept.status, at, kept.value,
+                                          _reason(timing, prev, obs)))
 
     new_state = RuleState(MappingProxyType(instances), Health.OK, None, at, obs.nodata)
     return new_state, transitions
@@ -171,6 +192,21 @@ def _gone(timing: Timing, prev: Instance, obs: Observation, at: float) -> Instan
     if at - since < timing.keep_firing_for:
         return replace(prev, keep_firing_since=since)
     return replace(prev, status=Status.RESOLVED, resolved_at=at, keep_firing_since=None)
+
+
+def _reason(timing: Timing, prev: Instance, obs: Observation) -> Reason:
+    """Why an instance the expression no longer returns stopped (see the module's
+    docstring for the order)."""
+    if obs.nodata:
+        return Reason.NODATA
+    if prev.status is Status.PENDING:
+        return Reason.CONDITION_GONE
+    if timing.keep_firing_for > 0:
+        # A firing instance is always held at least one evaluation when it is set.
+        return Reason.KEEP_FIRING_FOR_ENDED
+    if timing.has_clear and not prev.nodata:
+        return Reason.CLEAR
+    return Reason.CONDITION_GONE
 
 
 def _clear_holds(inst: Instance, clear: Vector | None, basis: Vector | None) -> bool:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
+from alertd import __version__
 from alertd.lang.durations import parse_duration
 from alertd.silence.model import (
     InvalidSilence,
@@ -28,6 +29,7 @@ from alertd.silence.model import (
     parse_matcher,
     parse_time,
 )
+from alertd.silence.silences import CLI_AGENT
 
 DEFAULT_URL = "http://127.0.0.1:9095"
 
@@ -63,7 +65,8 @@ class Client:
               body: Mapping[str, Any] | None = None) -> Any:
         url = self.url + path + ("?" + urllib.parse.urlencode(query) if query else "")
         data = None if body is None else json.dumps(body).encode()
-        headers = {"Accept": "application/json"}
+        # Names the CLI, so that alertd records the silences it makes as made with it.
+        headers = {"Accept": "application/json", "User-Agent": f"{CLI_AGENT}/{__version__}"}
         if data is not None:
             headers["Content-Type"] = "application/json"
         if self._token:

@@ -8,16 +8,22 @@ write changes nothing.
 Times are kept to the millisecond, the precision of the API: a silence read with GET and
 posted back unchanged (as `amtool silence update` does) has exactly the start it had, so
 it is updated in place rather than replaced.
+
+Each change, once written, is told to `record` as a `silence` history event (created,
+changed, expired, expired_on_resolve), with `via` saying where it came from: the API,
+the CLI (through the API) or a Slack button.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Protocol
 
+from alertd import history
+from alertd.history import HistoryEvent
 from alertd.model import LabelMatcher, Labels
 from alertd.silence.model import (
     ACTIVE,
@@ -27,12 +33,21 @@ from alertd.silence.model import (
     SilenceAlreadyExpired,
     SilenceNotFound,
     SilenceState,
+    format_matcher,
     matches_filter,
     new_id,
 )
 
-# Alertmanager's --data.retention: how long an expired silence is kept (and listed).
-RETENTION = 120 * 3600.0
+# How long an expired silence is kept (in memory, listed by the API, in the store).
+# Alertmanager's --data.retention is 120h; alertd keeps it 15 days, longer than the weekly
+# noise report's period plus one, so that every silence a report (or the one after it)
+# mentions can still be looked up.
+RETENTION = 15 * 86400.0
+VIAS = ("api", "cli", "slack")  # where a change comes from, as the history says
+# The product token of `alertd silence` requests: the API tells its changes by it.
+CLI_AGENT = "alertd-cli"
+
+Record = Callable[[HistoryEvent], None]
 
 # Label sets whose muting silences are remembered; beyond it the cache starts over.
 _CACHE_LIMIT = 65_536
@@ -56,11 +71,12 @@ class Silences:
     """The silences, in memory, over an optional repository (None: memory only)."""
 
     def __init__(self, repository: SilenceRepository | None = None, *,
-                 retention: float = RETENTION) -> None:
+                 retention: float = RETENTION, record: Record | None = None) -> None:
         if retention < 0:
             raise ValueError("the retention of silences cannot be negative")
         self._repo = repository
         self.retention = retention
+        self.record = record
         self._by_id: dict[str, Silence] = {}
         self._lock = asyncio.Lock()
         self._version = 0
@@ -71,8 +87,8 @@ class Silences:
 
     @classmethod
     async def open(cls, repository: SilenceRepository | None, now: float, *,
-                   retention: float = RETENTION) -> Silences:
-        silences = cls(repository, retention=retention)
+                   retention: float = RETENTION, record: Record | None = None) -> Silences:
+        silences = cls(repository, retention=retention, record=record)
         await silences.load(now)
         return silences
 
@@ -100,7 +116,7 @@ class Silences:
             self._version += 1
         await self.gc(now)
 
-    async def set(self, silence: Silence, now: float) -> str:
+    async def set(self, silence: Silence, now: float, *, via: str = "api") -> str:
         """Create a silence, or update the one with this id; the id it ends up with.
 
         As in Alertmanager: an existing silence is changed in place only when that does
@@ -110,6 +126,7 @@ class Silences:
         and a new one, with a new id, takes the change. A new silence starting in the past
         starts now. An unknown id is SilenceNotFound; a broken rule is InvalidSilence.
         """
+        _check_via(via)
         now = to_ms(now)
         sil = replace(silence, starts_at=to_ms(silence.starts_at),
                       ends_at=to_ms(silence.ends_at))
@@ -117,26 +134,30 @@ class Silences:
             prev = self._by_id.get(sil.id) if sil.id else None
             if sil.id and prev is None:
                 raise SilenceNotFound(sil.id)
-            writes: list[Silence] = []
+            writes: list[tuple[str, Silence]] = []
             if prev is not None and _can_update(prev, sil, now):
                 new = replace(sil, updated_at=now)
                 new.validate()
+                writes.append(("changed", new))
             else:
                 new = replace(sil, id=new_id(), starts_at=max(sil.starts_at, now),
                               updated_at=now)
                 # Checked before the old one is expired: a refused change changes nothing.
                 new.validate()
                 if prev is not None and prev.state(now) != EXPIRED:
-                    writes.append(_expired(prev, now))
-            writes.append(new)
-            await self._write(writes)
+                    writes.append(("expired", _expired(prev, now)))
+                writes.append(("created", new))
+            await self._write([s for _, s in writes])
+            for action, written in writes:
+                self._recorded(action, written, now, via)
             return new.id
 
-    async def expire(self, silence_id: str, now: float) -> Silence:
+    async def expire(self, silence_id: str, now: float, *, via: str = "api") -> Silence:
         """End a silence now: an active one ends now, a pending one starts and ends now.
 
         SilenceNotFound for an unknown id, SilenceAlreadyExpired for an expired one.
         """
+        _check_via(via)
         now = to_ms(now)
         async with self._lock:
             sil = self._by_id.get(silence_id)
@@ -146,6 +167,7 @@ class Silences:
                 raise SilenceAlreadyExpired(silence_id)
             expired = _expired(sil, now)
             await self._write([expired])
+            self._recorded("expired", expired, now, via)
             return expired
 
     async def on_resolved(self, resolved: Labels, still_firing: Iterable[Labels],
@@ -173,6 +195,8 @@ class Silences:
                 expired.append(_expired(sil, now))
             if expired:
                 await self._write(expired)
+            for sil in expired:
+                self._recorded("expired_on_resolve", sil, now, None)
             return [s.id for s in expired]
 
     async def gc(self, now: float) -> list[str]:
@@ -188,6 +212,16 @@ class Silences:
                 del self._by_id[sid]
             self._version += 1
             return dead
+
+    def _recorded(self, action: str, sil: Silence, now: float, via: str | None) -> None:
+        """Tell the history about a change once it is written."""
+        if self.record is None:
+            return
+        self.record(history.silence(
+            now, Labels({m.name: m.value for m in sil.matchers if m.op == "="}),
+            action=action, silence_id=sil.id, by=sil.created_by, comment=sil.comment,
+            via=via, matchers=[format_matcher(m) for m in sil.matchers],
+            starts_at=sil.starts_at, ends_at=sil.ends_at))
 
     async def _write(self, silences: Sequence[Silence]) -> None:
         if self._repo is not None:
@@ -224,6 +258,19 @@ class Silences:
             self._cache[key] = ids
         by_id = self._by_id
         return [sid for sid in ids if by_id[sid].state(now) == ACTIVE]
+
+
+def via_of(user_agent: str | None) -> str:
+    """Where a change posted to the API comes from: the CLI, by its User-Agent, or else
+    the API (amtool, Grafana, a script)."""
+    product = (user_agent or "").split("/", 1)[0].strip()
+    return "cli" if product == CLI_AGENT else "api"
+
+
+def _check_via(via: str) -> None:
+    # Checked before anything is written: a change must not fail once it is made.
+    if via not in VIAS:
+        raise ValueError(f'unknown origin of a silence change "{via}" (one of {", ".join(VIAS)})')
 
 
 def _can_update(a: Silence, b: Silence, now: float) -> bool:

@@ -139,6 +139,12 @@ def _v8_posted_alerts(conn: Connection) -> None:
     migrate_v8(conn)
 
 
+def _v9_history_keys(conn: Connection) -> None:
+    from alertd.store.history_keys import migrate_v9
+
+    migrate_v9(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "rule states and their alert instances", _v1_rule_states),
     Migration(2, "snapshots of the windows of pushed samples", _v2_windows),
@@ -149,6 +155,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "indexes for the cleanup of outbox and receiver state", _v7_cleanup_indexes),
     Migration(8, "alerts posted to the API, kept before they are acknowledged",
               _v8_posted_alerts),
+    Migration(9, "a unique key per history event, so that an import adds nothing twice",
+              _v9_history_keys),
 )
 
 

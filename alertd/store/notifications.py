@@ -1,13 +1,15 @@
-"""The notification log and alert history, persisted (schema version 4).
+"""The notification log and alert history, persisted (schema versions 4 and 9).
 
 `nflog_entry` holds one row per (group key, receiver): the last notification sent.
 `alert_history` is append-only, one row per event, shaped for the noise report's
 aggregates: the fields it filters and groups by are columns with an index each (with the
-time), the rest is JSON text. Times are seconds since the epoch (float).
+time), the rest is JSON text. Times are seconds since the epoch (float). Each event has a
+unique key (history_keys.py): an event appended again is stored once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import json
@@ -30,7 +32,6 @@ from sqlalchemy import (
     Text,
     and_,
     delete,
-    insert,
     or_,
     select,
 )
@@ -41,6 +42,7 @@ from alertd.history import HistoryEvent
 from alertd.model import json_float
 from alertd.nflog.log import Entry
 from alertd.store.db import Database, StoreError, decode_labels, encode_labels, metadata
+from alertd.store.history_keys import event_key
 
 # An autoincrementing 64-bit id: SQLite only autoincrements an INTEGER PRIMARY KEY.
 _ID = BigInteger().with_variant(Integer, "sqlite")
@@ -110,6 +112,7 @@ alert_history = Table(
     Column("severity", String),
     Column("labels", Text, nullable=False),
     Column("details", Text, nullable=False),
+    Column("event_key", String(64)),  # unique (migration 9); see history_keys.py
 )
 
 
@@ -200,9 +203,18 @@ def _fingerprints(text: str) -> frozenset[str]:
 # Rows fetched per query while streaming `between`.
 _PAGE = 2000
 _DEFAULT_LIMIT = 1000
+# Events deleted per transaction by the retention: each is short, and the loop runs
+# between them, so that a first cleanup of months of history holds nothing up.
+PRUNE_BATCH = 5000
+_KEYS_PER_QUERY = 500  # keys looked up at once by `add` (bound parameters)
 
 
-_append = insert(alert_history)
+@functools.cache
+def _append(dialect: str) -> Any:
+    """INSERT that skips an event whose key is stored already; built once per dialect."""
+    ins = postgresql.insert(alert_history) if dialect == "postgresql" else \
+        sqlite.insert(alert_history)
+    return ins.on_conflict_do_nothing(index_elements=[alert_history.c.event_key])
 
 
 class HistoryRepository:
@@ -218,7 +230,25 @@ class HistoryRepository:
         except (ValueError, TypeError) as exc:
             raise StoreError(f'database "{self._db.url}": cannot append history: {exc}') from exc
         async with self._db.transaction("append history", write=True) as conn:
-            await conn.execute_many(_append, rows)
+            await conn.execute_many(_append(self._db.dialect), rows)
+
+    async def add(self, events: Sequence[HistoryEvent]) -> int:
+        """Append those of the events that are not stored yet (by key: an import); how
+        many were added."""
+        try:
+            rows = list({r["event_key"]: r for r in map(_row, events)}.values())
+        except (ValueError, TypeError) as exc:
+            raise StoreError(f'database "{self._db.url}": cannot import history: {exc}') from exc
+        key = alert_history.c.event_key
+        async with self._db.transaction("import history", write=True) as conn:
+            stored: set[str] = set()
+            for start in range(0, len(rows), _KEYS_PER_QUERY):
+                wanted = [r["event_key"] for r in rows[start:start + _KEYS_PER_QUERY]]
+                found = await conn.execute(select(key).where(key.in_(wanted)))
+                stored.update(found.scalars())
+            new = [r for r in rows if r["event_key"] not in stored]
+            await conn.execute_many(_append(self._db.dialect), new)
+        return len(new)
 
     async def for_alert(self, fingerprint: str, limit: int = _DEFAULT_LIMIT,
                         since: float | None = None) -> list[HistoryEvent]:
@@ -235,11 +265,11 @@ class HistoryRepository:
         return await self._latest(_window([alert_history.c.alertname == name], since, until),
                                   limit, "read history of alertname")
 
-    async def between(self, since: float, until: float, kinds: Iterable[str] | None = None,
-                      owner: str | None = None,
+    async def between(self, since: float | None, until: float | None,
+                      kinds: Iterable[str] | None = None, owner: str | None = None,
                       rule: str | None = None) -> AsyncIterator[HistoryEvent]:
-        """Every event in [since, until), oldest first, optionally of some kinds, one owner
-        or one rule: what reports are computed from.
+        """Every event in [since, until) (None: unbounded), oldest first, optionally of
+        some kinds, one owner or one rule: what reports and exports are computed from.
 
         Read page by page (each page its own short transaction), so a week of history is
         never held in memory nor a transaction held open while the caller computes.
@@ -266,12 +296,20 @@ class HistoryRepository:
                 return
             after = (rows[-1].at, rows[-1].id)
 
-    async def prune(self, before: float) -> int:
-        """Delete the events older than `before` (retention); how many."""
-        stmt = delete(alert_history).where(alert_history.c.at < before)
-        async with self._db.transaction("prune history", write=True) as conn:
-            result = await conn.execute(stmt)
-        return int(result.rowcount)
+    async def prune(self, before: float, *, batch: int = PRUNE_BATCH) -> int:
+        """Delete the events older than `before` (retention), `batch` at a time, letting
+        the loop run between batches; how many."""
+        h = alert_history.c
+        oldest = select(h.id).where(h.at < before).limit(batch)
+        stmt = delete(alert_history).where(h.id.in_(oldest.scalar_subquery()))
+        total = 0
+        while True:
+            async with self._db.transaction("prune history", write=True) as conn:
+                deleted = int((await conn.execute(stmt)).rowcount)
+            total += deleted
+            if deleted < batch:
+                return total
+            await asyncio.sleep(0)  # a SQLite delete does not suspend (store/db.py)
 
     async def _latest(self, cond: list[Any], limit: int, purpose: str) -> list[HistoryEvent]:
         h = alert_history.c
@@ -302,10 +340,12 @@ def _window(cond: list[Any], since: float | None, until: float | None) -> list[A
 def _row(e: HistoryEvent) -> dict[str, Any]:
     if not math.isfinite(e.at):
         raise ValueError(f"event {e.kind} of {e.fingerprint}: time is {e.at}")
+    plain = _plain(e.details)
     return {
         "at": e.at, "kind": e.kind, "fingerprint": e.fingerprint, "alertname": e.alertname,
         "rule": e.rule, "owner": e.owner, "severity": e.severity,
-        "labels": encode_labels(e.labels), "details": encode_details(e.details),
+        "labels": encode_labels(e.labels), "details": _dumps(plain),
+        "event_key": event_key(e.at, e.kind, e.fingerprint, plain),
     }
 
 
@@ -318,11 +358,16 @@ _FLOAT_KEYS = frozenset({"value"})
 def encode_details(details: Mapping[str, Any]) -> str:
     """Details as strict JSON: NaN and infinities as "NaN", "+Inf", "-Inf"; sets as sorted
     lists, other mappings as objects, anything else JSON lacks as its str()."""
+    return _dumps(_plain(details))
+
+
+def _dumps(plain: Any) -> str:
     try:
-        return orjson.dumps(_plain(details)).decode()
-    except TypeError:  # an integer beyond 64 bits, which orjson refuses
-        return json.dumps(_plain(details), ensure_ascii=False, separators=(",", ":"),
-                          allow_nan=False)
+        return orjson.dumps(plain).decode()
+    except TypeError:  # an integer beyond 64 bits, or a lone surrogate, which orjson refuses
+        text = json.dumps(plain, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text.encode()  # a lone surrogate: a ValueError here, not a driver's error later
+        return text
 
 
 def decode_details(text: str) -> Mapping[str, Any]:

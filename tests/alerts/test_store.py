@@ -53,7 +53,7 @@ def test_listeners_and_transitions() -> None:
     heard: list[list[Alert]] = []
     moves: list[tuple[str, str]] = []
     store.subscribe(heard.append)
-    store.on_transition = lambda alert, old, new, at: moves.append((old, new))
+    store.on_transition = lambda alert, old, new, at, reason: moves.append((old, new))
     store.put([posted(100, 400, 100, timeout=True)], 100)
     store.put([posted(100, 150, 150)], 150)
     assert len(heard) == 2
@@ -100,7 +100,7 @@ def test_an_alert_that_times_out_is_announced_as_resolved() -> None:
     store = AlertStore()
     moves: list[tuple[str, str, float]] = []
     heard: list[list[Alert]] = []
-    store.on_transition = lambda alert, old, new, at: moves.append((old, new, at))
+    store.on_transition = lambda alert, old, new, at, reason: moves.append((old, new, at))
     store.put([posted(100, 400, 100, timeout=True)], 100)
     store.subscribe(heard.append)
     assert store.sweep(300) == []
@@ -114,7 +114,7 @@ def test_a_renewed_alert_is_swept_at_its_last_end_and_a_resolved_one_not_at_all(
     store = AlertStore()
     other = Labels({"alertname": "Other"})
     moves: list[tuple[str, str, float]] = []
-    store.on_transition = lambda alert, old, new, at: moves.append((old, new, at))
+    store.on_transition = lambda alert, old, new, at, reason: moves.append((old, new, at))
     store.put([posted(100, 400, 100, timeout=True)], 100)
     store.put([posted(300, 700, 300, timeout=True)], 300)  # Prometheus renews the lease
     store.put([Alert(other, MappingProxyType({}), 100, 400, 100, timeout=True)], 100)

@@ -17,12 +17,22 @@ Reproduced (wire contracts of /work/shared/reference/integrations.md, section 1)
 - Incoming webhooks `POST /services/{team}/{bot}/{secret}` answering plain text (section
   1.8), `response_url` posts `POST /actions/{id}` (5 uses in 30 minutes, section 1.9),
   and `signed_block_actions` / `sign` building button clicks signed as in section 1.10.
+- Modals (section 8.2, tests/fakes/slack_modals.py): `click()` simulates a click on a
+  stored message's button, with a trigger_id the double issued (3 s of its clock, once);
+  views.open validates the view (tests/fakes/slack_blockkit.py); `submit_view()` builds
+  the signed `view_submission` of a view it opened.
+- File uploads (section 8.1, tests/fakes/slack_files.py): files.getUploadURLExternal,
+  the upload URL `POST /upload/v1/{ticket}` (no token, as Slack's), and
+  files.completeUploadExternal, both methods needing `files:write`; the retired
+  files.upload answers `method_deprecated`. `files` lists the files shared.
 
 Also as Slack does: generated `block_id`s are filled in, parents list `reply_count` /
 `latest_reply`, `reply_broadcast` replies (subtype `thread_broadcast`) also appear in
 conversations.history, and incoming-webhook posts become `bot_message` messages of their
 channel. Not modelled: `msg_blocks_too_long`, `markdown_text` limits, private-channel
-scopes (`groups:history`), workspace-wide rate limits, message deletion via the API.
+scopes (`groups:history`), workspace-wide rate limits, message deletion via the API,
+views.update/push/publish and `view_closed` payloads, the message a shared file makes in
+its channel, files.info.
 
 Wordings used without an authoritative source (tests should not depend on them):
 
@@ -38,6 +48,15 @@ Wordings used without an authoritative source (tests should not depend on them):
   minutes, or for an unknown URL), all plain text.
 - reactions.add `invalid_name`: real Slack checks the emoji exists; here a name is valid
   when it looks like an emoji name (lowercase, digits, `_+-'`, optional skin tone).
+- views.open: `invalid_trigger_id` for a trigger_id it did not issue (Slack's reference
+  shows `invalid_arguments` with "invalid `trigger_id`"), `exchanged_trigger_id` (the
+  wording documented for views.push), "missing required field: X" messages; Block Kit
+  messages for views beyond "must be less than N characters".
+- Uploads: the upload URL's refusals (404 `upload_url_not_found`, 400 `length_mismatch`),
+  `not_in_channel` / `is_archived` / `invalid_channel` (also for user ids) and
+  `invalid_arguments` for a `thread_ts` naming no message, in completeUploadExternal.
+- Whether Slack puts a message's metadata in the `message` of a block_actions payload is
+  not documented: `click(include_metadata=...)` lets a test choose.
 """
 
 from __future__ import annotations
@@ -55,11 +74,14 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeGuard
+from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from tests.fakes import CLIENT_MAX_SIZE, Clock, FailureControls, Injected
+from tests.fakes.slack_blockkit import validate_blocks
+from tests.fakes.slack_files import ExternalUploads, UploadedFile
+from tests.fakes.slack_modals import Modals, OpenedView
 
 Args = dict[str, Any]
 Block = dict[str, Any]
@@ -80,6 +102,8 @@ METHOD_SCOPES = {
     "reactions.add": "reactions:write",
     "conversations.history": "channels:history",
     "conversations.replies": "channels:history",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
 }
 
 MAX_TEXT = 40_000  # chat.postMessage truncates above this
@@ -87,6 +111,7 @@ MAX_UPDATE_TEXT = 4_000  # chat.update answers msg_too_long above this
 MAX_ATTACHMENTS = 100
 RESPONSE_URL_USES = 5
 RESPONSE_URL_LIFETIME = 30 * 60.0
+UNISSUED_TRIGGER_ID = "1111.2222.0123456789abcdef"
 
 _EMOJI_NAME = re.compile(r"[a-z0-9_+'\-]+(::skin-tone-[2-6])?")
 
@@ -112,159 +137,6 @@ class _HookFail(Exception):
         super().__init__(text)
         self.status = status
         self.text = text
-
-
-# --- Block Kit validation -------------------------------------------------------------
-
-BLOCK_TYPES = ("section", "header", "context", "actions", "divider", "image", "rich_text",
-               "markdown")
-TEXT_TYPES = ("plain_text", "mrkdwn")
-BUTTON_STYLES = ("primary", "danger")
-
-
-class _BlockChecker:
-    """Collects Block Kit violations, worded `<message> [json-pointer:<path>]`."""
-
-    def __init__(self) -> None:
-        self.errors: list[str] = []
-        self._markdown_chars = 0
-
-    def check(self, blocks: list[Any], at: str = "/blocks") -> list[str]:
-        if len(blocks) > 50:
-            self._add("no more than 50 items allowed", at)
-        for index, block in enumerate(blocks):
-            self._block(block, f"{at}/{index}")
-        return self.errors
-
-    def _add(self, message: str, at: str) -> None:
-        self.errors.append(f"{message} [json-pointer:{at}]")
-
-    def _block(self, block: Any, at: str) -> None:
-        if not isinstance(block, dict):
-            self._add("must provide an object", at)
-            return
-        kind = block.get("type")
-        if kind not in BLOCK_TYPES:
-            self._add(f"unsupported type: {kind}", f"{at}/type")
-            return
-        if "block_id" in block:
-            self._string(block["block_id"], f"{at}/block_id", limit=255)
-        getattr(self, f"_{kind}")(block, at)
-
-    def _section(self, block: Block, at: str) -> None:
-        if "text" not in block and "fields" not in block:
-            self._add("must define either `text` or `fields`", at)
-        if "text" in block:
-            self._text(block["text"], f"{at}/text", limit=3000)
-        if "fields" in block:
-            self._items(block["fields"], f"{at}/fields", limit=10,
-                        check=lambda item, where: self._text(item, where, limit=2000))
-        if "accessory" in block:
-            self._element(block["accessory"], f"{at}/accessory", set())
-
-    def _header(self, block: Block, at: str) -> None:
-        self._text(block.get("text"), f"{at}/text", limit=150, plain_only=True)
-
-    def _context(self, block: Block, at: str) -> None:
-        self._items(block.get("elements"), f"{at}/elements", limit=10,
-                    check=self._context_element)
-
-    def _context_element(self, element: Any, at: str) -> None:
-        if isinstance(element, dict) and element.get("type") == "image":
-            self._string(element.get("image_url"), f"{at}/image_url", limit=3000)
-            self._string(element.get("alt_text"), f"{at}/alt_text", limit=2000)
-        else:
-            self._text(element, at, limit=None)
-
-    def _actions(self, block: Block, at: str) -> None:
-        seen: set[str] = set()
-        self._items(block.get("elements"), f"{at}/elements", limit=25,
-                    check=lambda element, where: self._element(element, where, seen))
-
-    def _divider(self, block: Block, at: str) -> None:
-        pass
-
-    def _image(self, block: Block, at: str) -> None:
-        if "slack_file" not in block:
-            self._string(block.get("image_url"), f"{at}/image_url", limit=3000)
-        self._string(block.get("alt_text"), f"{at}/alt_text", limit=2000)
-        if "title" in block:
-            self._text(block["title"], f"{at}/title", limit=2000, plain_only=True)
-
-    def _rich_text(self, block: Block, at: str) -> None:
-        if not isinstance(block.get("elements"), list):
-            self._add("must provide an array", f"{at}/elements")
-
-    def _markdown(self, block: Block, at: str) -> None:
-        text = block.get("text")
-        if self._string(text, f"{at}/text", limit=12_000):
-            self._markdown_chars += len(text)
-            if self._markdown_chars > 12_000:
-                self._add("must be less than 12001 characters", f"{at}/text")
-
-    def _element(self, element: Any, at: str, seen: set[str]) -> None:
-        if not isinstance(element, dict):
-            self._add("must provide an object", at)
-            return
-        action_id = element.get("action_id")
-        if "action_id" in element and self._string(action_id, f"{at}/action_id", limit=255):
-            if action_id in seen:
-                self._add("must be unique", f"{at}/action_id")
-            seen.add(action_id)
-        if element.get("type") == "button":
-            self._button(element, at)
-
-    def _button(self, button: Block, at: str) -> None:
-        self._text(button.get("text"), f"{at}/text", limit=75, plain_only=True)
-        if "value" in button:
-            self._string(button["value"], f"{at}/value", limit=2000)
-        if "url" in button:
-            self._string(button["url"], f"{at}/url", limit=3000)
-        if "style" in button and button["style"] not in BUTTON_STYLES:
-            self._add("must be a valid enum value", f"{at}/style")
-        if "accessibility_label" in button:
-            self._string(button["accessibility_label"], f"{at}/accessibility_label", limit=75)
-
-    def _items(self, items: Any, at: str, *, limit: int,
-               check: Callable[[Any, str], None]) -> None:
-        if not isinstance(items, list):
-            self._add("must provide an array", at)
-            return
-        if not items:
-            self._add("must provide at least 1 item", at)
-        if len(items) > limit:
-            self._add(f"no more than {limit} items allowed", at)
-        for index, item in enumerate(items):
-            check(item, f"{at}/{index}")
-
-    def _text(self, obj: Any, at: str, *, limit: int | None, plain_only: bool = False) -> None:
-        if not isinstance(obj, dict):
-            self._add("must provide an object", at)
-            return
-        kind = obj.get("type")
-        if kind not in TEXT_TYPES:
-            self._add(f"unsupported type: {kind}", f"{at}/type")
-        elif plain_only and kind != "plain_text":
-            self._add("must be a valid enum value", f"{at}/type")
-        self._string(obj.get("text"), f"{at}/text", limit=limit)
-
-    def _string(self, value: Any, at: str, *, limit: int | None) -> TypeGuard[str]:
-        """Check a required non-blank string; True when it is valid."""
-        if not isinstance(value, str):
-            self._add("must provide a string", at)
-            return False
-        if not value.strip():
-            self._add("must be more than 0 characters", at)
-            return False
-        if limit is not None and len(value) > limit:
-            self._add(f"must be less than {limit + 1} characters", at)
-            return False
-        return True
-
-
-def validate_blocks(blocks: list[Any]) -> list[str]:
-    """Slack's `errors` for a blocks array (empty when valid)."""
-    return _BlockChecker().check(blocks)
 
 
 def _invalid_blocks(errors: list[str]) -> _Fail:
@@ -556,6 +428,10 @@ class FakeSlack(FailureControls):
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._ids = itertools.count(1)
         self._ts = _TsSource(wall_clock)
+        # Trigger ids expire after 3 s of `clock` (give the double a ManualClock to test it).
+        self._modals = Modals(clock, with_block_ids=_with_block_ids,
+                              stamp={"team_id": TEAM_ID, "app_id": APP_ID, "bot_id": BOT_ID})
+        self._uploads = ExternalUploads()
         self._methods: dict[str, Callable[[Args], Args]] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
@@ -563,11 +439,18 @@ class FakeSlack(FailureControls):
             "conversations.history": self._conversations_history,
             "conversations.replies": self._conversations_replies,
             "reactions.add": self._reactions_add,
+            "views.open": self._modals.views_open,
+            "files.getUploadURLExternal": lambda args: self._uploads.get_upload_url(
+                args, self.url),
+            "files.completeUploadExternal": lambda args: self._uploads.complete(
+                args, self._file_destination),
+            "files.upload": lambda args: {"ok": False, "error": "method_deprecated"},
         }
         self.app = web.Application(client_max_size=CLIENT_MAX_SIZE)
         self.app.router.add_route("*", "/api/{method}", self._api)
         self.app.router.add_post("/services/{path:.+}", self._incoming_webhook)
         self.app.router.add_post("/actions/{id:.+}", self._response_url_post)
+        self.app.router.add_post("/upload/v1/{ticket}", self._upload)
 
     @property
     def api_url(self) -> str:
@@ -612,7 +495,7 @@ class FakeSlack(FailureControls):
 
     def inject_webhook(self, status: int, body: str | None = None,
                        headers: Mapping[str, str] | None = None) -> None:
-        """Queue a canned answer for the webhook and response_url routes."""
+        """Queue a canned answer for the webhook, response_url and upload URL routes."""
         self.injected_webhook.append(Injected(status, body, dict(headers or {})))
 
     def seed_message(self, channel: str, text: str, *, user: str = "U0HUMAN01",
@@ -647,6 +530,56 @@ class FakeSlack(FailureControls):
     def updates(self, channel: str, ts: str) -> list[Args]:
         """Arguments of each accepted chat.update of that message, in order."""
         return list(self._updates[(channel, ts)])
+
+    @property
+    def views(self) -> list[OpenedView]:
+        """The views opened with views.open, in order."""
+        return list(self._modals.opened)
+
+    @property
+    def files(self) -> list[UploadedFile]:
+        """The files uploaded and completed, in order (name, bytes, channel, thread_ts)."""
+        return self._uploads.files
+
+    # -- interactions (signed as Slack signs them) ---------------------------------------
+
+    def click(self, signing_secret: str, message: Message, action_id: str, *,
+              user: str = "U0001", user_name: str = "alice", timestamp: int | None = None,
+              include_metadata: bool = False) -> tuple[bytes, dict[str, str]]:
+        """(body, headers) of a click by `user` on the button `action_id` of `message` as
+        it is now, carrying a trigger_id this double issued (3 s, once) and a fresh
+        response_url."""
+        button, block_id = _find_button(message, action_id)
+        ts = int(time.time()) if timestamp is None else timestamp
+        payload = block_actions_payload(
+            action_id=action_id, value=str(button.get("value", "")), user=user,
+            user_name=user_name, channel=message.channel, message_ts=message.ts,
+            response_url=self.response_url(message.channel, message.ts), block_id=block_id,
+            message_text=message.text, action_ts=f"{ts}.000100",
+            trigger_id=self._modals.issue(user))
+        payload["message"] = message.to_api(include_metadata=include_metadata)
+        payload["actions"][0]["text"] = button["text"]
+        return _signed(signing_secret, payload, ts)
+
+    def submit_view(self, signing_secret: str, view: OpenedView,
+                    answers: Mapping[str, str | None], *, user_name: str = "alice",
+                    timestamp: int | None = None,
+                    check_required: bool = True) -> tuple[bytes, dict[str, str]]:
+        """(body, headers) of the `view_submission` of `view` by the user who opened it:
+        `answers` maps an input block_id to the text typed or the option value picked."""
+        values = self._modals.state(view, answers, check_required=check_required)
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
+            "user": {"id": view.user, "username": user_name, "name": user_name,
+                     "team_id": TEAM_ID},
+            "api_app_id": APP_ID, "token": "legacy-verification-token",
+            "trigger_id": self._modals.issue(view.user),
+            "view": self._modals.view_object(view, values),
+            "response_urls": [], "is_enterprise_install": False, "enterprise": None,
+        }
+        ts = int(time.time()) if timestamp is None else timestamp
+        return _signed(signing_secret, payload, ts)
 
     # -- Web API -------------------------------------------------------------------------
 
@@ -872,6 +805,32 @@ class FakeSlack(FailureControls):
         msg.reactions.append(name)
         return {"ok": True}
 
+    # -- file uploads --------------------------------------------------------------------
+
+    def _file_destination(self, channel: str, thread_ts: str | None) -> str | None:
+        """Why files cannot be shared in `channel` (a thread of it), or None."""
+        if channel not in self.channels | self.not_member | self.archived:
+            return "invalid_channel"  # a user id too: open the DM first
+        if channel in self.archived:
+            return "is_archived"
+        if channel not in self.channels:
+            return "not_in_channel"
+        if thread_ts and thread_ts not in self._messages[channel]:
+            return "invalid_arguments"
+        return None
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        early = self.early_response(self.injected_webhook)
+        if early is not None:
+            return early
+        if request.content_type.startswith("multipart/"):
+            part = await (await request.multipart()).next()
+            content = await part.read() if isinstance(part, BodyPartReader) else b""
+        else:
+            content = await request.read()
+        status, text = self._uploads.receive(request.match_info["ticket"], content)
+        return await self.deliver(web.Response(status=status, text=text))
+
     # -- incoming webhooks and response_url ----------------------------------------------
 
     async def _incoming_webhook(self, request: web.Request) -> web.Response:
@@ -991,8 +950,10 @@ def block_actions_payload(*, action_id: str, value: str, user: str = "U0001",
                           message_ts: str = "1700000000.000100",
                           response_url: str = "https://hooks.slack.com/actions/T0001/1/x",
                           block_id: str = "b1", message_text: str = "fallback",
-                          action_ts: str | None = None) -> dict[str, Any]:
-    """The `block_actions` payload of a button click in a message (section 1.9)."""
+                          action_ts: str | None = None,
+                          trigger_id: str = UNISSUED_TRIGGER_ID) -> dict[str, Any]:
+    """The `block_actions` payload of a button click in a message (section 1.9). The
+    default trigger_id was not issued by any FakeSlack: views.open refuses it."""
     return {
         "type": "block_actions",
         "user": {"id": user, "username": user_name, "name": user_name, "team_id": TEAM_ID},
@@ -1000,7 +961,7 @@ def block_actions_payload(*, action_id: str, value: str, user: str = "U0001",
         "token": "legacy-verification-token",
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel,
                       "is_ephemeral": False},
-        "trigger_id": "1111.2222.0123456789abcdef",
+        "trigger_id": trigger_id,
         "team": {"id": TEAM_ID, "domain": TEAM_DOMAIN},
         "channel": {"id": channel, "name": "alerts"},
         "message": {"type": "message", "ts": message_ts, "bot_id": BOT_ID,
@@ -1033,8 +994,23 @@ def signed_block_actions(
         action_id=action_id, value=value, user=user, user_name=user_name, channel=channel,
         message_ts=message_ts, response_url=response_url, block_id=block_id,
         message_text=message_text, action_ts=f"{ts}.000100")
+    return _signed(signing_secret, payload, ts)
+
+
+def _signed(signing_secret: str, payload: dict[str, Any],
+            timestamp: int) -> tuple[bytes, dict[str, str]]:
+    """(body, headers) of an interaction payload as Slack POSTs it to the Request URL."""
     body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
     headers = {"Content-Type": "application/x-www-form-urlencoded",
-               "X-Slack-Request-Timestamp": str(ts),
-               "X-Slack-Signature": sign(signing_secret, ts, body)}
+               "X-Slack-Request-Timestamp": str(timestamp),
+               "X-Slack-Signature": sign(signing_secret, timestamp, body)}
     return body, headers
+
+
+def _find_button(message: Message, action_id: str) -> tuple[Block, str]:
+    """The button `action_id` of `message` as it is now, and its block's id."""
+    for block in message.blocks or []:
+        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            if element.get("type") == "button" and element.get("action_id") == action_id:
+                return element, str(block["block_id"])
+    raise ValueError(f"no button {action_id!r} on message {message.ts}")

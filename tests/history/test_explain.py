@@ -7,7 +7,7 @@ from types import MappingProxyType
 
 from alertd import history
 from alertd.history import HistoryEvent
-from alertd.history.explain import NO_HISTORY, explain_text, number, timestamp
+from alertd.history.explain import NO_HISTORY, describe, explain_text, number, timestamp
 from alertd.model import Labels
 
 T0 = 1_795_683_600.0  # 2026-11-26T09:00:00Z
@@ -107,3 +107,16 @@ def test_number_and_timestamp_formats() -> None:
         "0.31", "100", "-2", "1e+20", "1.5e-07", "NaN", "3", "x", "None"]
     assert timestamp(T0) == "2026-11-26T09:00:00Z"
     assert timestamp(T0 + 0.5) == "2026-11-26T09:00:00.500Z"
+
+
+def test_why_an_alert_resolved_and_a_silences_lifecycle_are_told() -> None:
+    resolved = history.transition(T0, X, old="firing", new="resolved", value=0.5,
+                                  reason="keep_firing_for_ended")
+    assert describe(resolved) == "resolved  value=0.5 (keep firing for ended)"
+    created = history.silence(T0, Labels({"alertname": "X"}), action="expired_on_resolve",
+                              silence_id="5b1f", by="ana", comment="deploy", via=None,
+                              matchers=['alertname="X"'], starts_at=T0 - 60, ends_at=T0)
+    assert describe(created) == ('silence 5b1f expired on resolve by ana: alertname="X" '
+                                 "until 2026-11-26T09:00:00Z")
+    pd_ack = history.ack(T0, X, by="", via="pagerduty")
+    assert describe(pd_ack) == "acknowledged by ? via pagerduty"

@@ -81,7 +81,7 @@ async def test_slack_answers_are_classified_once(slack: FakeSlack) -> None:
             await wrong.notify(notification(100.0), "first notification")
         assert not info.value.retryable and "invalid_auth" in str(info.value)
         await wrong.close()
-        assert await bot.notify(notification(100.0), "first notification") == "posted"
+        assert (await bot.notify(notification(100.0), "first notification")).status == "posted"
     finally:
         await bot.close()
     assert len(slack.messages("C0001")) == 1
@@ -145,7 +145,7 @@ async def test_a_resend_adopts_its_own_earlier_post_and_no_other(slack: FakeSlac
     # delivery's message (of another group, say) must not be taken for it.
     first = bot_for(slack)
     try:
-        assert await first.notify(notification(100.0), "first notification") == "posted"
+        assert (await first.notify(notification(100.0), "first notification")).status == "posted"
     finally:
         await first.close()
     [posted] = slack.messages("C0001")
@@ -154,7 +154,7 @@ async def test_a_resend_adopts_its_own_earlier_post_and_no_other(slack: FakeSlac
     for n, count in ((other_delivery, 2), (same_delivery, 2)):
         fresh = bot_for(slack)  # a restart that lost the page's state
         try:
-            assert await fresh.notify(n, "first notification") == "posted"
+            assert (await fresh.notify(n, "first notification")).status == "posted"
             page = await fresh.page(fresh.key(n.group_key))
         finally:
             await fresh.close()
@@ -170,7 +170,7 @@ async def test_a_page_deleted_in_slack_is_posted_again(slack: FakeSlack) -> None
         [gone] = slack.messages("C0001")
         slack.delete_message("C0001", gone.ts)
         again = replace(notification(160.0), delivery_id="d2")
-        assert await bot.notify(again, "new alerts added") == "posted"
+        assert (await bot.notify(again, "new alerts added")).status == "posted"
     finally:
         await bot.close()
     [page] = slack.messages("C0001")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from types import MappingProxyType
 
 from alertd.model import Labels, Sample
@@ -10,6 +11,7 @@ from alertd.rules.state import (
     Active,
     Health,
     Observation,
+    Reason,
     RuleState,
     Status,
     Timing,
@@ -165,3 +167,67 @@ def test_nodata_instance_resolves_when_data_returns_despite_clear() -> None:
                                                               nodata=True)}), [], nodata=True)
     state, _ = run(timing, first, seen(60, clear=[]))
     assert statuses(state) == {no_data: Status.RESOLVED}
+
+
+# --- why an instance resolved -----------------------------------------------------------------
+
+def reasons(log: list[Transition]) -> list[tuple[Status, Status, str | None]]:
+    return [(t.old, t.new, t.reason) for t in log]
+
+
+def test_an_instance_the_condition_no_longer_returns_resolves_with_condition_gone() -> None:
+    _, log = run(Timing(), seen(0, A), seen(60))
+    assert reasons(log) == [(Status.INACTIVE, Status.FIRING, None),
+                            (Status.FIRING, Status.RESOLVED, Reason.CONDITION_GONE)]
+
+
+def test_a_pending_instance_that_goes_away_becomes_inactive_with_condition_gone() -> None:
+    _, log = run(Timing(for_=300), seen(0, A), seen(60))
+    assert reasons(log)[-1] == (Status.PENDING, Status.INACTIVE, Reason.CONDITION_GONE)
+
+
+def test_an_instance_resolved_by_its_clear_expression_says_clear() -> None:
+    timing = Timing(has_clear=True)
+    state, _ = run(timing, seen(0, A), seen(60, clear=[]))
+    assert statuses(state) == {A: Status.FIRING}  # not gone until `clear` holds
+    _, more = step(timing, state, seen(120, clear=[Sample(Labels({"model": "a"}), 0.01)]))
+    assert reasons(more) == [(Status.FIRING, Status.RESOLVED, Reason.CLEAR)]
+
+
+def test_an_instance_held_by_keep_firing_for_says_so_when_it_resolves() -> None:
+    timing = Timing(keep_firing_for=120)
+    state, _ = run(timing, seen(0, A), seen(60))
+    assert statuses(state) == {A: Status.FIRING}
+    _, more = step(timing, state, seen(180))
+    assert reasons(more) == [(Status.FIRING, Status.RESOLVED, Reason.KEEP_FIRING_FOR_ENDED)]
+
+
+def test_keep_firing_for_after_clear_names_keep_firing_for() -> None:
+    timing = Timing(keep_firing_for=60, has_clear=True)
+    cleared = [Sample(Labels(), 0.0)]
+    _, log = run(timing, seen(0, A), seen(60, clear=cleared), seen(120, clear=cleared))
+    assert reasons(log)[-1] == (Status.FIRING, Status.RESOLVED, Reason.KEEP_FIRING_FOR_ENDED)
+
+
+def test_an_instance_whose_inputs_returned_no_data_resolves_with_nodata() -> None:
+    _, log = run(Timing(), seen(0, A), seen(60, nodata=True))
+    assert reasons(log)[-1] == (Status.FIRING, Status.RESOLVED, Reason.NODATA)
+    _, log = run(Timing(for_=300), seen(0, A), seen(60, nodata=True))
+    assert reasons(log)[-1] == (Status.PENDING, Status.INACTIVE, Reason.NODATA)
+
+
+def test_no_data_names_nodata_even_with_clear_or_keep_firing_for() -> None:
+    timing = Timing(keep_firing_for=60, has_clear=True)
+    cleared = [Sample(Labels(), 0.0)]
+    _, log = run(timing, seen(0, A), seen(60, nodata=True, clear=cleared),
+                 seen(120, nodata=True, clear=cleared))
+    assert reasons(log)[-1] == (Status.FIRING, Status.RESOLVED, Reason.NODATA)
+
+
+def test_a_nodata_instance_resolves_with_condition_gone_when_data_is_back() -> None:
+    timing = Timing(has_clear=True, nodata="alert")
+    nodata = Labels({"alertname": "X", "nodata": "true"})
+    first = Observation(0, MappingProxyType({nodata: Active(Labels(), math.nan, nodata=True)}),
+                        nodata=True)
+    _, log = run(timing, first, seen(60, clear=[]))
+    assert reasons(log)[-1] == (Status.FIRING, Status.RESOLVED, Reason.CONDITION_GONE)

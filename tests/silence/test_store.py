@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from alertd.model import LabelMatcher, Labels
-from alertd.silence import Silence, Silences
+from alertd.silence import RETENTION, Silence, Silences
 from alertd.store import Store, StoreError
 from tests.silence.conftest import HOUR, T0
 
@@ -115,6 +115,6 @@ async def test_the_registry_survives_a_restart(db_url: str) -> None:
         alert = Labels({"alertname": "ChurnLatencyP99High", "severity": "page"})
         assert after.mutes(alert, NOW + HOUR) == [new]
         # Garbage collection on load removes the rows too.
-        collected = await Silences.open(store.silences, NOW + 3 * HOUR + 121 * HOUR)
+        collected = await Silences.open(store.silences, NOW + 3 * HOUR + RETENTION + HOUR)
         assert len(collected) == 0
         assert await store.silences.load_all() == []

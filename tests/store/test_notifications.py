@@ -73,8 +73,8 @@ async def test_migration_builds_the_tables_the_repositories_use(store: Store) ->
         assert pk == [c.name for c in table.primary_key]
     assert actual["nflog_entry"][2] == [("expires_at",)]
     assert actual["alert_history"][2] == [
-        ("alertname", "at"), ("at",), ("fingerprint", "at"), ("kind", "at"), ("owner", "at"),
-        ("rule", "at")]
+        ("alertname", "at"), ("at",), ("event_key",), ("fingerprint", "at"), ("kind", "at"),
+        ("owner", "at"), ("rule", "at")]
 
 
 # --- notification log ---------------------------------------------------------------------

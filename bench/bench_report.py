@@ -1,0 +1,178 @@
+"""The noise report over a busy organisation's quarter: 1,000,000 history events.
+
+A synthetic but realistic history is written to a fresh store (SQLite, or PostgreSQL with
+--storage postgresql://...): 200 rules of 10 owners, alerts that fire and resolve (some
+flapping, some firing for days), notifications to Slack and PagerDuty carrying groups of
+alerts, acknowledgements, feedback clicks and silences, spread over 91 days. Then the
+report for the whole quarter is built once, timed, with the process's peak memory before
+and after (the report must not hold the events in memory: its peak grows little).
+
+    .venv/bin/python bench/bench_report.py [--events 1000000] [--storage postgresql://...]
+
+Prints one JSON line: events written, write rate, report seconds, peak RSS before and
+after the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alertd.history import HistoryEvent, event
+from alertd.model import Labels
+from alertd.store import Store
+
+DAY = 86400.0
+START = 1_790_000_000.0  # a Monday in 2026, 00:00 UTC
+RULES = 200
+OWNERS = 10
+BATCH = 5000
+
+
+def peak_rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def rule_labels(rng: random.Random, rule: int, instance: int) -> Labels:
+    return Labels({"alertname": f"Rule{rule:03d}", "owner": f"team{rule % OWNERS}",
+                   "severity": "page" if rule % 3 else "ticket",
+                   "instance": f"host-{instance}"})
+
+
+def firing(rng: random.Random, at: float, rule: int) -> Iterator[HistoryEvent]:
+    """One firing of an instance of a rule: transitions, routing, a page with its
+    deliveries, perhaps an ack, feedback or silence, and its resolution."""
+    name = f"Rule{rule:03d}"
+    group = [rule_labels(rng, rule, rng.randrange(50)) for _ in range(rng.choice((1, 1, 2, 5)))]
+    group_key = f'{{}}:{{alertname="{name}"}}'
+    receiver = f"team{rule % OWNERS}"
+    for labels in group:
+        yield event(at, "transition", labels, {"from": "pending", "to": "firing", "value": 1.0},
+                    rule=name)
+        yield event(at, "route", labels, {"receiver": receiver, "route": "{}",
+                                          "group_key": group_key}, rule=name)
+    sent = at + rng.uniform(0, 30)
+    for integration in ("slack", "pagerduty") if rule % 3 else ("slack",):
+        delivery = uuid.UUID(int=rng.getrandbits(128)).hex
+        for labels in group:
+            yield event(sent, "delivery", labels, {
+                "receiver": receiver, "integration": integration, "attempt": 1,
+                "outcome": "ok", "group_key": group_key, "delivery": delivery,
+                "reason": "first notification"}, rule=name)
+    lasts = rng.choice((60.0, 240.0, 900.0, 3600.0, 4 * 3600.0, 3 * DAY))
+    if rng.random() < 0.4:
+        yield event(sent + rng.uniform(30, 900), "ack", group[0],
+                    {"by": f"user{rng.randrange(40)}", "via": "slack",
+                     "group_key": group_key}, rule=name)
+    if rng.random() < 0.2:
+        yield event(sent + rng.uniform(60, 1800), "feedback", group[0], {
+            "by": f"user{rng.randrange(40)}", "verdict": rng.choice(("useful", "noise")),
+            "reason": "too_sensitive", "group_key": group_key, "channel": "C0001",
+            "ts": f"{sent:.6f}"}, rule=name)
+    for labels in group:
+        yield event(at + lasts, "transition", labels, {
+            "from": "firing", "to": "resolved", "value": 0.0, "reason": "condition_gone"},
+            rule=name)
+
+
+def history(rng: random.Random, events: int, days: float) -> Iterator[list[HistoryEvent]]:
+    """Batches of events in time order (each firing's events are written together, as
+    the daemon writes them within a few seconds)."""
+    written = 0
+    batch: list[HistoryEvent] = []
+    step = days * DAY / (events / 14)  # about 14 events per firing
+    at = START
+    while written < events:
+        at += rng.expovariate(1 / step)
+        for e in firing(rng, at, rng.randrange(RULES)):
+            batch.append(e)
+        if len(batch) >= BATCH:
+            written += len(batch)
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def fresh_storage(spec: str, root: Path) -> tuple[str, str | None]:
+    if spec == "sqlite":
+        return f"sqlite:///{root / 'alertd.db'}", None
+    database = f"bench_report_{int(time.time())}"
+    subprocess.run(["psql", spec, "-qc", f'CREATE DATABASE "{database}"'], check=True)
+    return spec.rsplit("/", 1)[0] + "/" + database, database
+
+
+def drop(spec: str, database: str | None) -> None:
+    if database is not None:
+        subprocess.run(["psql", spec, "-qc", f'DROP DATABASE "{database}" WITH (FORCE)'],
+                       check=True)
+
+
+async def write(store: Store, args: argparse.Namespace) -> tuple[int, float]:
+    rng = random.Random(20261206)
+    started, count = time.perf_counter(), 0
+    for batch in history(rng, args.events, args.days):
+        await store.history.append(batch)
+        count += len(batch)
+        if count % 100_000 < BATCH:
+            print(f"  {count:,} events written", file=sys.stderr)
+    return count, time.perf_counter() - started
+
+
+async def report(store: Store, args: argparse.Namespace) -> tuple[float, dict[str, Any]]:
+    from alertd.noise import RuleInfo, build_report  # the package under test
+
+    rules = [RuleInfo(f"Rule{r:03d}", f"team{r % OWNERS}", "https://runbooks/x")
+             for r in range(RULES)]
+    started = time.perf_counter()
+    built = await build_report(store.history, start=START, end=START + args.days * DAY,
+                               owner=None, rules=rules, owners=[], paging={},
+                               now=START + args.days * DAY)
+    return time.perf_counter() - started, built.to_json()
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        url, database = fresh_storage(args.storage, Path(tmp))
+        try:
+            store = await Store.open(url)
+            try:
+                count, wrote = await write(store, args)
+                before = peak_rss_mib()
+                seconds, body = await report(store, args)
+                after = peak_rss_mib()
+            finally:
+                await store.close()
+        finally:
+            drop(args.storage, database)
+    return {"benchmark": "report", "storage": args.storage.split(":")[0], "events": count,
+            "days": args.days, "write_events_per_s": round(count / wrote),
+            "report_s": round(seconds, 2), "peak_rss_before_report_mib": round(before, 1),
+            "peak_rss_after_report_mib": round(after, 1),
+            "pages": body["totals"]["pages"], "firings": body["totals"]["firings"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--days", type=float, default=91.0)
+    parser.add_argument("--storage", default="sqlite",
+                        help="sqlite, or a postgresql:// URL of a server to make a database on")
+    print(json.dumps(asyncio.run(run(parser.parse_args()))))
+
+
+if __name__ == "__main__":
+    main()
