@@ -36,6 +36,7 @@ from alertd.metrics import Metrics
 from alertd.model import Labels, Vector
 from alertd.notify.service import Notifications
 from alertd.rules import meta as meta_rules
+from alertd.rules.flapping import FlapTracker
 from alertd.rules.manager import Group, RuleManager, load_groups
 from alertd.rules.meta import MetaAlerts
 from alertd.rules.scheduler import Scheduler
@@ -95,6 +96,7 @@ class Daemon:
         # Looked up through self so that a reload's new owners apply at once.
         self.alerts = AlertStore(enrich=lambda labels, ann: self.ownership.attach(labels, ann))
         self.meta = MetaAlerts()
+        self.flaps = FlapTracker()  # live flap detection, per rule instance
         self.manager = RuleManager(config.evaluation_interval)
         self.windows = SampleWindows(
             max_series_per_metric=config.samples.max_series_per_metric,
@@ -169,6 +171,14 @@ class Daemon:
             self._tasks.append(asyncio.create_task(self._snapshot_loop(), name="snapshots"))
             self._tasks.append(asyncio.create_task(self._watch_loop(), name="watch"))
             self._tasks.append(asyncio.create_task(self._probe_loop(), name="probe"))
+            from alertd.report.schedule import ReportSchedule
+            from alertd.report.source import daemon_source
+
+            self.report_schedule = ReportSchedule(
+                self.config, source=daemon_source(self), store=lambda: self.store,
+                clock=self.clock,
+                external_url=lambda: self.config.external_url or self.listen_url)
+            self.report_schedule.start()
         self._watch_signature = self._signature()
         self.ready = True
         log.info("alertd %s started: %s; listening on %s", __version__, summary,
@@ -177,6 +187,9 @@ class Daemon:
     async def stop(self) -> None:
         self.ready = False
         self.scheduler.stop()
+        # Set by start() when scheduling is on; stop() may come without it.
+        if (reports := getattr(self, "report_schedule", None)) is not None:
+            await reports.stop()
         for task in [*self._tasks, *([self._mqtt_task] if self._mqtt_task else [])]:
             task.cancel()
         for task in self._tasks:
@@ -238,6 +251,8 @@ class Daemon:
             self._configure_mqtt(config.sources.mqtt)
         self.config = config
         self.ownership = Ownership(config.owners)
+        if (reports := getattr(self, "report_schedule", None)) is not None:
+            reports.replace(config)
         await self.notifications.reconfigure(notifications)
         self.transitions.rules_removed(summary.removed, before, self.clock.now())
         self.meta.forget_rules(set(self.manager.evaluator.states))
@@ -320,8 +335,10 @@ class Daemon:
             alert_rule = self.manager.ruleset.by_name.get(rule)
             state = self.manager.evaluator.states.get(rule, RuleState())
             if alert_rule is not None:
-                self.alerts.sync_rule(rule, state.instances.values(),
-                                      alert_rule.annotations_for, at)
+                self.flaps.observe(rule, state.instances.values(), alert_rule.interval, at)
+                self.flaps.sweep(at, self.manager.ruleset.by_name)
+                self.alerts.sync_rule(rule, state.instances.values(), self.flaps.annotator(
+                    rule, alert_rule.annotations_for, at), at)
                 self.metrics.evaluations.labels(rule).inc()
                 if state.health is Health.ERROR:
                     self.metrics.evaluation_failures.labels(rule).inc()

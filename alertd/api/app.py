@@ -20,6 +20,7 @@ from alertd.history.explain import explain_text
 from alertd.model import json_float
 from alertd.report.source import ReportSource, daemon_source
 from alertd.report.web import report_routes
+from alertd.rules.state import Instance
 from alertd.sources.webhook import webhook_routes
 
 if TYPE_CHECKING:
@@ -123,6 +124,7 @@ async def _metrics(daemon: Daemon) -> web.Response:
 async def _rules(daemon: Daemon) -> web.Response:
     groups: list[dict[str, Any]] = []
     states = daemon.manager.evaluator.states
+    now = daemon.clock.now()
     for group in daemon.manager.groups:
         status = daemon.group_status.get((group.name, group.interval))
         rules = []
@@ -137,14 +139,8 @@ async def _rules(daemon: Daemon) -> web.Response:
                 "for": rule.timing.for_,
                 "interval": rule.interval,
                 "streaming": rule in group.streamable,
-                "instances": [{
-                    "labels": dict(i.labels),
-                    "state": i.status.value,
-                    "activeAt": rfc3339(i.active_at),
-                    "firedAt": rfc3339(i.fired_at),
-                    "resolvedAt": rfc3339(i.resolved_at),
-                    "value": json_float(i.value),
-                } for i in state.instances.values()],
+                "instances": [_instance(daemon, rule.name, i, now)
+                              for i in state.instances.values()],
             })
         groups.append({
             "name": group.name,
@@ -154,6 +150,21 @@ async def _rules(daemon: Daemon) -> web.Response:
             "rules": rules,
         })
     return web.json_response({"groups": groups})
+
+
+def _instance(daemon: Daemon, rule: str, inst: Instance, now: float) -> dict[str, Any]:
+    flap = daemon.flaps.view(rule, inst.labels, now)
+    return {
+        "labels": dict(inst.labels),
+        "state": inst.status.value,
+        "activeAt": rfc3339(inst.active_at),
+        "firedAt": rfc3339(inst.fired_at),
+        "resolvedAt": rfc3339(inst.resolved_at),
+        "value": json_float(inst.value),
+        "flapping": flap.flapping,
+        "flapScore": round(flap.score, 4),
+        "stateChanges1h": flap.changes_1h,
+    }
 
 
 async def _status(daemon: Daemon) -> web.Response:

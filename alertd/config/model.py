@@ -508,6 +508,7 @@ class SamplesConfig(_Model):
 # The routing part's models, and the sections in modules of their own, build on the
 # types above, hence imports this far down.
 from alertd.config.history import HistoryConfig  # noqa: E402
+from alertd.config.report import ReportConfig, report_problems  # noqa: E402
 from alertd.config.routing import (  # noqa: E402
     GlobalConfig,
     HttpURL,
@@ -562,6 +563,7 @@ class Config(_Model):
     samples: SamplesConfig = SamplesConfig()
     notify: NotifyConfig = NotifyConfig()
     history: HistoryConfig = HistoryConfig()
+    report: ReportConfig = ReportConfig()
     # The routing part, with Alertmanager's keys (see routing.py); by default every alert
     # goes to the receiver "console", which has no notification configs.
     global_: GlobalConfig = Field(default=GlobalConfig(), alias="global")
@@ -607,6 +609,7 @@ class Config(_Model):
         if fallback is not None and fallback not in names:
             problems.append(f'notify.fallback_receiver: undefined receiver "{fallback}"'
                             + did_you_mean(fallback, names))
+        problems += report_problems(self.report, self.receivers, self.global_)
         if problems:
             raise ValueError("\n".join(problems))  # each line names its key path
         return self

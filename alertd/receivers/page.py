@@ -18,6 +18,7 @@ from alertd.receivers import Notification, common
 
 # Labels every page shows in their own place, not among "the labels that matter".
 SHOWN_ELSEWHERE = frozenset({ALERTNAME, "severity", "owner"})
+FLAPPING_SHOWN = 3  # flapping alerts named on a page; the rest are counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ class AlertLine:
     resolved: bool
     runbook_url: str
     generator_url: str
+    flapping: str = ""  # the `flapping` annotation: "6 state changes in the last hour"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,8 @@ class PageView:
     now: float
     actions: Sequence[ActionNote] = field(default_factory=tuple)
     action_value: str = ""  # each button's value: identifies the page to the action handler
+    # "flapping: 6 state changes in the last hour", a line per flapping alert; "" if none.
+    flapping: str = ""
 
 
 _SLACK_ID = re.compile(r"[A-Z0-9]{8,}")
@@ -94,7 +98,8 @@ def _line(alert: Alert, now: float) -> AlertLine:
         summary=annotations.get("summary") or annotations.get("description", ""),
         value=alert.value, starts_at=alert.starts_at,
         ends_at=alert.ends_at if alert.resolved(now) else None, resolved=alert.resolved(now),
-        runbook_url=annotations.get("runbook_url", ""), generator_url=alert.generator_url)
+        runbook_url=annotations.get("runbook_url", ""), generator_url=alert.generator_url,
+        flapping=annotations.get("flapping", ""))
 
 
 
@@ -131,7 +136,23 @@ def page_view(notification: Notification, *, reason: str = "", external_url: str
         graph_url=graphs[0] if graphs else "",
         firing=firing, resolved=resolved, reason=reason, receiver=notification.receiver,
         group_key=notification.group_key, external_url=external_url, now=now,
-        actions=tuple(actions), action_value=action_value)
+        actions=tuple(actions), action_value=action_value,
+        flapping=_flapping(firing or resolved))
+
+
+def _flapping(lines: Sequence[AlertLine]) -> str:
+    """A line per flapping alert, told apart by their labels when the page has several
+    (a flapping alert pages again and again: the responder should know it is one)."""
+    keys = distinct_keys(lines)
+    shown = []
+    for line in lines:
+        if not line.flapping:
+            continue
+        which = ", ".join(f"{k}={line.labels[k]}" for k in keys if k in line.labels)
+        shown.append(f"flapping: {which + ': ' if which else ''}{line.flapping}")
+    if len(shown) > FLAPPING_SHOWN:
+        shown[FLAPPING_SHOWN:] = [f"+{len(shown) - FLAPPING_SHOWN} more flapping"]
+    return "\n".join(shown)
 
 
 def distinct_keys(lines: Sequence[AlertLine]) -> list[str]:

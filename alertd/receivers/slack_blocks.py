@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection, Iterable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from alertd.receivers import pagerduty_event
 from alertd.receivers.page import ActionNote, AlertLine, PageView, distinct_keys
 from alertd.receivers.slack_feedback import verdict_counts
+from alertd.receivers.timewords import clock as _clock
+from alertd.receivers.timewords import duration as _duration
 from alertd.templates.filters import go_g4
 
 Block = dict[str, Any]
@@ -33,10 +34,11 @@ BLOCK_TEXT_BUDGET = 12_000  # cumulative block text beyond which: msg_blocks_too
 FALLBACK_MAX = 4000  # chat.update refuses a longer top-level text
 
 # Our own caps, below Slack's: together, everything but the alert list stays inside the
-# budget (about 10,000 characters at most), so the list always has room for a few lines.
+# budget (about 10,500 characters at most), so the list always has room for a few lines.
 OWNER_MAX = 300
 LABELS_MAX = 2000
 ABOUT_MAX = 1000
+FLAPPING_MAX = 500  # a few "flapping: ..." lines
 LINK_URL_MAX = 1000  # longer links are left out of mrkdwn rather than clipped (and broken)
 NOTE_MAX = 280
 NOTES_SHOWN = 5
@@ -70,7 +72,8 @@ def render(view: PageView, *, buttons: bool = True, title: str | None = None,
     if len(view.action_value) > BUTTON_VALUE_MAX:
         raise ValueError(f"action value is {len(view.action_value)} characters long, "
                          f"over Slack's {BUTTON_VALUE_MAX}")
-    head = [_header(view, title), _summary(view, text), _labels(view)]
+    flapping = _context([_escape(view.flapping)], FLAPPING_MAX)
+    head = [_header(view, title), _summary(view, text), flapping, _labels(view)]
     tail = [_about(view, links=not buttons), _notes(view), _actions(view) if buttons else None]
     fixed = [b for b in (*head, *tail) if b is not None]
     room = min(SECTION_TEXT_MAX, BLOCK_TEXT_BUDGET - _text_size(fixed))
@@ -329,23 +332,6 @@ def _ended(lines: Sequence[AlertLine], default: float) -> float:
 
 def _started(lines: Sequence[AlertLine], default: float) -> float:
     return min((a.starts_at for a in lines), default=default)
-
-
-def _duration(seconds: float) -> str:
-    """Like "1h 3m": the largest unit and the next one, as precise as a glance needs."""
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s}s"
-    units = ((s // 86400, "d"), (s // 3600 % 24, "h"), (s // 60 % 60, "m"))
-    first = next(i for i, (n, _) in enumerate(units) if n)
-    return " ".join(f"{n}{u}" for n, u in units[first:first + 2] if n)
-
-
-def _clock(t: float, now: float) -> str:
-    """Like "10:04 UTC", with the date when it is not today's."""
-    at, today = datetime.fromtimestamp(t, UTC), datetime.fromtimestamp(now, UTC)
-    hm = f"{at:%H:%M} UTC"
-    return hm if at.date() == today.date() else f"{at:%b} {at.day} {hm}"
 
 
 # Text objects, escaped and clipped.

@@ -18,6 +18,7 @@ from alertd.store.db import Database, StoreError, open_database
 from alertd.store.migrations import LATEST_VERSION, MIGRATIONS, SchemaVersionError, migrate
 from alertd.store.notifications import HistoryRepository, NotificationLogRepository
 from alertd.store.outbox import OutboxRepository, ReceiverStateRepository
+from alertd.store.reports import ReportSentRepository
 from alertd.store.rule_states import RuleStateRepository
 from alertd.store.silences import SilenceRepository
 from alertd.store.windows import WindowRepository
@@ -48,6 +49,7 @@ class Store:
         self.outbox = OutboxRepository(db)
         self.receiver_state = ReceiverStateRepository(db)
         self.posted_alerts = PostedAlertRepository(db)
+        self.reports_sent = ReportSentRepository(db)
 
     @classmethod
     async def open(cls, url: str) -> Store:

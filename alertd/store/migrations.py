@@ -145,6 +145,12 @@ def _v9_history_keys(conn: Connection) -> None:
     migrate_v9(conn)
 
 
+def _v10_report_sent(conn: Connection) -> None:
+    from alertd.store.reports import migrate_v10
+
+    migrate_v10(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "rule states and their alert instances", _v1_rule_states),
     Migration(2, "snapshots of the windows of pushed samples", _v2_windows),
@@ -157,6 +163,7 @@ MIGRATIONS: tuple[Migration, ...] = (
               _v8_posted_alerts),
     Migration(9, "a unique key per history event, so that an import adds nothing twice",
               _v9_history_keys),
+    Migration(10, "scheduled reports sent, so that none is sent twice", _v10_report_sent),
 )
 
 

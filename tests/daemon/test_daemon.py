@@ -308,3 +308,32 @@ async def test_read_tokens_protect_reads_and_write_tokens_writes(tmp_path: Path)
                 assert resp.status == 200
     finally:
         await daemon.stop()
+
+
+async def test_a_flapping_alert_is_shown_flapping_while_it_flaps(harness: Harness) -> None:
+    async def errors(value: float) -> None:
+        harness.clock.advance(60)
+        await harness.push([sample("errors", "v1", value)])
+        await harness.daemon.run_until_idle()
+
+    async def instance() -> dict[str, Any]:
+        rules = await harness.get("/api/alertd/v1/rules")
+        (group,) = rules["groups"]
+        (errors_high,) = [r for r in group["rules"] if r["name"] == "ErrorsHigh"]
+        (found,) = errors_high["instances"]
+        return dict(found)
+
+    for n in range(13):  # fires and resolves at every evaluation, ending firing
+        await errors(9 if n % 2 == 0 else 3)
+    shown = await instance()
+    assert shown["flapping"] is True and shown["flapScore"] > 0.5
+    assert shown["stateChanges1h"] == 13
+    alert = (await harness.firing())["ErrorsHigh/v1"]
+    assert alert["annotations"]["flapping"] == "13 state changes in the last hour"
+
+    await errors(3)
+    harness.clock.advance(30 * 60)  # quiet: the score falls below the low threshold
+    await errors(9)
+    shown = await instance()
+    assert shown["flapping"] is False and shown["stateChanges1h"] == 15
+    assert "flapping" not in (await harness.firing())["ErrorsHigh/v1"]["annotations"]

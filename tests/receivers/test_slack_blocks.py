@@ -26,9 +26,10 @@ NAME = "ChurnModelDrift"
 def alert(*, name: str = NAME, severity: str = "critical", owner: str = "ml-platform",
           started: float = NOW - 12 * MINUTE, ended: float | None = None, summary: str = "",
           value: float | None = None, runbook: str = "", graph: str = "",
-          **labels: str) -> Alert:
+          flapping: str = "", **labels: str) -> Alert:
     base = {"alertname": name, "severity": severity, "owner": owner, **labels}
-    annotations = {k: v for k, v in (("summary", summary), ("runbook_url", runbook)) if v}
+    annotations = {k: v for k, v in (("summary", summary), ("runbook_url", runbook),
+                                     ("flapping", flapping)) if v}
     return Alert(Labels({k: v for k, v in base.items() if v}), annotations, started, ended,
                  started, generator_url=graph, value=value)
 
@@ -217,6 +218,38 @@ def test_the_labels_that_matter_are_shown() -> None:
     _, blocks = render(view(alert(model_version="v3", service="churn")))
     contexts = [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
     assert "model_version=v3 · service=churn" in contexts
+
+
+def contexts(blocks: Sequence[Mapping[str, Any]]) -> list[str]:
+    return [e["text"] for b in blocks if b["type"] == "context" for e in b["elements"]]
+
+
+def test_a_flapping_alert_says_so() -> None:
+    text, blocks = render(view(alert(flapping="6 state changes in the last hour")))
+    assert "flapping: 6 state changes in the last hour" in contexts(blocks)
+    assert not limit_problems(text, blocks)
+
+
+def test_no_flapping_line_for_a_steady_alert() -> None:
+    _, blocks = render(view(alert(), alert(version="v2")))
+    assert "flapping" not in texts(blocks)
+
+
+def test_in_a_group_the_flapping_alerts_are_named() -> None:
+    _, blocks = render(view(alert(version="v1"),
+                            alert(version="v2", flapping="7 state changes in the last hour"),
+                            alert(version="v3", ended=NOW - MINUTE, flapping="9 state changes")))
+    # Resolved alerts are not the news while others fire.
+    assert "flapping: version=v2: 7 state changes in the last hour" in contexts(blocks)
+    assert "v3: 9" not in texts(blocks)
+
+
+def test_many_flapping_alerts_are_counted_past_a_few() -> None:
+    alerts = [alert(version=f"v{n}", flapping="8 state changes in the last hour")
+              for n in range(5)]
+    _, blocks = render(view(*alerts))
+    (line,) = [c for c in contexts(blocks) if c.startswith("flapping")]
+    assert line.count("flapping: version=") == 3 and line.endswith("+2 more flapping")
 
 
 # Buttons: act from the page.
