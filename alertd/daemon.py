@@ -33,7 +33,7 @@ from alertd.errors import AlertdError, EvalError
 from alertd.history.recorder import HistoryRecorder
 from alertd.history.transitions import Transitions
 from alertd.metrics import Metrics
-from alertd.model import Labels, Vector
+from alertd.model import Vector
 from alertd.notify.service import Notifications
 from alertd.rules import meta as meta_rules
 from alertd.rules.flapping import FlapTracker
@@ -345,10 +345,7 @@ class Daemon:
                 for health in Health:
                     self.metrics.rule_health.labels(rule, health.value).set(
                         1 if state.health is health else 0)
-                # Owned as the rule's alerts are: its own owner, else the ownership map's.
-                owner = alert_rule.static_labels.get("owner")
-                self.transitions.health(rule, state, self.alerts.stored_labels(Labels(
-                    {"alertname": rule, **({"owner": owner} if owner else {})})), at)
+                self.transitions.health(rule, state, alert_rule.static_labels.get("owner"), at)
         self.transitions.of_rule(rule, transitions, at)
         if transitions and self.console:
             self.console.transitions(rule, transitions, at)

@@ -27,14 +27,18 @@ class Transitions:
         self._history = history  # looked up at each change: the daemon opens it on start
         self._health: dict[str, str] = {}  # rule -> the health last recorded
 
-    def health(self, rule: str, state: RuleState, labels: Labels, at: float) -> None:
+    def health(self, rule: str, state: RuleState, owner: str | None, at: float) -> None:
         """A `health` event when the rule's health changed (ok, error, nodata): the noise
-        report's evaluation errors and no-data time. `labels` name the rule and its owner."""
+        report's evaluation errors and no-data time. It is about the rule, owned as the
+        rule's alerts are: its own `owner`, else the ownership map's."""
         now = _health_of(state)
         history = self._history()
         if now is None or history is None or self._health.get(rule) == now:
             return
         self._health[rule] = now
+        # Built only on a change: the ownership map is matched once, not per evaluation.
+        labels = self.alerts.stored_labels(
+            Labels({"alertname": rule, **({"owner": owner} if owner else {})}))
         history.record(event(at, "health", labels, {
             "health": now, "error": state.last_error if now == "error" else None}, rule=rule))
 
