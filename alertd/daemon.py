@@ -35,6 +35,8 @@ from alertd.history.transitions import Transitions
 from alertd.metrics import Metrics
 from alertd.model import Vector
 from alertd.notify.service import Notifications
+from alertd.report.schedule import ReportSchedule
+from alertd.report.source import daemon_source
 from alertd.rules import meta as meta_rules
 from alertd.rules.flapping import FlapTracker
 from alertd.rules.manager import Group, RuleManager, load_groups
@@ -97,6 +99,7 @@ class Daemon:
         self.alerts = AlertStore(enrich=lambda labels, ann: self.ownership.attach(labels, ann))
         self.meta = MetaAlerts()
         self.flaps = FlapTracker()  # live flap detection, per rule instance
+        self.report_schedule: ReportSchedule | None = None  # started with scheduling on
         self.manager = RuleManager(config.evaluation_interval)
         self.windows = SampleWindows(
             max_series_per_metric=config.samples.max_series_per_metric,
@@ -171,9 +174,6 @@ class Daemon:
             self._tasks.append(asyncio.create_task(self._snapshot_loop(), name="snapshots"))
             self._tasks.append(asyncio.create_task(self._watch_loop(), name="watch"))
             self._tasks.append(asyncio.create_task(self._probe_loop(), name="probe"))
-            from alertd.report.schedule import ReportSchedule
-            from alertd.report.source import daemon_source
-
             self.report_schedule = ReportSchedule(
                 self.config, source=daemon_source(self), store=lambda: self.store,
                 clock=self.clock,
@@ -187,9 +187,9 @@ class Daemon:
     async def stop(self) -> None:
         self.ready = False
         self.scheduler.stop()
-        # Set by start() when scheduling is on; stop() may come without it.
-        if (reports := getattr(self, "report_schedule", None)) is not None:
-            await reports.stop()
+        if self.report_schedule is not None:
+            await self.report_schedule.stop()
+            self.report_schedule = None
         for task in [*self._tasks, *([self._mqtt_task] if self._mqtt_task else [])]:
             task.cancel()
         for task in self._tasks:
@@ -251,8 +251,8 @@ class Daemon:
             self._configure_mqtt(config.sources.mqtt)
         self.config = config
         self.ownership = Ownership(config.owners)
-        if (reports := getattr(self, "report_schedule", None)) is not None:
-            reports.replace(config)
+        if self.report_schedule is not None:
+            self.report_schedule.replace(config)
         await self.notifications.reconfigure(notifications)
         self.transitions.rules_removed(summary.removed, before, self.clock.now())
         self.meta.forget_rules(set(self.manager.evaluator.states))
