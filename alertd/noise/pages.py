@@ -45,7 +45,8 @@ class Page:
     period: int
     rules: set[str] = field(default_factory=set)
     owners: set[str | None] = field(default_factory=set)
-    firing: set[str] = field(default_factory=set)  # its alerts that have not resolved
+    alerts: set[str] = field(default_factory=set)  # the firing alerts it carried
+    firing: set[str] = field(default_factory=set)  # of those, the ones not resolved yet
     acked_at: float | None = None
     acker: str | None = None
     verdicts: dict[str, str] = field(default_factory=dict)  # person -> latest verdict
@@ -77,6 +78,7 @@ class PageBook:
             page = self._pages[key] = Page(key, e.at, period)
         page.rules.add(rule)
         page.owners.add(owner)
+        page.alerts.add(e.fingerprint)
         page.firing.add(e.fingerprint)
         self._by_alert.setdefault(e.fingerprint, set()).add(key)
 

@@ -44,8 +44,12 @@ Handler = Callable[[HistoryEvent, str, str | None, int | None], None]
 
 
 class Aggregator:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings,
+                 on_page: Callable[[Page], None] | None = None) -> None:
+        """`on_page` is told of each page once it is done (the recommendations' replay
+        compares its pages with these)."""
         self.settings = settings
+        self.on_page = on_page
         self.tallies = Tallies()
         self.alerts: dict[str, OpenAlert] = {}
         self.tracks: dict[str, Track] = {}
@@ -299,6 +303,8 @@ class Aggregator:
     def _count_page(self, page: Page) -> None:
         """A page whose alerts all resolved (or the period ended): counted once in the
         totals, once for each rule and each owner of the alerts it carried."""
+        if self.on_page is not None:
+            self.on_page(page)
         owners = sorted(page.owners, key=lambda o: (o is None, o or ""))
         # The band of the totals and of the rules: in the zone of the page's owner (the
         # first by name, when it carried alerts of several).
