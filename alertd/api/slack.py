@@ -1,9 +1,10 @@
 """POST /api/alertd/v1/slack/actions: the Slack app's interactivity Request URL.
 
 Nothing happens before the request's signature is verified (the app's signing secret,
-HMAC over the raw body, a five-minute replay window): a forged or stale click gets 401
-and changes nothing. Slack wants an answer within three seconds, so the click is answered
-at once and carried out in the background; the page then shows who did what.
+HMAC over the raw body, a five-minute window): a forged or stale click gets 401 and
+changes nothing, and so does a replay, within the window, of a request already taken.
+Slack wants an answer within three seconds, so the click is answered at once and carried
+out in the background; the page then shows who did what.
 
 Two kinds of interaction come here: `block_actions` (a button of a page) and
 `view_submission` (the answer of the form Noise opens). A form sent without a reason is
@@ -23,6 +24,7 @@ from slack_sdk.signature import Clock as SlackClock
 from slack_sdk.signature import SignatureVerifier
 
 from alertd.api.body import BadBody, loads
+from alertd.api.replay import SeenSignatures
 from alertd.clock import Clock
 from alertd.notify.actions import ACTIONS, Click, Responder, SlackActions
 from alertd.receivers.slack import EVENT_TYPE
@@ -55,6 +57,8 @@ class _ClockAdapter(SlackClock):
 
 def slack_routes(actions: SlackActions, clock: Clock,
                  signing_secret: Callable[[], str | None]) -> list[web.RouteDef]:
+    seen = SeenSignatures(clock)
+
     async def handle(request: web.Request) -> web.StreamResponse:
         secret = signing_secret()
         if not secret:
@@ -65,6 +69,10 @@ def slack_routes(actions: SlackActions, clock: Clock,
         if not _verified(verifier, raw, request.headers):
             log.warning("slack: rejected a request with a wrong or stale signature")
             return web.json_response({"error": "invalid or stale Slack signature"}, status=401)
+        if not seen.first_time(request.headers["X-Slack-Signature"],
+                               int(request.headers["X-Slack-Request-Timestamp"])):
+            log.warning("slack: rejected a replayed request (its signature was already used)")
+            return web.json_response({"error": "replayed Slack request"}, status=401)
         try:
             payload = _payload(raw)
             if payload.get("type") == "block_actions":

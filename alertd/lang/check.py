@@ -209,7 +209,10 @@ class _FileChecker:
         mark = self.report.errors
         name = self._name(block)
         for child in block.blocks():
-            self.error(child.kind_span, f'"{child.kind}" blocks cannot be inside an alert')
+            # Almost always a "}" forgotten above, which nests the next block in this one.
+            title = f"alert {name}" if name else "the alert"
+            self.error(child.kind_span, f'"{child.kind}" blocks cannot be inside an alert '
+                                        f'(is the "}}" of {title} missing before it?)')
         settings = self._settings(block, ALERT_KEYS)
         values = _Values(self, "alert")
         refs: list[tuple[str, Span]] = []

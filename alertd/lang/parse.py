@@ -23,6 +23,7 @@ from alertd.lang.ast import Span
 from alertd.lang.diagnostics import Diagnostic, span_at
 from alertd.lang.durations import parse_duration
 from alertd.lang.scan import Chunk, scan
+from alertd.lang.unclosed import unclosed_blocks
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,7 @@ def _parse_chunk(source: str, chunk: Chunk, start: str) -> tuple[Any, list[tuple
         try:
             result = parser.parse(text, start=start)
         except UnexpectedInput as exc:
-            return [], [*builder.errors, _syntax_error(exc, source, chunk)]
+            return [], [*builder.errors, *_syntax_errors(exc, source, chunk)]
         except LarkError as exc:  # grammar-level surprises still become a positioned error
             return [], [*builder.errors, (span_at(source, chunk.start), f"syntax error: {exc}")]
         except RecursionError:
@@ -156,6 +157,17 @@ def _describe_token(tok: Token) -> str:
     if tok.type in _TERMINAL_NAMES and tok.type not in {"ADD_OP", "MUL_OP"}:
         return f'{_TERMINAL_NAMES[tok.type].split(" ", 1)[1]} "{value}"'
     return f'"{value}"'
+
+
+def _syntax_errors(exc: UnexpectedInput, source: str,
+                   chunk: Chunk) -> list[tuple[Span, str]]:
+    if isinstance(exc, UnexpectedToken) and exc.token.type == "$END":
+        # The input ran out inside a block: say which block was left open, where it opens,
+        # rather than where the file ends.
+        unclosed = unclosed_blocks(source, chunk)
+        if unclosed:
+            return unclosed
+    return [_syntax_error(exc, source, chunk)]
 
 
 def _syntax_error(exc: UnexpectedInput, source: str, chunk: Chunk) -> tuple[Span, str]:

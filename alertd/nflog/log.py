@@ -36,8 +36,11 @@ ALREADY_RESOLVED = "all alerts resolved, already notified"
 class Entry:
     """The last notification of a group to a receiver.
 
-    `firing` and `resolved` are the fingerprints of the alerts it carried; `at` is when it
-    was sent (seconds since the epoch) and `expires_at` when the entry is forgotten.
+    `firing` and `resolved` are the fingerprints of the alerts it carried; `firing` also
+    keeps a muted alert the receiver was told of earlier while it still fires, on routes
+    that want its resolution told (`notify_resolved_after_mute`): to the receiver it is
+    still firing. `at` is when it was sent (seconds since the epoch) and `expires_at`
+    when the entry is forgotten.
     """
 
     group_key: str

@@ -99,7 +99,7 @@ class Pipeline:
     async def flush(self, group: AggregationGroup, options: RouteOptions,
                     now: float) -> FlushResult:
         result = FlushResult()
-        alerts = sorted(group.alerts.values(), key=lambda a: (a.resolved(now), a.fingerprint))
+        alerts = sorted(group.alerts.values(), key=_order(now))
         # When nothing goes out, the flush still succeeds, as in Alertmanager: resolved
         # alerts are done with and leave the group.
         result.delivered_resolved = {a.fingerprint for a in alerts if a.resolved(now)}
@@ -108,66 +108,96 @@ class Pipeline:
                 self.record("muted", alert, {"receiver": options.receiver, "group_key": group.key,
                                              "reason": options.mute_reason}, now)
             return result
-        kept = self._unmuted(group, alerts, options, now)
-        if not kept:
+        kept, held = self._unmuted(group, alerts, options, now)
+        if not kept and not any(a.resolved(now) for a in held):
             # Everything is muted: nothing goes further, not even to dedup (Alertmanager
             # stops its pipeline on an empty list too).
             return result
         result.delivered_resolved = set()
         for index, integration in enumerate(self.integrations(options.receiver)):
-            nflog_receiver = f"{options.receiver}/{integration.name}/{index}"
-            firing = {a.fingerprint for a in kept if not a.resolved(now)}
-            resolved = {a.fingerprint for a in kept if a.resolved(now)}
-            entry = self.nflog.query(group.key, nflog_receiver)
-            send, reason = self.needs_update(
-                entry, firing, resolved, repeat_interval=group.repeat_interval,
-                send_resolved=integration.send_resolved, now=now)
-            for alert in kept:
-                self.record("dedup", alert, {"receiver": nflog_receiver, "group_key": group.key,
-                                             "send": send, "reason": reason}, now)
-            if not send:
-                result.delivered_resolved |= resolved
-                continue
-            to_send = [a for a in kept if integration.send_resolved or not a.resolved(now)]
-            notification = Notification(options.receiver, group.key, group.labels, to_send, now)
-            # Written to the outbox (with the log entry) before the first attempt: from here
-            # on the notification is the outbox's to deliver, retries and restarts included.
-            await self.submit(notification, reason, nflog_receiver, index, firing, resolved)
-            result.sent += 1
-            result.delivered_resolved |= resolved
+            await self._flush_integration(group, options.receiver, index, integration,
+                                          kept, held, now, result)
         return result
 
+    async def _flush_integration(self, group: AggregationGroup, receiver: str, index: int,
+                                 integration: Notifier, kept: Sequence[Alert],
+                                 held: Sequence[Alert], now: float,
+                                 result: FlushResult) -> None:
+        nflog_receiver = f"{receiver}/{integration.name}/{index}"
+        entry = self.nflog.query(group.key, nflog_receiver)
+        # The muted alerts this integration was told are firing and was never told
+        # resolved: a resolved one is news to it; a firing one is still firing as far as
+        # it knows, so it stays in the log and keeps the group from reading as resolved.
+        told = [a for a in held if entry is not None and a.fingerprint in entry.firing]
+        still = [a for a in told if not a.resolved(now)]
+        shown = sorted([*kept, *(a for a in told if a.resolved(now))], key=_order(now))
+        if not shown:
+            return
+        firing = {a.fingerprint for a in [*shown, *still] if not a.resolved(now)}
+        resolved = {a.fingerprint for a in shown if a.resolved(now)}
+        send, reason = self.needs_update(
+            entry, firing, resolved, repeat_interval=group.repeat_interval,
+            send_resolved=integration.send_resolved, now=now)
+        for alert in shown:
+            self.record("dedup", alert, {"receiver": nflog_receiver, "group_key": group.key,
+                                         "send": send, "reason": reason}, now)
+        result.delivered_resolved |= resolved
+        if not send:
+            return
+        to_send = [a for a in shown if integration.send_resolved or not a.resolved(now)]
+        if to_send and all(a.resolved(now) for a in to_send):
+            # Resolutions only would read as the end of the group (Slack turns the page
+            # green, PagerDuty resolves the incident) while a muted alert it was paged
+            # for still fires: that alert goes along, firing.
+            to_send = [*still, *to_send]
+        notification = Notification(receiver, group.key, group.labels, to_send, now)
+        # Written to the outbox (with the log entry) before the first attempt: from here
+        # on the notification is the outbox's to deliver, retries and restarts included.
+        await self.submit(notification, reason, nflog_receiver, index, firing, resolved)
+        result.sent += 1
+
     def _unmuted(self, group: AggregationGroup, alerts: Sequence[Alert],
-                 options: RouteOptions, now: float) -> list[Alert]:
+                 options: RouteOptions, now: float) -> tuple[list[Alert], list[Alert]]:
+        """The alerts no mute holds, and the muted ones the receiver was told are firing,
+        when the route wants their resolution told (`notify_resolved_after_mute`)."""
         # A generator: without inhibit rules the index never reads it, and a flush does
         # not walk every firing alert for nothing.
         index = self.inhibitor.index(self._firing_labels(now))
         kept: list[Alert] = []
+        held: list[Alert] = []
         for alert in alerts:
             inhibitors = index.inhibited_by(alert.labels)
             silences = [] if inhibitors else self.silences.mutes(alert.labels, now)
             if not inhibitors and not silences:
                 kept.append(alert)
                 continue
-            if alert.resolved(now) and options.notify_resolved_after_mute and \
+            if options.notify_resolved_after_mute and \
                     self._was_notified(group, options.receiver, alert):
-                # The receiver saw it firing before the mute: tell it that it resolved.
-                kept.append(alert)
-                continue
+                held.append(alert)
+                if alert.resolved(now):
+                    # The receiver saw it firing before the mute: its resolution goes out.
+                    continue
             if inhibitors:
                 self.record("inhibited", alert, {
                     "sources": sorted(labels.fingerprint() for labels in inhibitors)}, now)
             else:
                 self.record("silenced", alert, {"silences": sorted(silences)}, now)
-        return kept
+        return kept, held
 
     def _firing_labels(self, now: float) -> Iterator[Labels]:
         for alert in self.firing_alerts(now):
             yield alert.labels
 
     def _was_notified(self, group: AggregationGroup, receiver: str, alert: Alert) -> bool:
+        # The log keeps a muted alert among the firing ones until its resolution is told
+        # (see _flush_integration), so the latest entry answers even after other news.
         for index, integration in enumerate(self.integrations(receiver)):
             entry = self.nflog.query(group.key, f"{receiver}/{integration.name}/{index}")
             if entry is not None and alert.fingerprint in entry.firing:
                 return True
         return False
+
+
+def _order(now: float) -> Callable[[Alert], tuple[bool, str]]:
+    """Firing alerts first, then resolved ones, each by fingerprint."""
+    return lambda a: (a.resolved(now), a.fingerprint)

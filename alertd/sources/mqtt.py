@@ -28,7 +28,7 @@ import aiomqtt
 
 from alertd.clock import Clock
 from alertd.errors import ConfigError
-from alertd.sources.push import decode_payload, parse_samples
+from alertd.sources.push import decode_payload, invalid_samples, parse_samples
 from alertd.sources.webhook import SampleSink
 
 log = logging.getLogger("alertd.mqtt")
@@ -277,7 +277,7 @@ class MqttSource:
             self.samples_rejected += len(refused)
         if not errors and not refused:
             return None
-        self.samples_invalid += len(errors)
+        self.samples_invalid += invalid_samples(errors)
         problems = [str(e) for e in errors]
         problems += [f"[{samples[pos][0]}]: refused: {why}" for pos, why in refused]
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -52,8 +52,9 @@ class SampleError:
 # seen before, and errors as exceptions (free in CPython when nothing is raised).
 
 MAX_VALUES = 10_000  # observations in one sample's "values"
-_FIELDS = ("metric", "labels", "value", "values", "timestamp")
-_ALLOWED = frozenset(_FIELDS)
+MISSING_VALUE = 'missing; give "value" (a number) or "values" (an array of numbers)'
+FIELDS = ("metric", "labels", "value", "values", "timestamp")
+_ALLOWED = frozenset(FIELDS)
 _METRIC_PATTERN = "[a-zA-Z_:][a-zA-Z0-9_:]*"
 _LABEL_PATTERN = "[a-zA-Z_][a-zA-Z0-9_]*"
 _metric_match = re.compile(_METRIC_PATTERN).fullmatch
@@ -73,7 +74,9 @@ _RFC3339 = re.compile(
 ).fullmatch
 
 
-class _Invalid(Exception):
+class FieldProblem(Exception):
+    """What is wrong with one field of a sample (raised by the checks below)."""
+
     def __init__(self, field: str | None, message: str) -> None:
         self.field = field
         self.message = message
@@ -115,7 +118,8 @@ def parse_samples_bytes(
 def parse_samples(
     payload: object, *, extra_labels: Mapping[str, str] | None = None, extra_from: str = "source"
 ) -> tuple[list[tuple[int, PushedSample]], list[SampleError]]:
-    """The valid samples of a decoded body with their positions, and one error per invalid one.
+    """The valid samples of a decoded body with their positions, and the errors of the
+    invalid ones: every wrong field of each, in the order of the sample's fields.
 
     A sample with any error is rejected whole; the others are kept. `extra_labels` (e.g.
     taken from an MQTT topic) are added to every sample; a sample that sets one of them
@@ -130,35 +134,45 @@ def parse_samples(
         indexed = False
     else:
         return [], [SampleError(None, None, "the body must be a JSON object or an array of "
-                                            f"objects, got {_kind(payload)}")]
+                                            f"objects, got {json_kind(payload)}")]
     extra = tuple(extra_labels.items()) if extra_labels else ()
     samples: list[tuple[int, PushedSample]] = []
     errors: list[SampleError] = []
     for i, obj in enumerate(items):
         try:
             samples.append((i, _parse_one(obj, extra, extra_from)))
-        except _Invalid as exc:
-            errors.append(SampleError(i if indexed else None, exc.field, exc.message))
+        except FieldProblem as exc:
+            # The fast path stops at the first problem; the sender should see them all.
+            from alertd.sources.problems import every_problem
+
+            found = every_problem(obj, extra, extra_from) or [exc]
+            errors.extend(SampleError(i if indexed else None, p.field, p.message)
+                          for p in found)
     return samples, errors
+
+
+def invalid_samples(errors: Iterable[SampleError]) -> int:
+    """How many samples `errors` reject (a sample can have several)."""
+    return len({e.index for e in errors})
 
 
 def _parse_one(obj: object, extra: tuple[tuple[str, str], ...], extra_from: str) -> PushedSample:
     if type(obj) is not dict:
-        raise _Invalid(None, f"a sample must be a JSON object, got {_kind(obj)}")
+        raise FieldProblem(None, f"a sample must be a JSON object, got {json_kind(obj)}")
     if not obj.keys() <= _ALLOWED:
         _unknown_field(obj)
 
     metric = obj.get("metric")
     if type(metric) is not str or metric not in _good_metrics:
-        metric = _check_metric(obj, metric)
+        metric = check_metric(obj, metric)
     labels = obj.get("labels")
     if type(labels) is dict:
         key = (metric, tuple(labels.items()), extra)
     elif labels is None:
         key = (metric, (), extra)
     else:
-        raise _Invalid("labels", "must be an object of label names to string values, "
-                                 f"got {_kind(labels)}")
+        raise FieldProblem("labels", "must be an object of label names to string values, "
+                                     f"got {json_kind(labels)}")
     # Pushers repeat the same label sets, so a set that was valid once is looked up: this
     # skips checking, sorting and hashing it again, and the store sees the same object.
     try:
@@ -173,17 +187,16 @@ def _parse_one(obj: object, extra: tuple[tuple[str, str], ...], extra_from: str)
         values: tuple[float, ...] = (value,)
     elif "values" in obj:
         if "value" in obj:
-            raise _Invalid("values", 'give either "value" or "values", not both')
-        values = _values(obj["values"])
+            raise FieldProblem("values", 'give either "value" or "values", not both')
+        values = check_values(obj["values"])
     elif "value" in obj:
-        values = (_number("value", value),)
+        values = (check_number("value", value),)
     else:
-        raise _Invalid("value", 'missing; give "value" (a number) or "values" (an array of '
-                                "numbers)")
+        raise FieldProblem("value", MISSING_VALUE)
 
     timestamp = obj.get("timestamp")
     if timestamp is not None and not (type(timestamp) is float and 0 <= timestamp < _MAX_SECONDS):
-        timestamp = _timestamp(timestamp)
+        timestamp = check_timestamp(timestamp)
     return PushedSample(label_set, values, timestamp)
 
 
@@ -197,27 +210,15 @@ def _label_set(key: _LabelKey, extra_from: str) -> Labels:
     metric, items, extra = key
     pairs = [("__name__", metric)]
     given: dict[str, str] = {}
-    for name, value in items:
-        if type(name) is str and not valid_text(name):
-            raise _Invalid("labels", f"{INVALID_UNICODE} in a label name")
-        if type(value) is not str:
-            raise _Invalid(f"labels.{name}", f"must be a string, got {_kind(value)}")
-        if type(name) is not str:  # only when called with a dict that is not from JSON
-            raise _Invalid("labels", f"label names must be strings, got {name!r}")
-        if name not in _good_labels:
-            _check_label_name(name)
-        if not valid_text(value):
-            raise _Invalid(f"labels.{name}", INVALID_UNICODE)
+    for item in items:
+        name, value = check_label(*item)
         given[name] = value
         if value:  # as in Prometheus, an empty value is the same as no label
             pairs.append((name, value))
     for name, value in extra:
         if name in given:
-            mine = given[name]
-            if mine == value:
-                continue
-            raise _Invalid(f"labels.{name}", f'is "{mine}" but the {extra_from} sets it to '
-                                             f'"{value}"')
+            check_extra_label(name, given[name], value, extra_from)
+            continue
         if value:
             pairs.append((name, value))
     pairs.sort()
@@ -228,25 +229,48 @@ def _label_set(key: _LabelKey, extra_from: str) -> Labels:
     return label_set
 
 
+def check_label(name: object, value: object) -> tuple[str, str]:
+    """One label of a sample's `labels`: a valid name and a string value."""
+    if type(name) is str and not valid_text(name):
+        raise FieldProblem("labels", f"{INVALID_UNICODE} in a label name")
+    if type(value) is not str:
+        raise FieldProblem(f"labels.{name}", f"must be a string, got {json_kind(value)}")
+    if type(name) is not str:  # only when called with a dict that is not from JSON
+        raise FieldProblem("labels", f"label names must be strings, got {name!r}")
+    if name not in _good_labels:
+        _check_label_name(name)
+    if not valid_text(value):
+        raise FieldProblem(f"labels.{name}", INVALID_UNICODE)
+    return name, value
+
+
+def check_extra_label(name: str, mine: str, theirs: str, extra_from: str) -> None:
+    """A label the sample sets that the source (an MQTT topic) sets too: they must agree."""
+    if mine != theirs:
+        raise FieldProblem(f"labels.{name}", f'is "{mine}" but the {extra_from} sets it to '
+                                             f'"{theirs}"')
+
+
 def _unknown_field(obj: dict[str, object]) -> None:
     from alertd.lang.diagnostics import did_you_mean
 
     for key in obj:
         if not valid_text(key):
-            raise _Invalid(None, f"{INVALID_UNICODE} in a field name")
+            raise FieldProblem(None, f"{INVALID_UNICODE} in a field name")
         if key not in _ALLOWED:
-            raise _Invalid(key, f'unknown field "{key}"{did_you_mean(key, _FIELDS)}')
+            raise FieldProblem(key, f'unknown field "{key}"{did_you_mean(key, FIELDS)}')
 
 
-def _check_metric(obj: dict[str, object], metric: object) -> str:
+def check_metric(obj: dict[str, object], metric: object) -> str:
     if metric is None and "metric" not in obj:
-        raise _Invalid("metric", "missing; every sample needs a metric name")
+        raise FieldProblem("metric", "missing; every sample needs a metric name")
     if type(metric) is not str:
-        raise _Invalid("metric", f"must be a string, got {_kind(metric)}")
+        raise FieldProblem("metric", f"must be a string, got {json_kind(metric)}")
     if not valid_text(metric):
-        raise _Invalid("metric", INVALID_UNICODE)
+        raise FieldProblem("metric", INVALID_UNICODE)
     if not _metric_match(metric):
-        raise _Invalid("metric", f'invalid metric name "{metric}": must match {_METRIC_PATTERN}')
+        raise FieldProblem("metric",
+                           f'invalid metric name "{metric}": must match {_METRIC_PATTERN}')
     if len(_good_metrics) >= _NAME_CACHE_MAX:
         _good_metrics.clear()
     _good_metrics.add(metric)
@@ -255,48 +279,49 @@ def _check_metric(obj: dict[str, object], metric: object) -> str:
 
 def _check_label_name(name: str) -> None:
     if not _label_match(name):
-        raise _Invalid(f"labels.{name}",
-                       f'invalid label name "{name}": must match {_LABEL_PATTERN}')
+        raise FieldProblem(f"labels.{name}",
+                           f'invalid label name "{name}": must match {_LABEL_PATTERN}')
     if name.startswith("__"):
         hint = '; the metric name goes in "metric"' if name == "__name__" else ""
-        raise _Invalid(f"labels.{name}",
-                       f'label names starting with "__" are reserved{hint}')
+        raise FieldProblem(f"labels.{name}",
+                           f'label names starting with "__" are reserved{hint}')
     if len(_good_labels) >= _NAME_CACHE_MAX:
         _good_labels.clear()
     _good_labels.add(name)
 
 
-def _number(field: str, value: object) -> float:
+def check_number(field: str, value: object) -> float:
     if type(value) is int:
         try:
             return float(value)
         except OverflowError:
-            raise _Invalid(field, "is out of range for a 64-bit float") from None
+            raise FieldProblem(field, "is out of range for a 64-bit float") from None
     if type(value) is float:
         return value
     if type(value) is str:
         special = _SPECIAL.get(value)
         if special is not None:
             return special
-        raise _Invalid(field, f'must be a number (or "NaN", "+Inf", "-Inf"), got string '
-                              f'"{_clip(value)}"')
-    raise _Invalid(field, f"must be a number, got {_kind(value)}")
+        raise FieldProblem(field, f'must be a number (or "NaN", "+Inf", "-Inf"), got string '
+                                  f'"{_clip(value)}"')
+    raise FieldProblem(field, f"must be a number, got {json_kind(value)}")
 
 
-def _values(values: object) -> tuple[float, ...]:
+def check_values(values: object) -> tuple[float, ...]:
     if type(values) is not list or not values:
-        raise _Invalid("values", f"must be a non-empty array of numbers, got {_describe(values)}")
+        raise FieldProblem("values",
+                           f"must be a non-empty array of numbers, got {_describe(values)}")
     if len(values) > MAX_VALUES:
-        raise _Invalid("values", f"at most {MAX_VALUES} values per sample, got {len(values)}")
+        raise FieldProblem("values", f"at most {MAX_VALUES} values per sample, got {len(values)}")
     if set(map(type, values)) <= _NUMBER_TYPES:
         try:
             return tuple(map(float, values))
         except OverflowError:
             pass  # reported with its position below
-    return tuple([_number(f"values[{i}]", v) for i, v in enumerate(values)])
+    return tuple([check_number(f"values[{i}]", v) for i, v in enumerate(values)])
 
 
-def _timestamp(value: object) -> float:
+def check_timestamp(value: object) -> float:
     kind = type(value)
     if kind is int or kind is float:
         try:
@@ -304,22 +329,22 @@ def _timestamp(value: object) -> float:
         except OverflowError:  # an integer beyond any float
             ts = math.inf if value > 0 else -math.inf  # type: ignore[operator]
         if not math.isfinite(ts) or ts < 0:
-            raise _Invalid("timestamp", f"must be unix seconds, got {_clip(str(value))}")
+            raise FieldProblem("timestamp", f"must be unix seconds, got {_clip(str(value))}")
         if ts >= _MAX_SECONDS:
-            raise _Invalid("timestamp", f"{_clip(str(value))} is too large for unix seconds "
-                                        "(milliseconds? send seconds, fractions allowed)")
+            raise FieldProblem("timestamp", f"{_clip(str(value))} is too large for unix seconds "
+                                            "(milliseconds? send seconds, fractions allowed)")
         return ts
     if kind is str:
         return _rfc3339(value)  # type: ignore[arg-type]
-    raise _Invalid("timestamp", "must be unix seconds or an RFC 3339 time, got "
-                                f"{_kind(value)}")
+    raise FieldProblem("timestamp", "must be unix seconds or an RFC 3339 time, got "
+                                    f"{json_kind(value)}")
 
 
 def _rfc3339(text: str) -> float:
     m = _RFC3339(text)
     if m is None:
-        raise _Invalid("timestamp", f'"{_clip(text)}" is not an RFC 3339 time with a timezone '
-                                    '(e.g. "2026-11-26T08:00:00Z" or "...+01:00")')
+        raise FieldProblem("timestamp", f'"{_clip(text)}" is not an RFC 3339 time with a timezone '
+                                        '(e.g. "2026-11-26T08:00:00Z" or "...+01:00")')
     year, month, day, hour, minute, second, fraction, _z, sign, off_h, off_m = m.groups()
     offset = timedelta(0)
     if sign:
@@ -330,15 +355,15 @@ def _rfc3339(text: str) -> float:
         at = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
                       tzinfo=timezone(offset))
     except ValueError as exc:
-        raise _Invalid("timestamp", f'"{text}" is not a valid time: {exc}') from None
+        raise FieldProblem("timestamp", f'"{text}" is not a valid time: {exc}') from None
     # The fraction is added as a float so nanoseconds (as Go writes them) are not cut.
     ts = at.timestamp() + (float(fraction) if fraction else 0.0)
     if not representable(ts):  # e.g. 9999-12-31T23:59:59-14:00: year 10000 in UTC
-        raise _Invalid("timestamp", f'"{text}" {TIME_OUT_OF_RANGE}')
+        raise FieldProblem("timestamp", f'"{text}" {TIME_OUT_OF_RANGE}')
     return ts
 
 
-def _kind(value: object) -> str:
+def json_kind(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -357,7 +382,7 @@ def _kind(value: object) -> str:
 def _describe(value: object) -> str:
     if isinstance(value, list):
         return "an empty array"
-    return _kind(value)
+    return json_kind(value)
 
 
 def _clip(text: str, limit: int = 64) -> str:

@@ -7,8 +7,9 @@ Every valid sample is stored, even when others in the same request are not:
     400 {"accepted": N, "errors": [{index, field, message}, ...]}   some were invalid
     422 {"accepted": N, "errors": [...]}              all valid, but the store refused some
 
-The 202 is sent once the samples are in the store. Errors are sorted by index (`null` for a
-single object or for the body as a whole); at most `MAX_ERRORS_SHOWN` are listed, and
+The 202 is sent once the samples are in the store. An invalid sample has an error for each
+of its wrong fields, so one answer lists everything to fix. Errors are sorted by index
+(`null` for a single object or for the body as a whole); at most `MAX_ERRORS_SHOWN` are listed, and
 `errors_not_shown` counts the rest. Other answers: 401 (bearer token), 413 (body limit), 415
 (content type), each with `{"error": "..."}`.
 """
@@ -26,7 +27,13 @@ from typing import Protocol
 from aiohttp import hdrs, web
 
 from alertd.clock import Clock
-from alertd.sources.push import PushedSample, SampleError, decode_payload, parse_samples
+from alertd.sources.push import (
+    PushedSample,
+    SampleError,
+    decode_payload,
+    invalid_samples,
+    parse_samples,
+)
 
 SAMPLES_PATH = "/api/alertd/v1/samples"
 MAX_ERRORS_SHOWN = 1000
@@ -140,7 +147,7 @@ class _SamplesHandler:
         accepted = len(valid) - len(refused)
         if self._metrics is not None:
             self._metrics.samples_ingested(accepted)
-        self._count_rejected(len(errors), "invalid")
+        self._count_rejected(invalid_samples(errors), "invalid")
         self._count_rejected(len(refused), "store")
         if not errors and not refused:
             return _json(202, {"accepted": accepted})

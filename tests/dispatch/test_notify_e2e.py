@@ -483,9 +483,10 @@ async def test_post_validation_names_the_bad_alert(harness: Harness) -> None:
     assert [r["name"] for r in receivers] == ["team", "pager"]
 
 
-async def silence(harness: Harness, name: str) -> None:
+async def silence(harness: Harness, name: str, **labels: str) -> None:
     assert harness.daemon
-    body = {"matchers": [{"name": "alertname", "value": name, "isRegex": False}],
+    matchers = {"alertname": name, **labels}
+    body = {"matchers": [{"name": k, "value": v, "isRegex": False} for k, v in matchers.items()],
             "startsAt": rfc3339(harness.clock.now()), "endsAt": rfc3339(T0 + 86_400),
             "createdBy": "sre", "comment": "maintenance"}
     async with harness.http.post(harness.daemon.listen_url + "/api/v2/silences",
@@ -509,6 +510,35 @@ async def test_resolution_after_a_silence_is_told_when_the_route_asks(
         assert len(sent) == 2 and sent[-1]["status"] == "resolved"
     else:
         assert len(sent) == 1  # Alertmanager's behaviour: the silence holds the resolution
+
+
+async def test_a_silenced_alert_keeps_its_group_firing_until_it_resolves_too(
+        harness: Harness) -> None:
+    a, b = alert("ReplicaBroken", team="db", instance="a"), alert("ReplicaBroken", team="db",
+                                                                     instance="b")
+    await harness.at(0, a, b)
+    await harness.at(30, a, b)
+    (paged,) = harness.capture.to("/team")
+    assert len(paged["alerts"]) == 2
+    await silence(harness, "ReplicaBroken", instance="b")
+    await harness.at(200, {**a, "endsAt": rfc3339(T0 + 200)}, b)
+    await harness.at(330, b)
+    # a resolved, but b, which the receiver was paged for, still fires: the notification
+    # must not read as the end of the group (for PagerDuty it would resolve the incident).
+    told = harness.capture.to("/team")[-1]
+    assert told["status"] == "firing"
+    assert told["notification_reason"] != "all alerts resolved"
+    states = {x["labels"]["instance"]: x["status"] for x in told["alerts"]}
+    assert states == {"a": "resolved", "b": "firing"}
+    # b resolves while still silenced: the receiver that saw it firing is told.
+    await harness.at(400, {**b, "endsAt": rfc3339(T0 + 400)})
+    await harness.at(630)
+    last = harness.capture.to("/team")[-1]
+    assert last["status"] == "resolved"
+    assert last["notification_reason"] == "all alerts resolved"
+    assert [x["labels"]["instance"] for x in last["alerts"]] == ["b"]
+    await harness.at(930)
+    assert harness.daemon and harness.daemon.notifications.dispatcher.groups == {}
 
 
 async def test_a_group_of_silenced_resolved_alerts_goes_away(harness: Harness) -> None:

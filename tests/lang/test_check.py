@@ -99,7 +99,8 @@ def test_nested_blocks() -> None:
     assert diags(source) == [
         '2:3: "group" blocks cannot be inside a group; only alert blocks can',
         '3:3: unknown block type "alrt" in group (did you mean "alert"?)',
-        '6:5: "alert" blocks cannot be inside an alert',
+        '6:5: "alert" blocks cannot be inside an alert (is the "}" of alert B missing '
+        'before it?)',
     ]
 
 

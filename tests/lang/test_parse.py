@@ -143,7 +143,51 @@ def test_unterminated_string_and_stray_characters() -> None:
 
 def test_missing_brace_at_end_of_file() -> None:
     assert errors("group g {\n  alert A {\n    when = up\n  }\n") == [
-        'x.rules:4:3: unexpected end of input, expected one of "}", a name']
+        'x.rules:1:1: this block is never closed: group g needs a "}"']
+
+
+UNCLOSED_IN_GROUP = """\
+group g {
+  labels = { service = "x" }
+
+  alert A {
+    when = rate(foo{a="b"}[5m]) > 0
+    summary = "{ not a brace }"  # nor this {
+
+  alert B {
+    when = up == 0
+  }
+}
+"""
+
+
+def test_an_unclosed_alert_is_reported_where_it_opens() -> None:
+    result = parse_file(UNCLOSED_IN_GROUP, "x.rules")
+    assert not result.ok
+    assert [d.headline() for d in result.diagnostics] == [
+        'x.rules:4:3: this block is never closed: alert A needs a "}", probably before '
+        "alert B on line 8"]
+    (diag,) = result.diagnostics
+    assert render(diag, UNCLOSED_IN_GROUP).splitlines()[1:] == ["    alert A {",
+                                                                "    ^~~~~~~~~"]
+    # B is not taken for a part of A.
+    assert result.file.items == ()
+
+
+def test_an_unclosed_top_level_alert_still_lets_the_next_one_through() -> None:
+    result = parse_file("alert A {\n  when = up == 0\n\nalert B {\n  when = up\n}\n",
+                        "x.rules")
+    assert [d.headline() for d in result.diagnostics] == [
+        'x.rules:1:1: this block is never closed: alert A needs a "}", probably before '
+        "alert B on line 4"]
+    assert [i.name for i in result.file.items if isinstance(i, ast.Block)] == ["B"]
+
+
+def test_the_last_unclosed_alert_of_a_group_is_blamed_not_the_group() -> None:
+    source = "group g {\n  alert A {\n    when = up\n  }\n  alert B {\n    when = up\n}\n"
+    assert errors(source) == [
+        'x.rules:5:3: this block is never closed: alert B needs a "}", probably before '
+        'the "}" on line 7']
 
 
 def test_error_rendering_has_source_line_and_caret() -> None:

@@ -291,6 +291,33 @@ async def test_forged_and_stale_clicks_are_refused_and_change_nothing(env: Env) 
     await eventually(lambda: len(daemon.notifications.silences) == 1, "the silence")
 
 
+async def test_a_replayed_click_is_refused_and_acts_once(
+        env: Env, caplog: pytest.LogCaptureFixture) -> None:
+    daemon = await env.start()
+    await env.at(0, LATENCY)
+    await env.at(30, LATENCY)
+    (page,) = env.pages()
+    value = buttons(page)["alertd_silence_1h"]["value"]
+    body, headers = signed_block_actions(SECRET, action_id="alertd_silence_1h", value=value,
+                                         user="U0ALICE01", timestamp=int(env.clock.now()))
+    url = daemon.listen_url + "/api/alertd/v1/slack/actions"
+    async with env.http.post(url, data=body, headers=headers) as resp:
+        assert resp.status == 200
+    await eventually(lambda: len(daemon.notifications.silences) == 1, "the silence")
+    # The same signed request again, a minute later: still inside Slack's five-minute
+    # signature window, but it was already taken.
+    env.clock.set(T0 + 90)
+    async with env.http.post(url, data=body, headers=headers) as resp:
+        assert resp.status == 401
+    await daemon.notifications.settle()
+    assert len(daemon.notifications.silences) == 1
+    assert any("replayed" in r.getMessage() for r in caplog.records
+               if r.name == "alertd.api")
+    # A new click (signed afresh) still acts.
+    assert await env.click("alertd_silence_1h", value, user="U0BOB0001") == 200
+    await eventually(lambda: len(daemon.notifications.silences) == 2, "the second silence")
+
+
 async def test_silence_1h_silences_the_group_and_says_so(env: Env) -> None:
     daemon = await env.start()
     await env.at(0, LATENCY)

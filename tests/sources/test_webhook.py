@@ -197,6 +197,36 @@ async def test_each_invalid_sample_is_reported_with_its_index_and_field(
     assert [s.values for s in sink.samples] == [(1.0,), (2.0,)]  # the valid ones are stored
 
 
+async def test_every_wrong_field_of_every_sample_is_listed() -> None:
+    sink = FakeSink()
+    metrics = WebhookCounters()
+    batch = [
+        {"metric": "9lives", "labels": {"model": 3, "model-version": "v1", "ok": "x"},
+         "value": "high", "timestamp": "yesterday"},
+        sample(),
+        {"labels": ["model"], "values": [1, True, "x"], "help": "y"},
+    ]
+    async with serve(sink, metrics=metrics) as client:
+        status, body = await post(client, batch)
+    assert status == 400
+    assert [(e["index"], e["field"]) for e in body["errors"]] == [
+        (0, "metric"), (0, "labels.model"), (0, "labels.model-version"), (0, "value"),
+        (0, "timestamp"),
+        (2, "help"), (2, "metric"), (2, "labels"), (2, "values[1]"), (2, "values[2]"),
+    ]
+    # As before, the valid sample of the batch is stored, and the counts are of samples.
+    assert body["accepted"] == 1
+    assert [s.values for s in sink.samples] == [(1.0,)]
+    assert metrics.rejected == {"invalid": 2}
+
+
+def test_a_misspelt_field_is_one_mistake_not_two() -> None:
+    _, errors = parse_samples({"metric": "m", "valeu": 1, "timestamp": -5})
+    assert [(e.field, e.message) for e in errors] == [
+        ("valeu", 'unknown field "valeu" (did you mean "value"?)'),
+        ("timestamp", "must be unix seconds, got -5")]
+
+
 async def test_a_single_invalid_object_has_no_index() -> None:
     sink = FakeSink()
     async with serve(sink) as client:
