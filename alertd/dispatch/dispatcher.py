@@ -59,12 +59,12 @@ class Dispatcher:
         self.notify_resolved_after_mute = notify_resolved_after_mute
         self.groups: dict[str, AggregationGroup] = {}
         self._route_of: dict[str, Route] = {}
-        # (next flush, tie-breaker, group key); an entry whose time is no longer its
+        # (next flush, tie-breaker, group id); an entry whose time is no longer its
         # group's next flush (or whose group is gone) is stale and skipped.
         self._timers: list[tuple[float, int, str]] = []
         self._seq = itertools.count()
         self._wake = asyncio.Event()
-        self._flushing: dict[str, asyncio.Task[None]] = {}  # group key -> its flush
+        self._flushing: dict[str, asyncio.Task[None]] = {}  # group id -> its flush
         self._running = False  # `run` is flushing groups as they become due
         self._paused = False  # a reroute waits for the flushes under way: start no other
         self._sleeping_until: float | None = None  # when `run` wakes next; None: when woken
@@ -90,8 +90,8 @@ class Dispatcher:
         restart fires at once; the notification log keeps that from repeating a page."""
         for alert, received_at in sorted(alerts, key=lambda pair: pair[1]):
             self._route((alert,), received_at, record=False)
-        for key, group in self.groups.items():
-            last = last_notified.get(key)
+        for group in self.groups.values():
+            last = last_notified.get(group.key)
             if last is not None:
                 group.has_flushed = True
                 group.next_flush = last + group.group_interval
@@ -102,18 +102,20 @@ class Dispatcher:
         for alert in alerts:
             for route in self.routes.match(alert.labels):
                 labels = route.group_labels(alert.labels)
-                key = group_key(route.key, labels)
-                group = self.groups.get(key)
+                gid = group_key(route.id, labels)
+                group = self.groups.get(gid)
                 if group is None:
-                    group = self.groups[key] = AggregationGroup(
+                    key = group_key(route.key, labels)
+                    group = self.groups[gid] = AggregationGroup(
                         key, route.receiver, labels, route.group_wait,
                         route.group_interval, route.repeat_interval,
-                        next_flush=now + route.group_wait)
-                    self._route_of[key] = route
+                        next_flush=now + route.group_wait, id=gid)
+                    self._route_of[gid] = route
                     self._schedule(group)
                 if record and alert.fingerprint not in group.alerts:
                     self.record("route", alert, {"receiver": route.receiver,
-                                                 "route": route.key, "group_key": key}, now)
+                                                 "route": route.key, "group_key": group.key},
+                                now)
                 before = group.next_flush
                 group.insert(alert, now)
                 if group.next_flush != before:
@@ -121,7 +123,7 @@ class Dispatcher:
 
     async def reroute(self, routes: Route, alerts: Iterable[Alert]) -> None:
         """A new routing tree: groups are rebuilt from the alerts; timers of groups that
-        keep their key are kept, so a reload neither delays nor repeats notifications.
+        keep their route and labels are kept, so a reload neither delays nor repeats notifications.
         The flushes under way finish first, so that their groups' new timers are the ones
         kept, and no other starts until the tree is swapped (under a steady stream of due
         groups, waiting for "none under way" alone might never end)."""
@@ -138,8 +140,11 @@ class Dispatcher:
         self.routes = routes
         self.groups, self._route_of = {}, {}
         self._route(alerts, self.clock.now())
-        for key, group in self.groups.items():
-            previous = old.get(key)
+        # By id, else by Alertmanager's group key: a route inserted before its siblings
+        # shifts their positions (their ids), not their keys.
+        by_key = {g.key: g for g in old.values()}
+        for gid, group in self.groups.items():
+            previous = old.get(gid) or by_key.get(group.key)
             if previous is not None:
                 group.has_flushed = previous.has_flushed
                 group.next_flush = previous.next_flush
@@ -157,6 +162,17 @@ class Dispatcher:
         await asyncio.gather(*started)
         return len(started)
 
+    async def flush_due_in_turn(self, now: float) -> int:
+        """Flush every group that is due, one after another in the caller's task; returns
+        how many. For a caller that owns the clock (a replay of the history): nothing
+        runs meanwhile, so a task per group would only cost its turns of the loop."""
+        if self._paused:
+            return 0
+        due = self._pop_due(now)
+        for group in due:
+            await self._flush(group, now)
+        return len(due)
+
     def start_due(self, now: float) -> list[asyncio.Task[None]]:
         """Start the flush of every group that is due; the tasks, not awaited."""
         if self._paused:
@@ -165,8 +181,8 @@ class Dispatcher:
         started = []
         for group in self._pop_due(now):
             task = loop.create_task(self._flush(group, now))
-            self._flushing[group.key] = task
-            task.add_done_callback(functools.partial(self._flushed, group.key))
+            self._flushing[group.id] = task
+            task.add_done_callback(functools.partial(self._flushed, group.id))
             started.append(task)
         return started
 
@@ -188,7 +204,7 @@ class Dispatcher:
 
     async def _flush(self, group: AggregationGroup, now: float) -> None:
         try:
-            route = self._route_of[group.key]
+            route = self._route_of[group.id]
             options = RouteOptions(group.receiver, self.time_mute(route, now),
                                    self.notify_resolved_after_mute(route))
             result = await self.pipeline.flush(group, options, now)
@@ -205,12 +221,12 @@ class Dispatcher:
             # too), a group that still has alerts gets one again.
             if group.alerts:
                 self._schedule(group)
-            elif self.groups.get(group.key) is group:
-                del self.groups[group.key]
-                self._route_of.pop(group.key, None)
+            elif self.groups.get(group.id) is group:
+                del self.groups[group.id]
+                self._route_of.pop(group.id, None)
 
     def _schedule(self, group: AggregationGroup) -> None:
-        heapq.heappush(self._timers, (group.next_flush, next(self._seq), group.key))
+        heapq.heappush(self._timers, (group.next_flush, next(self._seq), group.id))
 
     def _current(self, at: float, key: str) -> AggregationGroup | None:
         group = self.groups.get(key)
@@ -248,4 +264,4 @@ class Dispatcher:
             self._sleeping_until = None
 
     def views(self) -> list[GroupView]:
-        return [GroupView(g, self._route_of[g.key]) for g in self.groups.values()]
+        return [GroupView(g, self._route_of[g.id]) for g in self.groups.values()]

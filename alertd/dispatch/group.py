@@ -25,6 +25,14 @@ class AggregationGroup:
     next_flush: float
     alerts: dict[str, Alert] = field(default_factory=dict)
     has_flushed: bool = False
+    # Which group this is among the dispatcher's: the route's id rather than its key, so
+    # that two routes with the same matchers (siblings, say one with `continue`) keep
+    # groups of their own, as Alertmanager keeps groups per route. Defaults to `key`.
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            self.id = self.key
 
     def insert(self, alert: Alert, now: float) -> None:
         self.alerts[alert.fingerprint] = alert

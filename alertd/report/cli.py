@@ -38,7 +38,7 @@ def run_report(config_path: str | None, *, start: str | None, end: str | None,
     _progress(f"reading the history in {config.storage_url().split('?')[0]} ...")
     began = time.monotonic()
     query = ReportQuery(period.start, period.end, owner or None, current)
-    report = asyncio.run(report_from_config(config, query, rules))
+    report = asyncio.run(report_from_config(config, query, rules, config_path))
     text = render(report, output)
     if out is None:
         click.echo(text, nl=False)

@@ -58,11 +58,17 @@ def recommendations(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def recommendation_effect(rec: Mapping[str, Any]) -> str:
-    """`saves 12 pages (4 in sleep hours), loses 0 actionable`."""
+    """`saves 12 pages (4 in sleep hours), loses 0 actionable`, and `, delays 1 by up to
+    4m 30s` when the change would have paged people later."""
     saved = units.count(units.number(rec.get("pages_saved")))
     sleep = units.count(units.number(rec.get("sleep_pages_saved")))
     lost = units.count(units.number(rec.get("actionable_lost")))
-    return f"saves {saved} pages ({sleep} in sleep hours), loses {lost} actionable"
+    text = f"saves {saved} pages ({sleep} in sleep hours), loses {lost} actionable"
+    delayed = units.number(rec.get("actionable_delayed"))
+    if delayed:
+        text += (f", delays {units.count(delayed)} by up to "
+                 f"{units.duration(units.number(rec.get('max_delay_s')))}")
+    return text
 
 
 def matchers(value: Any) -> str:

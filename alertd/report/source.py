@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from alertd.config import Config
@@ -67,14 +67,23 @@ def rule_infos(rules: Iterable[RuleSpec], owners: Sequence[Owner]) -> list[Any]:
 
 
 async def build(history: HistoryRepository, config: Config, rules: Iterable[RuleSpec],
-                query: ReportQuery) -> dict[str, Any]:
-    """The report over `history` in its JSON form."""
-    from alertd.noise import build_report
+                query: ReportQuery, config_path: str | None = None) -> dict[str, Any]:
+    """The report over `history` in its JSON form, with its recommendations (routing
+    changes are written against the configuration file at `config_path`, when given)."""
+    from alertd.noise import build_report, settings_for
+    from alertd.whatif.recommend import Inputs, recommend
 
+    specs = list(rules)
+    infos = rule_infos(specs, config.owners)
+    paging = {r.name: r.paging for r in config.receivers}
     report = await build_report(
-        history, start=query.start, end=query.end, owner=query.owner,
-        rules=rule_infos(rules, config.owners), owners=config.owners,
-        paging={r.name: r.paging for r in config.receivers}, now=query.now)
+        history, start=query.start, end=query.end, owner=query.owner, rules=infos,
+        owners=config.owners, paging=paging, now=query.now)
+    settings = settings_for(start=query.start, end=query.end, owner=query.owner,
+                            rules=infos, owners=config.owners, paging=paging)
+    inputs = Inputs(history, settings, config, config_path,
+                    {spec.name: (spec, interval) for spec, interval in specs})
+    report = replace(report, recommendations=await recommend(inputs, report))
     return dict(report.to_json())
 
 
@@ -90,7 +99,7 @@ def daemon_source(daemon: Daemon) -> ReportSource:
             await daemon.history.flush()  # the events of the last second count too
         rules = [(rule.spec, rule.interval) for group in daemon.manager.groups
                  for rule in group.rules]
-        return await build(store.history, daemon.config, rules, query)
+        return await build(store.history, daemon.config, rules, query, daemon.config_path)
 
     return source
 
@@ -122,10 +131,11 @@ async def open_store(config: Config) -> Store:
 
 
 async def report_from_config(config: Config, query: ReportQuery,
-                             rules: Sequence[RuleSpec]) -> dict[str, Any]:
+                             rules: Sequence[RuleSpec],
+                             config_path: str | None = None) -> dict[str, Any]:
     """A report read from the config's store directly, whether the daemon runs or not."""
     store = await open_store(config)
     try:
-        return await build(store.history, config, rules, query)
+        return await build(store.history, config, rules, query, config_path)
     finally:
         await store.close()

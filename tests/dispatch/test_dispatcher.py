@@ -458,3 +458,29 @@ async def test_a_restart_takes_the_groups_timers_up_where_they_were(
     assert await d.flush_due(T0 + 200) == 1
     assert pipeline.take() == [(key("C"), T0 + 10), (key("A"), T0 + WAIT),
                                (key("B"), T0 + 200)]
+
+
+SIBLINGS = """\
+route:
+  receiver: default
+  group_by: [alertname]
+  routes:
+    - matchers: [team=db]
+      receiver: tickets
+      continue: true
+    - matchers: [team=db]
+receivers: [{name: default}, {name: tickets}]
+"""
+
+
+async def test_routes_with_the_same_matchers_keep_groups_of_their_own(
+        pipeline: FakePipeline, clock: FakeClock) -> None:
+    # As Alertmanager keeps groups per route: the `continue` route and its sibling with the
+    # same matchers each flush the alert to their own receiver.
+    d = Dispatcher(tree(SIBLINGS), cast(Pipeline, pipeline), clock,
+                   time_mute=lambda route, now: None, record=lambda *a: None)
+    d.on_alerts([alert("DiskFull", team="db")])
+    assert sorted(g.group.receiver for g in d.views()) == ["default", "tickets"]
+    clock.advance(WAIT)
+    await d.flush_due(clock.now())
+    assert pipeline.take() == [(key("DiskFull", "db"), T0 + WAIT)] * 2

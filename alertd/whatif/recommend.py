@@ -1,0 +1,231 @@
+"""Recommendations for the rules that page and are rarely acted on, each with what it
+would have saved in the report's period, found by replaying the rule's recorded
+condition timeline under the change (alertd.whatif.replay) and comparing with the replay
+of things as they are (alertd.whatif.compare).
+
+For each such rule (the MAX_RULES that paged most, at least MIN_PAGES times, with an
+actionability under RARELY_ACTED), the changes tried are: longer `for` values, longer
+keep_firing_for values when the rule flaps, a route of its own that groups by alertname
+or waits longer, its sleep-hour notifications sent to a receiver marked `paging: false`,
+and deleting the rule when none of its pages was acted on. Of each kind, the change that
+saves most pages without losing an actionable one is kept (the one that saves most when
+every change of the kind would lose one: it is then not safe). The recommendations are
+ranked by pages saved.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alertd.config import Config
+from alertd.config.load import parse_config
+from alertd.dispatch.route import Route
+from alertd.errors import AlertdError
+from alertd.history import HistoryEvent
+from alertd.noise import HistorySource, Report, Settings
+from alertd.noise.bands import zone
+from alertd.noise.inputs import CURRENT
+from alertd.noise.pages import Page
+from alertd.noise.report import RuleRow
+from alertd.noise.stats import Aggregator
+from alertd.rules.spec import AlertSpec
+from alertd.rules.state import Timing
+from alertd.whatif import options
+from alertd.whatif.compare import Actionable, Effect, effect
+from alertd.whatif.episodes import episodes
+from alertd.whatif.options import Option
+from alertd.whatif.replay import Outcome, Routing, replay
+
+log = logging.getLogger("alertd.whatif")
+
+MAX_RULES = 10
+MIN_PAGES = 3
+RARELY_ACTED = 0.5
+# How far before the period the condition timeline is read: firings that began before it
+# are then replayed from their start (a change of `for` moves their first page).
+LOOKBACK = 86400.0
+RULE_KINDS = ("transition", "delivery", "ack", "feedback", "silenced")
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    history: HistorySource
+    settings: Settings
+    config: Config
+    config_path: str | None  # the configuration file routing changes are written to
+    rules: Mapping[str, tuple[AlertSpec, float]]  # name -> definition, interval
+
+
+@dataclass(frozen=True, slots=True)
+class _Judged:
+    option: Option
+    diff: str
+    path: str
+    effect: Effect
+
+
+async def recommend(inputs: Inputs, report: Report) -> tuple[dict[str, Any], ...]:
+    """The recommendations for the report's period, ranked by pages saved."""
+    found: list[tuple[RuleRow, _Judged]] = []
+    for row in candidates(report, inputs.rules):
+        try:
+            found += [(row, j) for j in await _for_rule(inputs, row)]
+        except AlertdError as exc:  # a store error, say: the report stands without it
+            log.error("recommendations for %s: %s", row.rule, exc)
+    found.sort(key=lambda rj: (-rj[1].effect.pages_saved, not rj[1].effect.safe,
+                               rj[0].rule, rj[1].option.kind))
+    return tuple(_json(row, j) for row, j in found)
+
+
+def candidates(report: Report, rules: Mapping[str, object]) -> list[RuleRow]:
+    """The rules of the configuration that paged at least MIN_PAGES times and were rarely
+    acted on, those that paged most first."""
+    rows = [r for r in report.rules if r.rule in rules and r.figures.pages >= MIN_PAGES
+            and (r.figures.actionability or 0.0) < RARELY_ACTED]
+    return rows[:MAX_RULES]  # report.rules is ordered by pages
+
+
+async def _for_rule(inputs: Inputs, row: RuleRow) -> list[_Judged]:
+    s = inputs.settings
+    spec, interval = inputs.rules[row.rule]
+    since = s.start - LOOKBACK
+    transitions, actionable = await _read(inputs, row.rule, since)
+    timeline = episodes(transitions, since=since, for_=spec.for_,
+                        keep_firing_for=spec.keep_firing_for)
+    timing = Timing(spec.for_, spec.keep_firing_for)
+    routing = Routing.of(inputs.config)
+    baseline = await replay(row.rule, timeline, timing, interval, routing, until=s.end)
+    where = zone(s.zones.get(row.owner or ""))
+    judged: list[_Judged] = []
+    for option in _options(inputs, row, spec, timing, routing, timeline):
+        try:
+            edit = option.edit()
+            changed = Routing.of(parse_config(edit.after, edit.path)) \
+                if option.config_changed else routing
+        except AlertdError as exc:
+            log.info("recommendations for %s: %s left out: %s", row.rule, option.change, exc)
+            continue
+        after = Outcome() if option.kind == options.DELETE else await replay(
+            row.rule, timeline, option.timing, interval, changed, until=s.end)
+        result = effect(baseline, after, actionable, start=s.start, end=s.end, where=where,
+                        slack=interval)
+        if result.pages_saved > 0:
+            judged.append(_Judged(option, edit.diff, edit.path, result))
+    return _best_of_each_kind(judged)
+
+
+def _options(inputs: Inputs, row: RuleRow, spec: AlertSpec, timing: Timing,
+             routing: Routing, timeline: Sequence[Any]) -> Iterator[Option]:
+    text = _read_text(spec.path)
+    if text is not None:
+        yield from options.rule_options(spec, text, timing,
+                                        flapping=row.figures.flaps_per_day > 0)
+        if row.figures.actionability in (None, 0.0):
+            yield options.delete_option(spec, text, timing)
+    path = inputs.config_path
+    config_text = _read_text(path) if path else None
+    base = _only_route(routing.routes, (ep.labels for ep in timeline))
+    if path is None or config_text is None or base is None:
+        return
+    yield from options.route_options(row.rule, path, config_text, base, timing)
+    tickets = _ticket_receiver(inputs.config, base.receiver)
+    if tickets is not None:
+        yield options.sleep_option(row.rule, path, config_text, base, timing,
+                                   tickets=tickets,
+                                   zone=inputs.settings.zones.get(row.owner or ""))
+
+
+def _only_route(routes: Route, labels: Iterable[Mapping[str, str]]) -> Route | None:
+    """The route every alert of the rule takes, when they all take the same one."""
+    taken = {tuple(r.path for r in routes.match(ls)): routes.match(ls) for ls in labels}
+    if len(taken) != 1:
+        return None
+    (only,) = taken.values()
+    return only[0] if len(only) == 1 else None
+
+
+def _ticket_receiver(config: Config, current: str) -> str | None:
+    """A receiver nobody is woken by (`paging: false`) that sends somewhere; one named
+    like a ticket queue first."""
+    quiet = [r.name for r in config.receivers if not r.paging and r.name != current
+             and (r.webhook_configs or r.slack_configs or r.pagerduty_configs
+                  or r.mqtt_configs)]
+    quiet.sort(key=lambda name: ("ticket" not in name.lower(), name))
+    return quiet[0] if quiet else None
+
+
+def _best_of_each_kind(judged: Sequence[_Judged]) -> list[_Judged]:
+    best: dict[str, _Judged] = {}
+    for j in judged:  # in the order tried: the smaller change first
+        kept = best.get(j.option.kind)
+        if kept is None or _rank(j) > _rank(kept):
+            best[j.option.kind] = j
+    return list(best.values())
+
+
+def _rank(j: _Judged) -> tuple[bool, int]:
+    return j.effect.safe, j.effect.pages_saved
+
+
+async def _read(inputs: Inputs, rule: str,
+                since: float) -> tuple[list[HistoryEvent], list[Actionable]]:
+    """The rule's transitions from `since`, and its pages of the period that people acted
+    on (the report's own definition: its aggregator, fed the rule's events and the
+    silences' lifecycle)."""
+    s = inputs.settings
+    transitions: list[HistoryEvent] = []
+    acted: list[Actionable] = []
+
+    def on_page(page: Page) -> None:
+        if page.period == CURRENT and page.actioned:
+            acted.append(Actionable(page.at, frozenset(page.alerts)))
+
+    aggregator = Aggregator(s, on_page=on_page)
+    silences = [e async for e in inputs.history.between(s.warmup_start, s.end,
+                                                        kinds=("silence",))]
+    events = inputs.history.between(since, s.end, kinds=RULE_KINDS, rule=rule)
+    async for e in _merged(silences, events):
+        if e.kind == "transition":
+            transitions.append(e)
+        aggregator.feed(e)
+    aggregator.finish()
+    return transitions, sorted(acted, key=lambda a: a.at)
+
+
+async def _merged(first: list[HistoryEvent],
+                  rest: AsyncIterator[HistoryEvent]) -> AsyncIterator[HistoryEvent]:
+    """Both streams in time order (`first` in hand, `rest` read as it comes)."""
+    pending = [(e.at, i, e) for i, e in enumerate(first)]
+    heapq.heapify(pending)
+    async for e in rest:
+        while pending and pending[0][0] <= e.at:
+            yield heapq.heappop(pending)[2]
+        yield e
+    while pending:
+        yield heapq.heappop(pending)[2]
+
+
+def _read_text(path: str | None) -> str | None:
+    try:
+        return Path(path).read_text(encoding="utf-8") if path else None
+    except (OSError, UnicodeDecodeError) as exc:
+        log.info("recommendations: cannot read %s: %s", path, exc)
+        return None
+
+
+def _json(row: RuleRow, j: _Judged) -> dict[str, Any]:
+    e = j.effect
+    return {
+        "rule": row.rule, "owner": row.owner, "kind": j.option.kind,
+        "change": j.option.change, "file": j.path, "diff": j.diff,
+        "pages_recorded": row.figures.pages,
+        "pages_before": e.pages_before, "pages_after": e.pages_after,
+        "pages_saved": e.pages_saved, "sleep_pages_saved": e.sleep_pages_saved,
+        "actionable_pages": e.actionable, "actionable_lost": e.lost,
+        "actionable_delayed": e.delayed, "max_delay_s": e.max_delay_s, "safe": e.safe,
+    }
