@@ -6,11 +6,17 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from alertd import __version__
 from alertd.errors import AlertdError
+
+if TYPE_CHECKING:
+    from alertd.config import Config
+    from alertd.lang.ast import Span
+    from alertd.lang.diagnostics import Diagnostic
 
 REQUIRABLE = ("owner", "runbook")
 
@@ -58,6 +64,7 @@ def check(output: str, require: frozenset[str], config_path: str | None,
         result = check_paths(list(paths) or config.rule_files)
         wanted = require or frozenset(REQUIRABLE)
         found = coverage_problems(result.groups, config.owners, wanted)
+        found += _config_warnings(config_path, config)
         diagnostics = tuple(sorted([*result.diagnostics, *found], key=Diagnostic.sort_key))
     errors = sum(1 for d in diagnostics if d.severity == "error")
     if output == "json":
@@ -266,6 +273,48 @@ def test_cmd(files: Sequence[str]) -> None:
 
     ok = run_test_files(files, sys.stdout)
     sys.exit(0 if ok else 1)
+
+
+def _config_warnings(path: str, config: Config) -> list[Diagnostic]:
+    """What alertd.yml allows but most likely does not mean: a fixed Slack channel that
+    masks the owners' channels. Warnings: the exit code is unchanged."""
+    from alertd.lang.ast import Span
+    from alertd.lang.diagnostics import Diagnostic
+    from alertd.receivers.slack_channels import masked_channels
+
+    masked = masked_channels(config)
+    if not masked:
+        return []
+    try:
+        text = Path(path).read_text("utf-8")
+    except OSError:
+        text = ""
+    return [Diagnostic(path, _yaml_span(text, m.path) or Span(1, 1, 1, 1, 0, 0), m.message(),
+                       "warning") for m in masked]
+
+
+def _yaml_span(text: str, path: Sequence[str | int]) -> Span | None:
+    """Where the value at `path` is written in a YAML document, if it can be found."""
+    import yaml
+
+    from alertd.lang.ast import Span
+
+    try:
+        node: yaml.Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    for part in path:
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            node = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            node = node.value[part] if part < len(node.value) else None
+        else:
+            return None
+    if node is None:
+        return None
+    start, end = node.start_mark, node.end_mark
+    return Span(start.line + 1, start.column + 1, end.line + 1, end.column + 1,
+                start.index, end.index)
 
 
 def _sources(paths: object) -> dict[str, str]:

@@ -29,6 +29,7 @@ from alertd.config import Config, load_config
 from alertd.config.model import MqttSource as MqttConfig
 from alertd.config.model import PrometheusSource, TLSConfig
 from alertd.console import ConsolePrinter
+from alertd.dispatch.inhibit import InhibitRule, WithGenerated
 from alertd.errors import AlertdError, EvalError
 from alertd.history.recorder import HistoryRecorder
 from alertd.history.transitions import Transitions
@@ -42,7 +43,9 @@ from alertd.rules.flapping import FlapTracker
 from alertd.rules.manager import Group, RuleManager, load_groups
 from alertd.rules.meta import MetaAlerts
 from alertd.rules.scheduler import Scheduler
+from alertd.rules.selectors import unmatched_counts
 from alertd.rules.state import Health, RuleState, Transition
+from alertd.rules.suppress import inhibitions
 from alertd.sources.mqtt import MqttSettings, MqttSource, MqttSubscription
 from alertd.sources.prometheus import DURATION_BUCKETS, PrometheusClient, PrometheusSettings
 from alertd.sources.push import PushedSample
@@ -110,6 +113,11 @@ class Daemon:
             config, self.clock, self.alerts,
             console=self.console.out if self.console else open(os.devnull, "w"))  # noqa: SIM115
         self.notifications.on_failing = self._notifications_failing
+        # The config's inhibit_rules and those the rules' suppresses_inputs generate.
+        self.rule_inhibitions: tuple[InhibitRule, ...] = ()
+        self.inhibitor = WithGenerated(lambda: self.notifications.inhibitor,
+                                       lambda: self.rule_inhibitions)
+        self.notifications.pipeline.inhibitor = self.inhibitor
         self._background: set[asyncio.Future[None]] = set()
         self.history: HistoryRecorder | None = None
         self.transitions = Transitions(self.alerts, lambda: self.history)
@@ -138,6 +146,7 @@ class Daemon:
         self.metrics.watch_scheduler(self.scheduler)
         self.metrics.watch_notifications(self.notifications)
         self.metrics.watch_history(lambda: self.history)
+        self.metrics.watch_selectors(lambda: unmatched_counts(self.manager.ruleset.rules))
         self.metrics.watch_prometheus(lambda: self.prometheus.stats if self.prometheus else None,
                                       DURATION_BUCKETS)
 
@@ -153,7 +162,8 @@ class Daemon:
         self.store = await Store.open(self.config.storage_url())
         self.history = HistoryRecorder(self.store.history, self.clock)
         self.notifications.history = self.history
-        summary = self.manager.replace(specs, self.config.evaluation_interval)
+        summary = self.manager.replace(specs, self.config.evaluation_interval,
+                                       self.config.sources.prometheus.graph_url())
         self._after_rules_changed()
         host, port = self.config.listen_host_port()
         if serve and port:
@@ -242,7 +252,8 @@ class Daemon:
             log.error("reload failed, the previous rules and configuration stay: %s", exc)
             return self.reload_status
         before = dict(self.manager.evaluator.states)
-        summary = self.manager.replace(specs, config.evaluation_interval)
+        summary = self.manager.replace(specs, config.evaluation_interval,
+                                       config.sources.prometheus.graph_url())
         if config.sources.prometheus != self.config.sources.prometheus:
             if self.prometheus:
                 await self.prometheus.close()
@@ -270,6 +281,7 @@ class Daemon:
 
     def _after_rules_changed(self) -> None:
         self.scheduler.reindex()
+        self.rule_inhibitions = inhibitions(self.manager.ruleset.rules)
         longest = max((e.max_range for r in self.manager.ruleset.rules
                        for e in (r.when, r.clear) if e is not None), default=0.0)
         self.windows.set_retention(longest, self.config.samples.min_retention)
@@ -338,7 +350,7 @@ class Daemon:
                 self.flaps.observe(rule, state.instances.values(), alert_rule.interval, at)
                 self.flaps.sweep(at, self.manager.ruleset.by_name)
                 self.alerts.sync_rule(rule, state.instances.values(), self.flaps.annotator(
-                    rule, alert_rule.annotations_for, at), at)
+                    rule, alert_rule.annotations_for, at), at, alert_rule.generator_url_for)
                 self.metrics.evaluations.labels(rule).inc()
                 if state.health is Health.ERROR:
                     self.metrics.evaluation_failures.labels(rule).inc()
@@ -377,7 +389,8 @@ class Daemon:
         for name in restored:
             rule = self.manager.ruleset.by_name[name]
             state = self.manager.evaluator.states[name]
-            self.alerts.sync_rule(name, state.instances.values(), rule.annotations_for, now)
+            self.alerts.sync_rule(name, state.instances.values(), rule.annotations_for, now,
+                                  rule.generator_url_for)
         self.windows.restore(await self.store.windows.load())
         if restored:
             log.info("restored the state of %d rules", len(restored))

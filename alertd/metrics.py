@@ -6,7 +6,7 @@ in one process from seeing each other's numbers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -119,6 +119,25 @@ class Metrics:
 
     def watch_history(self, recorder: Callable[[], HistoryCounters | None]) -> None:
         self.registry.register(_HistoryCollector(recorder))
+
+    def watch_selectors(self, counts: Callable[[], Iterable[tuple[str, int]]]) -> None:
+        """(rule, selectors that matched no series since it loaded), read at each scrape."""
+        self.registry.register(_SelectorCollector(counts))
+
+
+class _SelectorCollector(Collector):
+    def __init__(self, counts: Callable[[], Iterable[tuple[str, int]]]) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "alertd_rule_selectors_matching_nothing",
+            "Selectors of pushed series in the rule that have matched no series since it "
+            "loaded (a misspelt label name or value?); rules evaluated since, reading pushed "
+            "series. prom() queries are not counted.", labels=["rule"])
+        for rule, count in sorted(self.counts()):
+            family.add_metric([rule], count)
+        yield family
 
 
 class _HistoryCollector(Collector):

@@ -19,6 +19,7 @@ from alertd.model import Labels
 from alertd.rules.state import Instance, Reason, Status
 
 Annotator = Callable[[Instance], Mapping[str, str]]
+Linker = Callable[[Instance], str]
 Listener = Callable[[list[Alert]], None]
 Enricher = Callable[[Labels, Mapping[str, str]], tuple[Labels, Mapping[str, str]]]
 Transitioned = Callable[[Alert, str, str, float, "Reason | None"], None]
@@ -98,9 +99,10 @@ class AlertStore:
         return kept
 
     def sync_rule(self, rule: str, instances: Iterable[Instance], annotator: Annotator,
-                  at: float) -> list[Alert]:
+                  at: float, generator: Linker | None = None) -> list[Alert]:
         """Bring the alerts of a rule in line with its firing and resolved instances; the
-        firing alerts that no instance holds any more, which it resolved."""
+        firing alerts that no instance holds any more, which it resolved. `generator`
+        gives an alert its generatorURL when it starts firing."""
         seen: set[str] = set()
         changed: list[Alert] = []
         for inst in instances:
@@ -109,6 +111,8 @@ class AlertStore:
             alert = self._from_instance(inst, annotator, at)
             seen.add(alert.fingerprint)
             old = self._alerts.get(alert.fingerprint)
+            if generator is not None:
+                alert = self._linked(alert, old, inst, generator)
             self._alerts[alert.fingerprint] = alert
             # Only a change of state is news for the dispatcher; a new value is not.
             if old is None or old.ends_at != alert.ends_at or old.starts_at != alert.starts_at:
@@ -124,6 +128,16 @@ class AlertStore:
                 self._alerts[fingerprint] = ended[-1]
         self._announce(changed + ended)
         return ended
+
+    @staticmethod
+    def _linked(alert: Alert, old: Alert | None, inst: Instance, generator: Linker) -> Alert:
+        # Rendered once per firing episode, not at every evaluation: the link of an
+        # alert does not change while it fires.
+        if old is not None and old.starts_at == alert.starts_at:
+            url = old.generator_url
+        else:
+            url = generator(inst)
+        return replace(alert, generator_url=url) if url else alert
 
     def forget_rule(self, rule: str, at: float) -> list[Alert]:
         """A rule was removed: its firing alerts resolve; those alerts, resolved."""

@@ -16,10 +16,11 @@ from alertd.api.silences import routes as silence_routes
 from alertd.api.slack import slack_routes
 from alertd.api.timefmt import rfc3339
 from alertd.config.amyaml import to_alertmanager_yaml
-from alertd.history.explain import explain_text
+from alertd.history.explain import explain_text, rule_notes
 from alertd.model import json_float
 from alertd.report.source import ReportSource, daemon_source
 from alertd.report.web import report_routes
+from alertd.rules.selectors import explain_unmatched
 from alertd.rules.state import Instance
 from alertd.sources.webhook import webhook_routes
 
@@ -41,7 +42,7 @@ def _alertmanager_context(daemon: Daemon, access: Access) -> alertmanager.Alertm
     return alertmanager.AlertmanagerContext(
         store=daemon.alerts, clock=daemon.clock, started_at=daemon.started_at or 0.0,
         routes=lambda: n.routes, groups=n.dispatcher.views, silences=lambda: n.silences,
-        inhibitor=lambda: n.inhibitor, receivers=lambda: n.receiver_names,
+        inhibitor=lambda: daemon.inhibitor, receivers=lambda: n.receiver_names,
         config_yaml=lambda: to_alertmanager_yaml(daemon.config),
         resolve_timeout=lambda: n.resolve_timeout,
         access=access, muted_by=n.muted_by, accept=daemon.accept)
@@ -130,6 +131,7 @@ async def _rules(daemon: Daemon) -> web.Response:
         rules = []
         for rule in group.rules:
             state = states[rule.name]
+            empty = explain_unmatched(rule, daemon.windows.store)
             rules.append({
                 "name": rule.name,
                 "file": rule.spec.path,
@@ -139,6 +141,11 @@ async def _rules(daemon: Daemon) -> web.Response:
                 "for": rule.timing.for_,
                 "interval": rule.interval,
                 "streaming": rule in group.streamable,
+                "suppressesInputs": rule.spec.suppresses_inputs,
+                # Pushed-series selectors that have matched no series since the rule
+                # loaded, and, where the series tell, the matcher that empties each.
+                "selectorsMatchedNothing": [u.selector for u in empty],
+                "selectorHints": {u.selector: u.why for u in empty if u.why},
                 "instances": [_instance(daemon, rule.name, i, now)
                               for i in state.instances.values()],
             })
@@ -220,7 +227,10 @@ async def _history(daemon: Daemon, request: web.Request) -> web.Response:
             return web.json_response({"error": "give alertname=..."}, status=400)
         events = await store.history.for_alertname(name, None, None, 1000)
     if request.query.get("format") == "text":
-        return web.Response(text=explain_text(events) + "\n")
+        rule = daemon.manager.ruleset.by_name.get(request.query.get("alertname", ""))
+        notes = rule_notes(rule.name, explain_unmatched(rule, daemon.windows.store)) \
+            if rule is not None and not fingerprint else []
+        return web.Response(text=explain_text(events, notes) + "\n")
     return web.json_response([{
         "at": rfc3339(e.at), "kind": e.kind, "fingerprint": e.fingerprint,
         "alertname": e.alertname, "rule": e.rule, "labels": dict(e.labels),

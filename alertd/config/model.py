@@ -305,6 +305,9 @@ class BasicAuth(_Model):
 class PrometheusSource(_Model):
     enabled: bool = True
     url: str = "http://127.0.0.1:9090"
+    # Where people open Prometheus (its --web.external-url), for the graph links of prom()
+    # rules' alerts; by default `url`, which alertd queries and people may not reach.
+    external_url: str | None = None
     timeout: Duration = 10.0
     max_concurrency: int = Field(default=16, ge=1)
     basic_auth: BasicAuth | None = None
@@ -312,11 +315,17 @@ class PrometheusSource(_Model):
     bearer_token_file: SecretFile | None = None
     tls: TLSConfig | None = None
 
-    @field_validator("url")
+    @field_validator("url", "external_url")
     @classmethod
-    def _check_url(cls, value: str) -> str:
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         _split_url(value, ("http", "https"), "http://host:port or https://host:port")
         return value.rstrip("/")
+
+    def graph_url(self) -> str:
+        """The base of the links to Prometheus's graph page."""
+        return self.external_url or self.url
 
     @model_validator(mode="after")
     def _check(self) -> PrometheusSource:

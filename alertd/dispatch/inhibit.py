@@ -6,17 +6,24 @@ target for every label in `equal` (a label missing on both sides counts as equal
 reads as "" on both). When the target matches the source side too, sources that also match
 the target side are passed over, as Alertmanager does, so that alerts matching both sides
 (the target itself among them) never inhibit each other.
+
+Rules are also generated from alert rules (`suppresses_inputs`, alertd.rules.suppress): a
+composite's firing instances hold back the pages of the instances it was built from.
+Those differ in two ways. Source and target may be tied by every label they both carry
+(`shared`) rather than by a list of labels, as PromQL joins without `on(...)`. And they
+only ever hold back a firing target: the resolution of an input that was paged before the
+composite fired is always told, whatever the route's `notify_resolved_after_mute` says.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from alertd.config import routing
 from alertd.model import LabelMatcher, Labels
 
-__all__ = ["InhibitRule", "Inhibition", "InhibitionIndex", "Inhibitor"]
+__all__ = ["InhibitRule", "Inhibition", "InhibitionIndex", "Inhibitor", "WithGenerated"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +32,10 @@ class InhibitRule:
     target_matchers: tuple[LabelMatcher, ...]
     equal: tuple[str, ...]
     index: int = 0  # its position in `inhibit_rules`, to say which rule inhibited
+    # Generated rules only: the alert rule that generated it, and, when source and target
+    # are tied by every label both carry, the labels left out of that comparison.
+    generated_by: str | None = None
+    shared: frozenset[str] | None = None
 
     @classmethod
     def from_config(cls, config: routing.InhibitRule, index: int = 0) -> InhibitRule:
@@ -40,6 +51,18 @@ class InhibitRule:
     def equal_values(self, labels: Mapping[str, str]) -> tuple[str, ...]:
         return tuple(labels.get(name, "") for name in self.equal)
 
+    def tied(self, source: Mapping[str, str], target: Mapping[str, str]) -> bool:
+        """For a `shared` rule: source and target agree on every label both carry."""
+        if self.shared is None:
+            return True
+        for name, value in source.items():
+            if name in self.shared:
+                continue
+            theirs = target.get(name)
+            if theirs is not None and theirs != value:
+                return False
+        return True
+
 
 @dataclass(frozen=True)
 class Inhibition:
@@ -50,7 +73,7 @@ class Inhibition:
 
 
 class Inhibitor:
-    """The inhibition rules of a config."""
+    """The inhibition rules of a config (and any generated ones)."""
 
     def __init__(self, rules: Iterable[routing.InhibitRule | InhibitRule]) -> None:
         self.rules: tuple[InhibitRule, ...] = tuple(
@@ -67,6 +90,28 @@ class Inhibitor:
         return self.index(firing).inhibited_by(target)
 
 
+class WithGenerated:
+    """The config's inhibitions (looked up at each question: a reload replaces them) and
+    those generated from the alert rules, asked as one."""
+
+    def __init__(self, configured: Callable[[], Inhibitor],
+                 generated: Callable[[], Sequence[InhibitRule]]) -> None:
+        self.configured = configured
+        self.generated = generated
+
+    @property
+    def rules(self) -> tuple[InhibitRule, ...]:
+        return (*self.configured().rules, *self.generated())
+
+    def index(self, firing: Iterable[Mapping[str, str]]) -> InhibitionIndex:
+        rules = self.rules
+        return InhibitionIndex(rules, firing if rules else ())
+
+    def inhibited_by(self, target: Mapping[str, str],
+                     firing: Iterable[Mapping[str, str]]) -> list[Labels]:
+        return self.index(firing).inhibited_by(target)
+
+
 class InhibitionIndex:
     """Per rule, the firing alerts that match its source side, keyed by their `equal`
     values, so that each question costs one lookup per rule."""
@@ -75,8 +120,13 @@ class InhibitionIndex:
                  firing: Iterable[Mapping[str, str]]) -> None:
         self._rules = tuple(rules)
         self._sources: list[dict[tuple[str, ...], list[Labels]]] = [{} for _ in self._rules]
+        # Generated rules hold back firing targets only: which alerts fire, for them.
+        self._firing: set[Labels] | None = (
+            set() if any(r.generated_by is not None for r in self._rules) else None)
         for alert in firing:
             labels = alert if isinstance(alert, Labels) else Labels(alert)
+            if self._firing is not None:
+                self._firing.add(labels)
             for rule, sources in zip(self._rules, self._sources, strict=True):
                 if rule.source_matches(labels):
                     sources.setdefault(rule.equal_values(labels), []).append(labels)
@@ -89,10 +139,17 @@ class InhibitionIndex:
         for rule, sources in zip(self._rules, self._sources, strict=True):
             if not rule.target_matches(target):
                 continue
+            if rule.generated_by is not None and not self._fires(target):
+                continue  # a resolution: always told
             both_sides = rule.source_matches(target)
             for source in sources.get(rule.equal_values(target), ()):
-                if not (both_sides and rule.target_matches(source)):
+                if not (both_sides and rule.target_matches(source)) \
+                        and rule.tied(source, target):
                     yield Inhibition(rule.index, source)
+
+    def _fires(self, target: Mapping[str, str]) -> bool:
+        assert self._firing is not None
+        return (target if isinstance(target, Labels) else Labels(target)) in self._firing
 
     def inhibited_by(self, target: Mapping[str, str]) -> list[Labels]:
         """The distinct source alerts that inhibit `target`, in the order found."""

@@ -19,18 +19,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from alertd.history import HistoryEvent
+from alertd.rules.inputs import input_text
+from alertd.rules.selectors import Unmatched
 
 NO_HISTORY = "no history recorded"
 
 
-def explain_text(events: Sequence[HistoryEvent]) -> str:
-    """A chronological account of the events, one line each, after a line per alert."""
+def explain_text(events: Sequence[HistoryEvent], notes: Sequence[str] = ()) -> str:
+    """A chronological account of the events, one line each, after a line per alert;
+    `notes` about the rule (rule_notes) come first."""
     if not events:
-        return NO_HISTORY
+        return "\n".join([*notes, NO_HISTORY])
     alerts: dict[str, HistoryEvent] = {}
     for e in events:
         alerts.setdefault(e.fingerprint, e)
-    lines = [f"alert {fp} {e.labels}" for fp, e in alerts.items()]
+    lines = [*notes, *(f"alert {fp} {e.labels}" for fp, e in alerts.items())]
     several = len(alerts) > 1
     for e in sorted(events, key=lambda e: e.at):  # stable: same instant, recorded order
         who = f"{e.fingerprint}  " if several else ""
@@ -38,11 +41,24 @@ def explain_text(events: Sequence[HistoryEvent]) -> str:
     return "\n".join(lines)
 
 
+def rule_notes(rule: str, unmatched: Sequence[Unmatched]) -> list[str]:
+    """What is wrong with a rule now, before its history: its selectors that have
+    matched no series since it loaded (it cannot fire while they match nothing)."""
+    if not unmatched:
+        return []
+    lines = [f"rule {rule}: selectors that have matched no series since the rule loaded:"]
+    lines += [f"  {u.selector}" + (f": {u.why}" if u.why else "") for u in unmatched]
+    return lines
+
+
 def describe(event: HistoryEvent) -> str:
     """One event as a phrase, without its time."""
     render = _RENDER.get(event.kind)
     d = event.details
-    text = render(d) if render is not None else " ".join([event.kind, *_pairs(d)])
+    if event.kind == "transition":
+        text = _transition(d, event.labels)
+    else:
+        text = render(d) if render is not None else " ".join([event.kind, *_pairs(d)])
     return " ".join(text.split("\n"))
 
 
@@ -67,11 +83,24 @@ def number(value: Any) -> str:
     return repr(v)
 
 
-def _transition(d: Mapping[str, Any]) -> str:
+def _transition(d: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     text = f"{d.get('to', '?'):<9} value={number(d.get('value'))}"
     if d.get("expr"):
         text += f" (when: {d['expr']})"
-    return text + f" ({str(d['reason']).replace('_', ' ')})" if d.get("reason") else text
+    if d.get("reason"):
+        text += f" ({str(d['reason']).replace('_', ' ')})"
+    return text + _because(d, labels)
+
+
+def _because(d: Mapping[str, Any], labels: Mapping[str, str]) -> str:
+    """The decision chain of a composite rule: `fired because A firing (value 45) and
+    p99 = 250ms > 100ms`."""
+    inputs = d.get("inputs")
+    if not isinstance(inputs, list) or not inputs:
+        return ""
+    verb = "fired" if d.get("to") == "firing" else str(d.get("to", "changed"))
+    phrases = [input_text(i, labels) for i in inputs if isinstance(i, Mapping)]
+    return f": {verb} because " + " and ".join(phrases) if phrases else ""
 
 
 def _route(d: Mapping[str, Any]) -> str:
@@ -141,13 +170,20 @@ def _pairs(d: Mapping[str, Any]) -> list[str]:
             for k, v in d.items()]
 
 
+def _health(d: Mapping[str, Any]) -> str:
+    health = d.get("health", "?")
+    if health == "nodata":
+        return "rule health nodata (its inputs returned no data)"
+    return f"rule health {health}" + (f": {d['error']}" if d.get("error") else "")
+
+
 def _muted(d: Mapping[str, Any]) -> str:
     return f"muted    for {d.get('receiver', '?')}: {d.get('reason', '')}"
 
 
 _RENDER: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "muted": _muted,
-    "transition": _transition,
+    "health": _health,
     "route": _route,
     "silenced": _silenced,
     "inhibited": _inhibited,

@@ -51,7 +51,8 @@ class Transitions:
         for t in transitions:
             history.record(transition(
                 at, self.alerts.stored_labels(t.labels), old=t.old.value, new=t.new.value,
-                value=t.value, rule=name, reason=t.reason))
+                value=t.value, rule=name, reason=t.reason,
+                inputs=[i.details() for i in t.inputs] if t.inputs else None))
 
     def of_posted(self, alert: Alert, old: str, new: str, at: float,
                   reason: Reason | None) -> None:

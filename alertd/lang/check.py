@@ -22,6 +22,7 @@ from alertd.lang.check_refs import AlertDef, GroupDef, cross_check, kept_alerts
 from alertd.lang.check_report import Report, article, prefix_span, span_of
 from alertd.lang.diagnostics import Diagnostic, did_you_mean, span_at
 from alertd.lang.types import ValueType
+from alertd.rules.references import input_refs
 from alertd.rules.spec import NODATA_POLICIES, AlertSpec, GroupSpec, NoDataPolicy
 from alertd.templates import find_template_problems
 
@@ -34,7 +35,8 @@ UNSUPPORTED_KINDS = ("slo", "baseline")
 GROUP_KEYS = ("interval", "owner", "labels")
 ALERT_KEYS = (
     "when", "for", "keep_firing_for", "clear", "interval", "nodata", "severity", "owner",
-    "runbook", "summary", "description", "labels", "annotations",
+    "runbook", "summary", "description", "labels", "annotations", "dashboard", "generator_url",
+    "suppresses_inputs",
 )
 REQUIRABLE = ("owner", "runbook")
 
@@ -46,8 +48,10 @@ _RESERVED_LABELS = {
     "owner": "use the owner key",
 }
 # Annotations that an alert key also sets.
-_ANNOTATION_KEYS = {"summary": "summary", "description": "description", "runbook_url": "runbook"}
+_ANNOTATION_KEYS = {"summary": "summary", "description": "description", "runbook_url": "runbook",
+                    "dashboard": "dashboard"}
 _NODATA: dict[str, NoDataPolicy] = {p: p for p in NODATA_POLICIES}
+_FLAGS = {"true": True, "false": False}
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,11 +252,21 @@ class _FileChecker:
         interval = duration("interval", positive=True)
         nodata = values.nodata(settings["nodata"]) if "nodata" in settings else "ok"
         strings: dict[str, str | None] = {}
-        for key in ("severity", "owner", "runbook", "summary", "description"):
+        for key in ("severity", "owner", "runbook", "summary", "description", "dashboard",
+                    "generator_url"):
             if key in settings:
-                template = key in ("runbook", "summary", "description")
+                template = key not in ("severity", "owner")
                 strings[key] = values.string(settings[key], allow_empty=key in (
                     "summary", "description"), template=template)
+        for key in ("dashboard", "generator_url"):
+            if strings.get(key) is not None:
+                values.link(settings[key])
+        suppresses = (values.flag(settings["suppresses_inputs"])
+                      if "suppresses_inputs" in settings else False)
+        if suppresses and when is not None and not input_refs(when):
+            self.error(settings["suppresses_inputs"].value.span,
+                       "suppresses_inputs needs an alert() reference in when: it holds back "
+                       "the pages of the alerts that when refers to")
         labels = values.labels(settings["labels"]) if "labels" in settings else {}
         annotations = (values.annotations(settings["annotations"], settings)
                        if "annotations" in settings else {})
@@ -265,7 +279,8 @@ class _FileChecker:
                           len(group.alerts), ok, refs, "owner" in settings or group.has_owner,
                           has_runbook)
         group.alerts.append(alert)
-        if not ok or when is None or nodata is None or labels is None or annotations is None:
+        if (not ok or when is None or nodata is None or labels is None or annotations is None
+                or suppresses is None):
             alert.ok = False
             return
         merged_annotations: dict[str, str] = {}
@@ -289,6 +304,9 @@ class _FileChecker:
             severity=strings.get("severity"),
             owner=strings.get("owner") or group.owner,
             runbook=strings.get("runbook"),
+            dashboard=strings.get("dashboard"),
+            generator_url=strings.get("generator_url"),
+            suppresses_inputs=suppresses,
             labels={**group.labels, **labels},
             annotations=merged_annotations,
         )
@@ -368,6 +386,24 @@ class _Values:
             if self.checker.report.errors != mark:
                 return None
         return value.value
+
+    def link(self, s: ast.Setting) -> None:
+        """A link must be http(s): a page shows it as a button, which Slack refuses
+        otherwise. A template that starts with a variable is checked when rendered."""
+        value = s.value
+        assert isinstance(value, ast.StringLit)
+        text = value.value.strip()
+        if text.startswith(("{{", "{%")) or text.lower().startswith(("http://", "https://")):
+            return
+        self.error(value.span, f"{s.key} must be an http:// or https:// URL, "
+                               f"got {_describe(value)}")
+
+    def flag(self, s: ast.Setting) -> bool | None:
+        value = s.value
+        if isinstance(value, ast.Selector) and not value.braces and value.name in _FLAGS:
+            return _FLAGS[value.name]
+        self.error(value.span, f"{s.key} must be true or false, got {_describe(value)}")
+        return None
 
     def nodata(self, s: ast.Setting) -> NoDataPolicy | None:
         value = s.value

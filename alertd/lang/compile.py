@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from alertd.errors import EvalError, RuleError
@@ -42,6 +42,17 @@ Node = Callable[[EvalContext], Any]
 S, V, M, STR = ValueType.SCALAR, ValueType.VECTOR, ValueType.MATRIX, ValueType.STRING
 
 
+class SelectorUse:
+    """What a selector found since it was compiled (since its rule loaded): a label name
+    or value misspelt in it matches no series, ever, and the rule silently never fires."""
+
+    __slots__ = ("empty", "matched")
+
+    def __init__(self) -> None:
+        self.matched = False  # it selected some series at least once
+        self.empty = False  # it selected none at least once
+
+
 @dataclass(frozen=True, slots=True)
 class SelectorRef:
     """A local series selector an expression reads, with the range it needs."""
@@ -49,6 +60,8 @@ class SelectorRef:
     name: str | None
     matchers: tuple[LabelMatcher, ...]
     range: float  # seconds of history needed, including the lookback
+    use: SelectorUse = field(default_factory=SelectorUse, compare=False, repr=False)
+    in_absent: bool = False  # read by absent(): matching nothing is what it is there for
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +106,7 @@ class _Compiler:
         self.prom_queries: list[str] = []
         self.alert_refs: list[str] = []
         self._range_context = 0.0  # extra history that enclosing subqueries need
+        self._absent = 0  # inside absent() or absent_over_time()
 
     def compile(self, expr: ast.Expr) -> tuple[Node, ValueType]:
         method = getattr(self, "_" + type(expr).__name__.lower())
@@ -131,15 +145,23 @@ class _Compiler:
                 raise RuleError(f"invalid matcher: {exc}", m.span) from exc
         return name, tuple(matchers)
 
+    def _ref(self, name: str | None, matchers: tuple[LabelMatcher, ...],
+             rng: float) -> SelectorUse:
+        ref = SelectorRef(name, matchers, rng, in_absent=self._absent > 0)
+        self.selectors.append(ref)
+        return ref.use
+
     def _selector(self, e: ast.Selector) -> tuple[Node, ValueType]:
         name, matchers = self._matchers(e)
-        self.selectors.append(SelectorRef(name, matchers, self._range_context))
+        use = self._ref(name, matchers, self._range_context)
 
         def instant(ctx: EvalContext) -> Vector:
             at = ctx.at
             oldest = at - ctx.lookback
             out: Vector = []
-            for s in ctx.samples.select(name, matchers):
+            selected = ctx.samples.select(name, matchers)
+            _note(use, selected)
+            for s in selected:
                 ts = s.ts
                 i = bisect.bisect_right(ts, at) - 1
                 if i < 0 or ts[i] <= oldest:
@@ -171,12 +193,14 @@ class _Compiler:
 
     def _range_selector(self, e: ast.Selector, rng: float) -> Node:
         name, matchers = self._matchers(e)
-        self.selectors.append(SelectorRef(name, matchers, rng + self._range_context))
+        use = self._ref(name, matchers, rng + self._range_context)
 
         def windows(ctx: EvalContext) -> Matrix:
             at = ctx.at
             out: Matrix = []
-            for s in ctx.samples.select(name, matchers):
+            selected = ctx.samples.select(name, matchers)
+            _note(use, selected)
+            for s in selected:
                 if s.stale_count:
                     s = s.without_stale()
                 ts = s.ts
@@ -258,7 +282,10 @@ class _Compiler:
             return self._prom(e), V
         if e.name == "alert":
             return self._alert(e), V
+        absent = e.name in ("absent", "absent_over_time")
+        self._absent += absent
         args = [self.compile(a) for a in e.args]
+        self._absent -= absent
         nodes = [n for n, _ in args]
         if e.name in RANGE_FUNCTIONS:
             arg = _unparen(e.args[0])
@@ -304,7 +331,7 @@ class _Compiler:
         assert isinstance(sub.expr, ast.Selector)
         sel_name, matchers = self._matchers(sub.expr)
         rng = _seconds(sub.range)
-        self.selectors.append(SelectorRef(sel_name, matchers, rng + self._range_context))
+        use = self._ref(sel_name, matchers, rng + self._range_context)
         fn = RANGE_FUNCTIONS[name]
         keep_name = name in KEEPS_NAME
         right = bisect.bisect_right
@@ -314,6 +341,7 @@ class _Compiler:
             start = at - rng
             out: Vector = []
             selected = ctx.samples.select(sel_name, matchers)
+            _note(use, selected)
             for s in selected:
                 if s.stale_count:
                     s = s.without_stale()
@@ -355,6 +383,14 @@ class _Compiler:
                 state = kw.value.value
         self.alert_refs.append(name)
         return lambda ctx: ctx.alerts(name, state)
+
+
+def _note(use: SelectorUse, selected: Sequence[Series]) -> None:
+    # One attribute write per evaluation: the cost of knowing a selector matches nothing.
+    if selected:
+        use.matched = True
+    else:
+        use.empty = True
 
 
 def _const(value: float) -> Node:

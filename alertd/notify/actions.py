@@ -9,6 +9,12 @@
 Each shows on the page who did what. The button's value is the page's key (a digest):
 it names the page without carrying labels, and a forged value finds nothing.
 
+Acknowledge acts once: a click when every firing alert is acknowledged already changes
+nothing (no second history event, no second PagerDuty acknowledgement, no edit), and the
+button then says who acknowledged. A silence made from a page carries the page's key (its
+annotation `alertd_slack_page`), so the page follows it however it ends: expired from the
+API, the CLI or Slack, replaced by an update, or at its end time (`silence_ended`).
+
 Slack wants a click answered within three seconds, so the work is done in the background
 (`start`); tests wait for it with `settle`. The form must be opened within those three
 seconds too (its trigger_id expires), so Noise opens it before anything else.
@@ -30,7 +36,7 @@ from alertd.clock import Clock
 from alertd.errors import AlertdError
 from alertd.history import HistoryEvent, ack
 from alertd.history.about import rule_of
-from alertd.model import LabelMatcher
+from alertd.model import LabelMatcher, Labels
 from alertd.notify import feedback
 from alertd.notify.feedback import Judgement, feedback_event
 from alertd.notify.outbox import decode
@@ -40,6 +46,7 @@ from alertd.receivers.pagerduty import PagerDutyNotifier
 from alertd.receivers.slack import SlackNotifier
 from alertd.receivers.slack_blocks import ACK, NOISE, SILENCE_1H, USEFUL
 from alertd.receivers.slack_feedback import FormOrigin, noise_form, verdict_note
+from alertd.receivers.timewords import clock as _clock
 from alertd.silence.model import Silence
 from alertd.silence.silences import Silences
 
@@ -48,6 +55,8 @@ log = logging.getLogger("alertd.notify")
 # The buttons' action ids are the page's (slack_blocks), so buttons and handler agree.
 ACTIONS = frozenset({ACK, SILENCE_1H, USEFUL, NOISE})
 SILENCE_FOR = 3600.0
+# The annotation of a silence made from a page: the page's key, to follow it to its end.
+PAGE_ANNOTATION = "alertd_slack_page"
 # A modal must open within the 3 s a trigger_id lives: waiting longer is pointless.
 VIEWS_OPEN_TIMEOUT = 3
 
@@ -96,7 +105,7 @@ class SlackActions:
     async def act(self, action_id: str, key: str, who: Responder,
                   click: Click | None = None) -> str | None:
         """Carry out a button; what the page now says was done, or None when the page or
-        the action is unknown."""
+        the action is unknown, or when the click changes nothing (Acknowledge again)."""
         if action_id not in ACTIONS:
             return None
         found = await self._page(key)
@@ -110,8 +119,17 @@ class SlackActions:
         if action_id == NOISE and click.trigger_id:
             await self._ask_why(slack, n, origin, click.trigger_id)
         now = self.clock.now()
-        what, update = await self._do(action_id, n, who, now, origin)
-        await slack.note(key, ActionNote(who.id, what, now), update)
+        extra: dict[str, Any] = {}
+        if action_id == ACK:
+            acked = await self._acknowledge(slack, key, n, who, now, origin)
+            if acked is None:
+                log.info("slack: %s clicked Acknowledge on %s, acknowledged already: "
+                         "nothing changes", who.label, n.group_key)
+                return None
+            what = acked
+        else:
+            what, extra = await self._do(action_id, key, n, who, now, origin)
+        await slack.note(key, ActionNote(who.id, what, now), extra)
         log.info("slack: %s on %s by %s", what, n.group_key, who.label)
         return what
 
@@ -168,31 +186,45 @@ class SlackActions:
         return AsyncWebClient(token=slack.token, base_url=slack.base_url,
                               timeout=VIEWS_OPEN_TIMEOUT, retry_handlers=[])
 
-    async def _do(self, action_id: str, n: Notification, who: Responder, now: float,
-                  origin: FormOrigin) -> tuple[str, Any]:
-        if action_id == ACK:
-            firing = n.firing()
-            for alert in firing:
+    async def _acknowledge(self, slack: SlackNotifier, key: str, n: Notification,
+                           who: Responder, now: float, origin: FormOrigin) -> str | None:
+        """Acknowledge the firing alerts not acknowledged yet; None when there are none.
+
+        They are claimed under the page's lock, so that two clicks at once (two people,
+        or one double click) acknowledge once."""
+        firing = n.firing()
+        claimed: list[str] = []
+
+        def claim(value: dict[str, Any]) -> bool:
+            acks = dict(value.get("acks", {}))
+            claimed[:] = [a.fingerprint for a in firing if a.fingerprint not in acks]
+            acks.update({fp: {"by": who.id, "name": who.name, "at": now} for fp in claimed})
+            value["acks"] = acks
+            return bool(claimed)
+
+        # Shown with the note that follows, in one edit.
+        if not await slack.change(key, claim, now, show=False):
+            return None
+        for alert in firing:
+            if alert.fingerprint in claimed:
                 self.record(ack(now, alert.labels, by=who.label, via="slack",
                                 group_key=n.group_key, delivery_id=origin.delivery,
                                 rule=rule_of(alert.labels, alert.source)))
-            paged = await self._acknowledge_pagerduty(n.group_key, who.label)
-            fingerprints = [a.fingerprint for a in firing]
+        paged = await self._acknowledge_pagerduty(n.group_key, who.label)
+        return "acknowledged" + (" (and in PagerDuty)" if paged else "")
 
-            def mark(value: dict[str, Any]) -> None:
-                value["acks"] = {**value.get("acks", {}),
-                                 **{fp: {"by": who.id, "at": now} for fp in fingerprints}}
-
-            return "acknowledged" + (" (and in PagerDuty)" if paged else ""), mark
+    async def _do(self, action_id: str, key: str, n: Notification, who: Responder,
+                  now: float, origin: FormOrigin) -> tuple[str, dict[str, Any]]:
+        """Silence 1h, Useful, Noise: what the page's note says, and what it remembers."""
         if action_id == SILENCE_1H:
-            silence_id = await self._silence(n, who, now)
-            return f"silenced it for 1h (silence {silence_id[:8]})", None
+            silence_id = await self._silence(key, n, who, now)
+            return f"silenced it for 1h (silence {silence_id[:8]})", {"silence": silence_id}
         # Noise counts at once, so closing the form without answering still counts.
         verdict = feedback.USEFUL if action_id == USEFUL else feedback.NOISE
         self._judge(n, now, Judgement(
             by=who.label, verdict=verdict, channel=origin.channel or None,
             ts=origin.ts or None, group_key=n.group_key, delivery=origin.delivery))
-        return verdict_note(verdict), None
+        return verdict_note(verdict), {}
 
     def _judge(self, n: Notification, now: float, judgement: Judgement) -> None:
         for alert in n.alerts:
@@ -208,13 +240,51 @@ class SlackActions:
                 log.warning("pagerduty: acknowledging %s failed: %s", group_key, exc)
         return acknowledged
 
-    async def _silence(self, n: Notification, who: Responder, now: float) -> str:
+    async def _silence(self, key: str, n: Notification, who: Responder, now: float) -> str:
         labels = dict(n.group_labels) or common([a.labels for a in n.alerts])
         silence = Silence(
             matchers=tuple(LabelMatcher(k, "=", v) for k, v in sorted(labels.items())),
             starts_at=now, ends_at=now + SILENCE_FOR, created_by=who.label,
-            comment=f"Silenced from Slack by {who.name or who.id}")
+            comment=f"Silenced from Slack by {who.name or who.id}",
+            annotations=Labels({PAGE_ANNOTATION: key}))
         return await self.silences().set(silence, now, via="slack")
+
+    # --- the page follows its silences -------------------------------------------------
+    def silence_ended(self, silence: Silence, successor: Silence | None) -> None:
+        """Silences' `on_end`: a silence made from a page ended; the page says so."""
+        key = silence.annotations.get(PAGE_ANNOTATION)
+        if key:
+            self.start(self._follow(key, silence, successor),
+                       name=f"slack page follows silence {silence.id}")
+
+    async def _follow(self, key: str, silence: Silence, successor: Silence | None) -> None:
+        found = await self._page(key)
+        if found is None:
+            return  # forgotten (quiet for a week), or not a page of these integrations
+        slack, _ = found
+        now = self.clock.now()
+        # An update that replaced the silence keeps the page's annotation (unless the
+        # update set others): the page then follows the new silence.
+        follows = successor is not None and successor.annotations.get(PAGE_ANNOTATION) == key
+
+        def edit(value: dict[str, Any]) -> bool:
+            # Copies: the stored state is compared with the new one to tell a change.
+            actions = [dict(a) for a in value.get("actions", [])]
+            note = next((a for a in actions if a.get("silence") == silence.id
+                         and a.get("silence_ended") is None), None)
+            if note is None:
+                return False
+            if follows and successor is not None:
+                note["silence"] = successor.id
+                note["what"] = (f"silenced it (silence {successor.id[:8]}, changed to end "
+                                f"{_clock(successor.ends_at, now)})")
+            else:
+                note["silence_ended"] = silence.ends_at
+            value["actions"] = actions
+            return True
+
+        if await slack.change(key, edit, now):
+            log.info("slack: the page %s shows that silence %s ended", key[:12], silence.id)
 
     def _of(self, kind: type[Any]) -> list[Any]:
         return [n for n in self.integrations() if isinstance(n, kind)]

@@ -54,6 +54,7 @@ from alertd.receivers.page import PageView
 from alertd.receivers.pagerduty import Acknowledged, PagerDutyNotifier
 from alertd.receivers.signing import check_secret
 from alertd.receivers.slack import SlackNotifier
+from alertd.receivers.slack_channels import warn_masked_channels
 from alertd.receivers.state import ReceiverStates
 from alertd.receivers.webhook import WebhookNotifier
 from alertd.rules.meta import NOTIFY_FAILING
@@ -261,7 +262,6 @@ class Notifications:
         self.console = console
         self._listen_url = ""
         self.external_url = ""
-        self.silences = Silences(record=self.recording.silence)
         self.nflog: NotificationLog | None = None
         self.store: Store | None = None
         self._pending: set[asyncio.Future[None]] = set()
@@ -276,7 +276,11 @@ class Notifications:
         self.actions = SlackActions(
             clock, integrations=lambda: [n for ns in self.integrations.values() for n in ns],
             silences=lambda: self.silences, record=self.recording.event)
+        # Slack pages follow the silences made from them to their end.
+        self.silences = Silences(record=self.recording.silence,
+                                 on_end=self.actions.silence_ended)
         self._apply(self.prepare(config))
+        warn_masked_channels(config)
         self.pipeline = Pipeline(
             silences=self.silences, inhibitor=self, nflog=self, needs_update=needs_update,
             integrations=lambda name: self.integrations.get(name, []),
@@ -403,7 +407,8 @@ class Notifications:
         now = self.clock.now()
         if store is not None:
             self.silences = await Silences.open(store.silences, now,
-                                                record=self.recording.silence)
+                                                record=self.recording.silence,
+                                                on_end=self.actions.silence_ended)
             self.pipeline.silences = self.silences
             self.nflog = NotificationLog(store.nflog, self.clock)
             await self.nflog.load()
@@ -445,12 +450,17 @@ class Notifications:
         await self.dispatcher.wait_flushes()
         await self.deliverer.settle()
 
+    def sweep(self, now: float) -> None:
+        """What ends by the clock alone: alerts past their end, silences past theirs."""
+        self.alerts.sweep(now)
+        self.silences.sweep(now)
+
     async def _maintenance(self) -> None:
         sweeps = 0
         while True:
             await asyncio.sleep(SWEEP_INTERVAL)
             now = self.clock.now()
-            self.alerts.sweep(now)
+            self.sweep(now)
             sweeps += 1
             if sweeps % 90 == 0:  # every 15 minutes, as Alertmanager collects garbage
                 try:
@@ -484,6 +494,7 @@ class Notifications:
         """Swap to a new configuration; a Config is prepared first (and may raise, leaving
         everything as it was)."""
         self._apply(config if isinstance(config, Prepared) else self.prepare(config))
+        warn_masked_channels(self.config)
         await self.dispatcher.reroute(self.routes, self.alerts.alerts())
 
     # --- hooks -------------------------------------------------------------------------

@@ -4,8 +4,10 @@ over the page a notification becomes.
 A template sees:
 
     status, alertname, severity, summary, value, since, owner, runbook_url, graph_url,
-    labels (the labels the alerts share), firing, resolved (lists of alerts, each with
-    labels, summary, value, starts_at, ends_at, runbook_url, generator_url, fingerprint),
+    dashboard_url, labels and annotations (those the alerts share, Alertmanager's
+    CommonLabels and CommonAnnotations), firing, resolved (lists of alerts, each with
+    labels, annotations, summary, value, starts_at, ends_at, runbook_url, generator_url,
+    fingerprint, as Alertmanager's .Alerts have .Labels, .Annotations, .GeneratorURL),
     reason, receiver, external_url
 
 and is checked when the configuration loads: its syntax, filters, tests and variables.
@@ -29,8 +31,8 @@ from alertd.templates import ENVIRONMENT, LabelMap, find_template_problems
 log = logging.getLogger("alertd.notify")
 
 VARIABLES = ("status", "alertname", "severity", "summary", "value", "since", "owner",
-             "runbook_url", "graph_url", "labels", "firing", "resolved",
-             "reason", "receiver", "external_url")
+             "runbook_url", "graph_url", "dashboard_url", "labels", "annotations", "firing",
+             "resolved", "reason", "receiver", "external_url")
 _GO_TEMPLATE = re.compile(r"\{\{-?\s*(\.|template\s|range\s|if\s+\.|end\s*-?\}\}|define\s)")
 
 
@@ -80,7 +82,9 @@ def compile_field(key: str, text: str | None, *,
 
 
 def _alert(line: AlertLine) -> dict[str, Any]:
-    return {"labels": LabelMap(line.labels), "summary": line.summary, "value": line.value,
+    # LabelMap: `annotations.values` reads an annotation named "values", not dict.values.
+    return {"labels": LabelMap(line.labels), "annotations": LabelMap(line.annotations),
+            "summary": line.summary, "value": line.value,
             "starts_at": line.starts_at, "ends_at": line.ends_at,
             "runbook_url": line.runbook_url, "generator_url": line.generator_url,
             "fingerprint": line.fingerprint}
@@ -91,7 +95,9 @@ def context(view: PageView) -> dict[str, Any]:
         "status": view.status, "alertname": view.alertname, "severity": view.severity,
         "summary": view.summary, "value": view.value, "since": view.since,
         "owner": view.owner, "runbook_url": view.runbook_url, "graph_url": view.graph_url,
+        "dashboard_url": view.dashboard_url,
         "labels": LabelMap({**view.labels, **_shared(view)}),
+        "annotations": LabelMap(view.annotations),
         "firing": [_alert(a) for a in view.firing],
         "resolved": [_alert(a) for a in view.resolved],
         "reason": view.reason, "receiver": view.receiver, "external_url": view.external_url,

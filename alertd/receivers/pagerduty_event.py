@@ -157,8 +157,7 @@ def _entry(line: AlertLine, keys: Sequence[str], shared_summary: str) -> dict[st
 
 
 def _links(view: PageView, configured: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
-    own = [{"href": url, "text": text}
-           for url, text in ((view.runbook_url, "Runbook"), (view.graph_url, "Graph")) if url]
+    own = [{"href": link.url, "text": link.name} for link in view.links]
     return [*own, *(dict(link) for link in configured if link.get("href"))]
 
 

@@ -131,29 +131,44 @@ class SlackNotifier:
 
     # --- acting on a page (buttons) ----------------------------------------------------
     async def note(self, key: str, action: ActionNote,
-                   update: Callable[[dict[str, Any]], None] | None = None) -> bool:
+                   extra: Mapping[str, Any] | None = None) -> bool:
         """Record what a responder did on a page and show it there; False if the page is
-        not one of this integration's."""
+        not one of this integration's. `extra` is kept with the note (the silence made)."""
+        entry = {**(extra or {}), "who": action.who, "what": action.what, "at": action.at}
+
+        def add(value: dict[str, Any]) -> bool:
+            value["actions"] = [*value.get("actions", []), entry]
+            return True
+
+        return await self.change(key, add, action.at) is not None
+
+    async def change(self, key: str, edit: Callable[[dict[str, Any]], bool],
+                     at: float, *, show: bool = True) -> bool | None:
+        """Edit a page's state under its lock and show the page again (unless `show` is
+        off) when `edit` says it changed something. None if the page is not one of this
+        integration's, else whether it changed."""
         row = await self.states.get(key)
         if row is None or row.receiver != self.integration or self.token is None:
-            return False
+            return None
         async with self._lock(row.group_key):
             row = await self.states.get(key)
             assert row is not None
             value = dict(row.value)
-            value["actions"] = [*value.get("actions", []),
-                                {"who": action.who, "what": action.what, "at": action.at}]
-            if update is not None:
-                update(value)
-            await self.states.put(key, SLACK_PAGE, row.group_key, row.receiver, value, action.at)
-            n, reason = decode(value["last"])
-            text, blocks = self._render(n, reason, value)
-            try:
-                await self._client().chat_update(channel=value["channel"], ts=value["ts"],
-                                                 text=text, blocks=blocks)
-            except SlackApiError as exc:
-                log.warning("slack: cannot show %r on the page: %s", action.what, _error(exc))
+            if not edit(value):
+                return False
+            await self.states.put(key, SLACK_PAGE, row.group_key, row.receiver, value, at)
+            if show:
+                await self._show(value)
         return True
+
+    async def _show(self, value: Mapping[str, Any]) -> None:
+        n, reason = decode(value["last"])
+        text, blocks = self._render(n, reason, value)
+        try:
+            await self._client().chat_update(channel=value["channel"], ts=value["ts"],
+                                             text=text, blocks=blocks)
+        except SlackApiError as exc:
+            log.warning("slack: cannot update the page %s: %s", value["ts"], _error(exc))
 
     async def page(self, key: str) -> Mapping[str, Any] | None:
         row = await self.states.get(key)
@@ -268,10 +283,12 @@ class SlackNotifier:
 
     # --- helpers -----------------------------------------------------------------------
     def _view(self, n: Notification, reason: str, value: Mapping[str, Any]) -> PageView:
-        actions = [ActionNote(a["who"], a["what"], a["at"]) for a in value.get("actions", [])]
+        actions = [ActionNote(a["who"], a["what"], a["at"], a.get("silence_ended"))
+                   for a in value.get("actions", [])]
         return page_view(n, reason=reason, external_url=self.external_url,
                          owner_handle=self.owner_handle, actions=actions,
-                         action_value=self.key(n.group_key))
+                         action_value=self.key(n.group_key),
+                         acknowledged_by=acknowledged_by(n, value.get("acks", {})))
 
     def _render(self, n: Notification, reason: str,
                 value: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
@@ -327,6 +344,15 @@ class SlackNotifier:
             users[0] -= 1
             if not users[0]:
                 del self._locks[group_key]
+
+
+def acknowledged_by(n: Notification, acks: Mapping[str, Any]) -> str:
+    """Who acknowledged the page, once every firing alert is: the first to click."""
+    firing = n.firing()
+    if not firing or any(a.fingerprint not in acks for a in firing):
+        return ""
+    first = min((acks[a.fingerprint] for a in firing), key=lambda ack: ack.get("at", 0.0))
+    return str(first.get("name") or first.get("by") or "")
 
 
 def _error(exc: SlackApiError) -> NotifyError:

@@ -14,7 +14,14 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from alertd.receivers import pagerduty_event
-from alertd.receivers.page import ActionNote, AlertLine, PageView, distinct_keys
+from alertd.receivers.page import (
+    ActionNote,
+    AlertLine,
+    PageView,
+    ValueRange,
+    distinct_keys,
+    web_url,
+)
 from alertd.receivers.slack_feedback import verdict_counts
 from alertd.receivers.timewords import clock as _clock
 from alertd.receivers.timewords import duration as _duration
@@ -34,11 +41,12 @@ BLOCK_TEXT_BUDGET = 12_000  # cumulative block text beyond which: msg_blocks_too
 FALLBACK_MAX = 4000  # chat.update refuses a longer top-level text
 
 # Our own caps, below Slack's: together, everything but the alert list stays inside the
-# budget (about 10,500 characters at most), so the list always has room for a few lines.
+# budget (about 11,000 characters at most), so the list always has room for a few lines.
 OWNER_MAX = 300
 LABELS_MAX = 2000
 ABOUT_MAX = 1000
 FLAPPING_MAX = 500  # a few "flapping: ..." lines
+BECAUSE_MAX = 500  # one line saying which inputs made a composite fire
 LINK_URL_MAX = 1000  # longer links are left out of mrkdwn rather than clipped (and broken)
 NOTE_MAX = 280
 NOTES_SHOWN = 5
@@ -48,7 +56,8 @@ FALLBACK_LEN = 1000  # mobile notifications show only this text: keep it short
 THREAD_LISTED = 5
 
 ACK, SILENCE_1H, USEFUL, NOISE = "alertd_ack", "alertd_silence_1h", "alertd_useful", "alertd_noise"
-RUNBOOK, GRAPH = "alertd_runbook", "alertd_graph"
+# The link buttons' action ids are "alertd_" and the link's kind: alertd_runbook,
+# alertd_dashboard, alertd_graph.
 
 _BADGES = {"critical": ":red_circle:", "error": ":red_circle:",
            "warning": ":large_orange_circle:"}
@@ -132,8 +141,11 @@ def _summary(view: PageView, text: str | None) -> Block:
 
 def _fields(view: PageView) -> list[Block]:
     fields = []
-    if view.value is not None:
-        fields.append(("Value", _value(view.value)))
+    if view.because:
+        # A composite's own value (1) says nothing; its inputs' values do.
+        fields.append(("Fired because", _clip(_escape(view.because), BECAUSE_MAX)))
+    elif view.value is not None:
+        fields.append(("Value", _value(view.value) + _range(view.value_range)))
     fields.append(("Since", _since(view)))
     if view.owner:
         owner = " ".join(p for p in (_escape(view.owner), _mention(view.owner_mention)) if p)
@@ -141,6 +153,13 @@ def _fields(view: PageView) -> list[Block]:
     if len(view.firing) + len(view.resolved) > 1:
         fields.append(("Alerts", _counts(view)))
     return [_mrkdwn(f"*{name}*\n{value}", FIELD_MAX) for name, value in fields]
+
+
+def _range(spread: ValueRange | None) -> str:
+    if spread is None:
+        return ""
+    span = f"{_value(spread.low)}\N{EN DASH}{_value(spread.high)}"
+    return f" ({span} over {spread.count} alerts)"
 
 
 def _labels(view: PageView) -> Block | None:
@@ -160,17 +179,18 @@ def _listing(view: PageView, room: int) -> Block | None:
 
 
 def _about(view: PageView, *, links: bool) -> Block | None:
-    """Why this page was sent, where it was routed, and (without buttons) where to look."""
-    parts = [_escape(p) for p in (view.reason, f"receiver {view.receiver}",
-                                  f"group {view.group_key}") if p]
-    if _usable(view.external_url, LINK_URL_MAX):
-        parts.append(_link(view.external_url, "alertd"))
-    elements = [_mrkdwn(" · ".join(parts), ABOUT_MAX)] if parts else []
-    targets = ((view.runbook_url, "Runbook"), (view.graph_url, "Graph")) if links else ()
-    # Two links of at most LINK_URL_MAX each fit in one element without being cut.
-    where = " · ".join(_link(url, name) for url, name in targets if _usable(url, LINK_URL_MAX))
-    if where:
-        elements.insert(0, _mrkdwn(where, CONTEXT_TEXT_MAX))
+    """Why this page was sent, where it was routed, and (without buttons) where to look.
+
+    The group key means nothing to a responder: it is behind the "alertd" link, the
+    decision chain of the page's first alert (its route, group key and deliveries)."""
+    parts = [_escape(p) for p in (view.reason, f"receiver {view.receiver}") if p]
+    if _usable(view.history_url, LINK_URL_MAX):
+        parts.append(_link(view.history_url, "alertd"))
+    # One element per link: a link is never cut, and at most LINK_URL_MAX long.
+    elements = [_mrkdwn(_link(link.url, link.name), CONTEXT_TEXT_MAX)
+                for link in (view.links if links else ()) if _usable(link.url, LINK_URL_MAX)]
+    if parts:
+        elements.append(_mrkdwn(" · ".join(parts), ABOUT_MAX))
     return {"type": "context", "elements": elements} if elements else None
 
 
@@ -189,12 +209,14 @@ def _actions(view: PageView) -> Block:
     value = view.action_value
     elements = []
     if view.status == "firing":
-        elements += [_button("Acknowledge", ACK, value=value, style="primary"),
-                     _button("Silence 1h", SILENCE_1H, value=value)]
-    for url, name, action_id in ((view.runbook_url, "Runbook", RUNBOOK),
-                                 (view.graph_url, "Graph", GRAPH)):
-        if _usable(url, BUTTON_URL_MAX):
-            elements.append(_button(name, action_id, url=url))
+        # Once acknowledged, the button says by whom; a second click changes nothing.
+        ack = (_button(f"Acknowledged by {view.acknowledged_by}", ACK, value=value)
+               if view.acknowledged_by else
+               _button("Acknowledge", ACK, value=value, style="primary"))
+        elements += [ack, _button("Silence 1h", SILENCE_1H, value=value)]
+    for link in view.links:
+        if _usable(link.url, BUTTON_URL_MAX):
+            elements.append(_button(link.name, f"alertd_{link.kind}", url=link.url))
     # Responders judge noise after the fact too, so the verdicts stay on resolved pages.
     useful, noise = verdict_counts(view.actions)
     elements += [_button(_counted("Useful", useful), USEFUL, value=value),
@@ -210,7 +232,7 @@ def _fallback(view: PageView, title: str | None) -> str:
     status = f"FIRING:{len(view.firing)}" if view.status == "firing" else "RESOLVED"
     text = f"[{status}] {title or view.title}"
     if view.owner:
-        text += f" (team {view.owner})"
+        text += f" (owner {view.owner})"
     if view.summary:
         text += f" — {view.summary}"
     return _clip(_escape(" ".join(text.split())), min(FALLBACK_LEN, FALLBACK_MAX))
@@ -282,9 +304,12 @@ def _alert_line(line: AlertLine, keys: Sequence[str], shared_summary: str,
                 mark_resolved: bool) -> str:
     labels = ", ".join(f"{k}={line.labels[k]}" for k in keys if k in line.labels)
     summary = line.summary if line.summary != shared_summary else ""
-    what = " — ".join(_escape(p) for p in (labels, summary) if p) or f"`{line.fingerprint}`"
+    because = f"fired because {line.because}" if line.because else ""
+    what = " — ".join(_escape(p) for p in (labels, summary, because) if p) or (
+        f"`{line.fingerprint}`")
     # The value and the state go last but are kept when a long summary is cut.
-    tail = f" — *{_value(line.value)}*" if line.value is not None else ""
+    tail = (f" — *{_value(line.value)}*" if line.value is not None and not line.because
+            else "")
     tail += " _(resolved)_" if mark_resolved and line.resolved else ""
     return f"• {_clip(what, LINE_MAX - len(tail) - 2)}{tail}"
 
@@ -323,6 +348,9 @@ def _mention(mention: str) -> str:
 
 def _note(note: ActionNote, now: float) -> str:
     who = f"<@{note.who}>" if _USER_ID.fullmatch(note.who) else _escape(note.who)
+    if note.silence_ended is not None:
+        # The page follows the silence: "silenced it for 1h" would now be untrue.
+        return f"silence by {who} ended · {_clock(note.silence_ended, now)}"
     return f"{who} {_escape(note.what)} · {_clock(note.at, now)}"
 
 
@@ -364,8 +392,7 @@ def _link(url: str, name: str) -> str:
 
 def _usable(url: str, limit: int) -> bool:
     """Slack refuses the whole message for one malformed URL, so those are left out."""
-    return (len(url) <= limit and url.startswith(("https://", "http://"))
-            and not any(c.isspace() for c in url))
+    return len(url) <= limit and web_url(url)
 
 
 def _plain(text: str, limit: int) -> Block:

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from graphlib import CycleError, TopologicalSorter
+from types import MappingProxyType
 
 from alertd.errors import RuleError
 from alertd.lang.context import EvalContext, QueryFn, SampleSource, no_query
 from alertd.model import Labels, Sample, Vector
+from alertd.rules.inputs import ANNOTATION as BECAUSE
 from alertd.rules.rule import DEFAULT_INTERVAL, AlertRule, compile_rule
 from alertd.rules.spec import GroupSpec
-from alertd.rules.state import RuleState, Status, Transition, step
+from alertd.rules.state import Instance, RuleState, Status, Transition, step
+
+# Changes that say why an instance fires (the inputs of a composite rule).
+_EXPLAINED = (Status.PENDING, Status.FIRING)
 
 
 class RuleSet:
@@ -26,9 +32,10 @@ class RuleSet:
         self.rules = [self.by_name[name] for name in order]
 
     @classmethod
-    def from_groups(cls, groups: Iterable[GroupSpec],
-                    default_interval: float = DEFAULT_INTERVAL) -> RuleSet:
-        return cls([compile_rule(a, g, default_interval) for g in groups for a in g.alerts])
+    def from_groups(cls, groups: Iterable[GroupSpec], default_interval: float = DEFAULT_INTERVAL,
+                    prometheus_url: str | None = None) -> RuleSet:
+        return cls([compile_rule(a, g, default_interval, prometheus_url)
+                    for g in groups for a in g.alerts])
 
     def __iter__(self) -> Iterator[AlertRule]:
         return iter(self.rules)
@@ -41,6 +48,9 @@ class Evaluator:
     def __init__(self, ruleset: RuleSet) -> None:
         self.ruleset = ruleset
         self.states: dict[str, RuleState] = {r.name: RuleState() for r in ruleset.rules}
+        # Rules whose states were restored from a save, which does not keep inputs: their
+        # active instances are explained at their next evaluation, once.
+        self.unexplained: set[str] = set()
 
     def alerts(self, name: str, state: str) -> Vector:
         rule_state = self.states.get(name)
@@ -50,6 +60,12 @@ class Evaluator:
         return [Sample(i.labels, 1.0) for i in rule_state.instances.values()
                 if i.status is status]
 
+    def value_of(self, name: str, labels: Labels) -> float | None:
+        """The value of one instance of a rule (what alert() hides behind its 1)."""
+        state = self.states.get(name)
+        instance = state.instances.get(labels) if state is not None else None
+        return instance.value if instance is not None else None
+
     def evaluate(self, rule: AlertRule, at: float, samples: SampleSource,
                  query: QueryFn = no_query,
                  query_cache: dict[tuple[str, float], Vector] | None = None) -> list[Transition]:
@@ -58,12 +74,40 @@ class Evaluator:
             ctx.query_cache = query_cache
         obs = rule.observe(ctx)
         new_state, transitions = step(rule.timing, self.states[rule.name], obs)
+        if rule.explainer is not None and (transitions or rule.name in self.unexplained):
+            new_state, transitions = self._explain(rule, ctx, new_state, transitions)
         self.states[rule.name] = new_state
         return transitions
 
+    def _explain(self, rule: AlertRule, ctx: EvalContext, state: RuleState,
+                 transitions: list[Transition]) -> tuple[RuleState, list[Transition]]:
+        """Work out the inputs of the instances that became pending or firing (and of the
+        active ones a restore left without), and keep them on the instances."""
+        assert rule.explainer is not None
+        restored = rule.name in self.unexplained
+        self.unexplained.discard(rule.name)
+        changed = {t.labels for t in transitions if t.new in _EXPLAINED}
+        todo: list[Instance] = [i for labels, i in state.instances.items()
+                                if labels in changed or (restored and i.inputs is None
+                                                         and i.status in _EXPLAINED)]
+        if not todo:
+            return state, transitions
+        # The evaluation's own context: the prom() results of this round are cached in it.
+        found = rule.explainer.explain(ctx, [i.expr_labels for i in todo], self.value_of)
+        instances = dict(state.instances)
+        for inst in todo:
+            instances[inst.labels] = replace(inst, inputs=found.get(inst.expr_labels, ()))
+        explained = [replace(t, inputs=instances[t.labels].inputs)
+                     if t.new in _EXPLAINED and t.labels in instances else t
+                     for t in transitions]
+        return replace(state, instances=MappingProxyType(instances)), explained
+
     def firing(self, name: str) -> list[tuple[Labels, dict[str, str]]]:
+        """The firing instances of a rule with their annotations, as `alertd test` compares
+        them: without `because`, which alertd words itself."""
         state = self.states.get(name)
         if state is None:
             return []
         rule = self.ruleset.by_name[name]
-        return [(i.labels, dict(rule.annotations_for(i))) for i in state.in_status(Status.FIRING)]
+        return [(i.labels, {k: v for k, v in rule.annotations_for(i).items() if k != BECAUSE})
+                for i in state.in_status(Status.FIRING)]

@@ -82,14 +82,17 @@ class RuleManager:
         self.evaluator = Evaluator(self.ruleset)
         self.groups: tuple[Group, ...] = ()
 
-    def replace(self, specs: Sequence[GroupSpec], default_interval: float) -> ReloadSummary:
-        """Swap in new rules, carrying over the state of every rule that keeps its name."""
-        ruleset = RuleSet.from_groups(specs, default_interval)
+    def replace(self, specs: Sequence[GroupSpec], default_interval: float,
+                prometheus_url: str | None = None) -> ReloadSummary:
+        """Swap in new rules, carrying over the state of every rule that keeps its name.
+        `prometheus_url` is where people open Prometheus (the graph links of prom() rules)."""
+        ruleset = RuleSet.from_groups(specs, default_interval, prometheus_url)
         old_states = self.evaluator.states
         evaluator = Evaluator(ruleset)
         kept = [name for name in evaluator.states if name in old_states]
         for name in kept:
             evaluator.states[name] = old_states[name]
+        evaluator.unexplained = {n for n in self.evaluator.unexplained if n in evaluator.states}
         self.default_interval = default_interval
         self.ruleset, self.evaluator = ruleset, evaluator
         self.groups = self._groups(specs, ruleset)
@@ -104,6 +107,7 @@ class RuleManager:
         restored = [name for name in states if name in self.evaluator.states]
         for name in restored:
             self.evaluator.states[name] = states[name]
+        self.evaluator.unexplained.update(restored)
         return restored
 
     def _groups(self, specs: Sequence[GroupSpec], ruleset: RuleSet) -> tuple[Group, ...]:

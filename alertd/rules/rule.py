@@ -13,6 +13,9 @@ from alertd.lang.compile import CompiledExpr, compile_expr
 from alertd.lang.context import EvalContext
 from alertd.lang.types import ValueType
 from alertd.model import ALERTNAME, Labels
+from alertd.rules.inputs import ANNOTATION as BECAUSE
+from alertd.rules.inputs import Explainer, because
+from alertd.rules.links import is_http_url, prometheus_graph_url
 from alertd.rules.spec import AlertSpec, GroupSpec
 from alertd.rules.state import Active, Instance, Observation, Timing
 from alertd.templates import Template, compile_template
@@ -32,6 +35,11 @@ class AlertRule:
     annotations: Mapping[str, Template]
     interval: float
     timing: Timing
+    dashboard: Template | None = None
+    generator_url: Template | None = None
+    # Without a generator_url template: the Prometheus graph of the prom() queries.
+    default_generator_url: str = ""
+    explainer: Explainer | None = None  # for composite rules: what made an instance fire
     # Series labels -> (expression labels, alert labels). A rule sees the same series at
     # every evaluation, so each label set is composed once rather than every time.
     _label_cache: dict[Labels, tuple[Labels, Labels]] = field(
@@ -91,9 +99,14 @@ class AlertRule:
         """The annotations of an instance, rendered from its latest value and labels.
 
         Rendering happens when someone reads them (a notification, the API, a test), not
-        at every evaluation of every instance.
+        at every evaluation of every instance. A composite's instance also says what made
+        it fire (`because`).
         """
-        return self._annotations(instance.value, instance.labels)
+        annotations = self._annotations(instance.value, instance.labels)
+        if not instance.inputs:
+            return annotations
+        line = because((i.details() for i in instance.inputs), instance.labels)
+        return MappingProxyType({**annotations, BECAUSE: line})
 
     def _annotations(self, value: float, labels: Labels) -> Mapping[str, str]:
         owner = labels.get("owner")
@@ -102,11 +115,27 @@ class AlertRule:
                for name, t in self.annotations.items()}
         if runbook:
             out["runbook_url"] = runbook
+        if self.dashboard is not None:
+            link = self.dashboard.render(value, labels, owner, runbook).strip()
+            if is_http_url(link):
+                out["dashboard"] = link
         return MappingProxyType(out)
 
+    def generator_url_for(self, instance: Instance) -> str:
+        """The alert's generatorURL: the rule's generator_url rendered for the instance,
+        else the Prometheus graph of its queries, else empty."""
+        if self.generator_url is None:
+            return self.default_generator_url
+        labels = instance.labels
+        owner = labels.get("owner")
+        runbook = self.runbook.render(instance.value, labels, owner, "") if self.runbook else ""
+        link = self.generator_url.render(instance.value, labels, owner, runbook).strip()
+        return link if is_http_url(link) else ""
 
-def compile_rule(spec: AlertSpec, group: GroupSpec,
-                 default_interval: float = DEFAULT_INTERVAL) -> AlertRule:
+
+def compile_rule(spec: AlertSpec, group: GroupSpec, default_interval: float = DEFAULT_INTERVAL,
+                 prometheus_url: str | None = None) -> AlertRule:
+    """`prometheus_url`: where people open Prometheus, for the graph links of prom() rules."""
     static = dict(spec.labels)
     if spec.severity:
         static["severity"] = spec.severity
@@ -114,9 +143,10 @@ def compile_rule(spec: AlertSpec, group: GroupSpec,
         static["owner"] = spec.owner
     static[ALERTNAME] = spec.name
     interval = spec.interval or group.interval or default_interval
+    when = compile_expr(spec.when)
     return AlertRule(
         spec=spec,
-        when=compile_expr(spec.when),
+        when=when,
         clear=compile_expr(spec.clear) if spec.clear is not None else None,
         clear_basis=_clear_basis(spec.clear),
         static_labels=Labels(static),
@@ -125,7 +155,19 @@ def compile_rule(spec: AlertSpec, group: GroupSpec,
                                       for k, v in spec.annotations.items()}),
         interval=interval,
         timing=Timing(spec.for_, spec.keep_firing_for, spec.clear is not None, spec.nodata),
+        dashboard=compile_template(spec.dashboard) if spec.dashboard else None,
+        generator_url=compile_template(spec.generator_url) if spec.generator_url else None,
+        default_generator_url=prometheus_graph_url(prometheus_url, when.prom_queries)
+        if prometheus_url else "",
+        explainer=Explainer(spec.when) if _composite(spec.when) else None,
     )
+
+
+def _composite(when: ast.Expr) -> bool:
+    """Whether an instance's value alone does not say why it fires: the rule joins other
+    rules' alerts or several conditions."""
+    return any((isinstance(n, ast.Call) and n.name == "alert")
+               or (isinstance(n, ast.Binary) and n.op in ast.SET_OPS) for n in ast.walk(when))
 
 
 def _clear_basis(clear: ast.Expr | None) -> CompiledExpr | None:

@@ -31,6 +31,11 @@ class AlertSpec:
     severity: str | None = None
     owner: str | None = None  # the alert's own, else its group's
     runbook: str | None = None  # a template, like the annotations
+    dashboard: str | None = None  # a template: the `dashboard` annotation, a URL
+    generator_url: str | None = None  # a template: the alerts' generatorURL
+    # While an instance fires, the instances of the alert() references that made it are
+    # held back from notifications (an inhibition generated from the references).
+    suppresses_inputs: bool = False
     # Static labels: the group's, then the alert's (the alert wins). Without severity,
     # owner and alertname, which are added to every instance.
     labels: dict[str, str] = field(default_factory=dict)

@@ -21,9 +21,13 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from alertd.model import Labels, Vector
 from alertd.rules.spec import NoDataPolicy
+
+if TYPE_CHECKING:
+    from alertd.rules.inputs import Input
 
 # A resolved instance is kept this long so that the resolution can be notified.
 RESOLVED_RETENTION = 15 * 60.0
@@ -68,6 +72,9 @@ class Instance:
     keep_firing_since: float | None = None
     last_seen: float | None = None
     nodata: bool = False  # raised by the `nodata = "alert"` policy, not by the expression
+    # What made a composite rule's instance pending or firing, worked out at that change
+    # (rules.inputs); None when not worked out (not a composite, or restored from a save).
+    inputs: tuple[Input, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +128,7 @@ class Transition:
     at: float
     value: float
     reason: Reason | None = None  # for a change to resolved or inactive
+    inputs: tuple[Input, ...] | None = None  # for a composite's change to pending or firing
 
 
 def step(timing: Timing, state: RuleState, obs: Observation) -> tuple[RuleState, list[Transition]]:
@@ -164,15 +172,16 @@ def step(timing: Timing, state: RuleState, obs: Observation) -> tuple[RuleState,
 def _still_active(timing: Timing, prev: Instance | None, labels: Labels, active: Active,
                   at: float) -> Instance:
     if prev is None or prev.status is Status.RESOLVED:
-        status, active_at, fired_at = Status.PENDING, at, None
+        status, active_at, fired_at, inputs = Status.PENDING, at, None, None
     else:
-        status, active_at, fired_at = prev.status, prev.active_at, prev.fired_at
+        status, active_at, fired_at, inputs = (prev.status, prev.active_at, prev.fired_at,
+                                               prev.inputs)
     if status is Status.PENDING and at - active_at >= timing.for_:
         status, fired_at = Status.FIRING, at
     # Built directly rather than with dataclasses.replace: this runs for every instance
     # of every rule at every evaluation.
     return Instance(labels, active.expr_labels, status, active_at, active.value, fired_at,
-                    None, None, at, active.nodata)
+                    None, None, at, active.nodata, inputs)
 
 
 def _gone(timing: Timing, prev: Instance, obs: Observation, at: float) -> Instance | None:

@@ -12,11 +12,19 @@ it is updated in place rather than replaced.
 Each change, once written, is told to `record` as a `silence` history event (created,
 changed, expired, expired_on_resolve), with `via` saying where it came from: the API,
 the CLI (through the API) or a Slack button.
+
+Each silence's end is told once to `on_end`, so that what shows a silence (a Slack page
+it was made from) can follow it: at once when it is expired (by the API, the CLI, the
+resolution of its alerts, or an update that replaces it: then with the silence that
+takes its place), and at the first `sweep` after its end time passes, which changes
+nothing and so is noticed only by looking. Silences that ended while alertd was down
+are told at the first sweep after a start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -48,6 +56,11 @@ VIAS = ("api", "cli", "slack")  # where a change comes from, as the history says
 CLI_AGENT = "alertd-cli"
 
 Record = Callable[[HistoryEvent], None]
+# A silence that ended, and the one that replaced it (an update that could not be made in
+# place), or None.
+EndListener = Callable[[Silence, Silence | None], None]
+
+log = logging.getLogger("alertd.silence")
 
 # Label sets whose muting silences are remembered; beyond it the cache starts over.
 _CACHE_LIMIT = 65_536
@@ -71,12 +84,15 @@ class Silences:
     """The silences, in memory, over an optional repository (None: memory only)."""
 
     def __init__(self, repository: SilenceRepository | None = None, *,
-                 retention: float = RETENTION, record: Record | None = None) -> None:
+                 retention: float = RETENTION, record: Record | None = None,
+                 on_end: EndListener | None = None) -> None:
         if retention < 0:
             raise ValueError("the retention of silences cannot be negative")
         self._repo = repository
         self.retention = retention
         self.record = record
+        self.on_end = on_end
+        self._told: set[str] = set()  # ids of the silences whose end on_end was told
         self._by_id: dict[str, Silence] = {}
         self._lock = asyncio.Lock()
         self._version = 0
@@ -87,8 +103,9 @@ class Silences:
 
     @classmethod
     async def open(cls, repository: SilenceRepository | None, now: float, *,
-                   retention: float = RETENTION, record: Record | None = None) -> Silences:
-        silences = cls(repository, retention=retention, record=record)
+                   retention: float = RETENTION, record: Record | None = None,
+                   on_end: EndListener | None = None) -> Silences:
+        silences = cls(repository, retention=retention, record=record, on_end=on_end)
         await silences.load(now)
         return silences
 
@@ -150,6 +167,8 @@ class Silences:
             await self._write([s for _, s in writes])
             for action, written in writes:
                 self._recorded(action, written, now, via)
+                if action == "expired":
+                    self._ended(written, new)
             return new.id
 
     async def expire(self, silence_id: str, now: float, *, via: str = "api") -> Silence:
@@ -168,6 +187,7 @@ class Silences:
             expired = _expired(sil, now)
             await self._write([expired])
             self._recorded("expired", expired, now, via)
+            self._ended(expired, None)
             return expired
 
     async def on_resolved(self, resolved: Labels, still_firing: Iterable[Labels],
@@ -197,7 +217,14 @@ class Silences:
                 await self._write(expired)
             for sil in expired:
                 self._recorded("expired_on_resolve", sil, now, None)
+                self._ended(sil, None)
             return [s.id for s in expired]
+
+    def sweep(self, now: float) -> None:
+        """Tell `on_end` of the silences whose end time has passed since it was last told."""
+        for sil in list(self._by_id.values()):
+            if sil.id not in self._told and sil.state(now) == EXPIRED:
+                self._ended(sil, None)
 
     async def gc(self, now: float) -> list[str]:
         """Forget the silences that expired more than `retention` ago; their ids."""
@@ -210,6 +237,7 @@ class Silences:
                 await self._repo.delete(dead)
             for sid in dead:
                 del self._by_id[sid]
+            self._told.difference_update(dead)
             self._version += 1
             return dead
 
@@ -222,6 +250,18 @@ class Silences:
             action=action, silence_id=sil.id, by=sil.created_by, comment=sil.comment,
             via=via, matchers=[format_matcher(m) for m in sil.matchers],
             starts_at=sil.starts_at, ends_at=sil.ends_at))
+
+    def _ended(self, sil: Silence, successor: Silence | None) -> None:
+        """Tell `on_end`, once per silence, that `sil` ended (it is written already)."""
+        if sil.id in self._told:
+            return
+        self._told.add(sil.id)
+        if self.on_end is None:
+            return
+        try:
+            self.on_end(sil, successor)
+        except Exception:  # a listener must not undo a change already made
+            log.exception("telling the end of silence %s failed", sil.id)
 
     async def _write(self, silences: Sequence[Silence]) -> None:
         if self._repo is not None:

@@ -864,3 +864,27 @@ def test_formatting_is_stable_keeps_meaning_and_comments(source: str) -> None:
     assert comparable(again.items) == comparable(original.file.items)
     assert [c.text for c in again.comments] == [c.text for c in original.file.comments]
     assert out == "" or (out.endswith("\n") and not out.endswith("\n\n"))
+
+
+def test_links_and_flags_format_like_any_setting() -> None:
+    source = text(
+        """
+        alert FraudModelDegraded {
+          when = alert("FraudScoreLatencyHigh") and on(model_version) alert("FraudErrorRateHigh")
+          dashboard='https://grafana.example.com/d/fraud?v={{ labels.model_version }}'
+              suppresses_inputs=true
+          generator_url = `https://grafana.example.com/explore`
+        }
+        """
+    )
+    assert_formats(source, text(
+        """
+        alert FraudModelDegraded {
+          when              = alert("FraudScoreLatencyHigh")
+                              and on(model_version) alert("FraudErrorRateHigh")
+          dashboard         = "https://grafana.example.com/d/fraud?v={{ labels.model_version }}"
+          suppresses_inputs = true
+          generator_url     = `https://grafana.example.com/explore`
+        }
+        """
+    ))

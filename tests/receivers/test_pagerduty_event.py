@@ -124,7 +124,8 @@ def test_a_trigger_says_what_broke_where_and_since_when() -> None:
     details = payload["custom_details"]
     assert details["firing"] == 3 and details["resolved"] == 0
     assert details["labels"] == {"job": "churn", "service": "churn-api", "team": "ml"}
-    assert details["value"] == 0 and details["owner"] == "ml-platform"
+    # The worst value, and the alerts worst first.
+    assert details["value"] == 0.5 and details["owner"] == "ml-platform"
     assert details["alerts"][1] == {"status": "firing", "labels": {"instance": "db1"},
                                     "value": 0.25, "starts_at": "2026-01-02T10:04:30.250+0000"}
     assert "truncated_alerts" not in details
@@ -166,8 +167,8 @@ def test_values_json_cannot_hold_are_written_as_prometheus_does() -> None:
     event = trigger(view(*group))
     json.dumps(event, allow_nan=False)
     details = event["payload"]["custom_details"]
-    assert details["value"] == "NaN"
-    assert [a["value"] for a in details["alerts"]] == ["NaN", "+Inf"]
+    assert details["value"] == "+Inf"  # the worst; NaN says nothing, so it goes last
+    assert [a["value"] for a in details["alerts"]] == ["+Inf", "NaN"]
 
 
 def test_a_resolved_alert_in_the_group_says_when_it_ended() -> None:
@@ -214,7 +215,7 @@ def test_a_huge_group_stays_under_the_limit_and_says_how_many_were_left_out() ->
     details = event["payload"]["custom_details"]
     kept = len(details["alerts"])
     assert 0 < kept < 1000 and details["truncated_alerts"] == 1000 - kept
-    assert details["alerts"][0]["labels"] == {"instance": "host-0"}  # the first ones kept
+    assert details["alerts"][0]["labels"] == {"instance": "host-999"}  # the worst ones kept
     assert details["firing"] == 1000
     assert size(event) > LIMIT - 20_000  # as many as fit, not a few
 

@@ -26,20 +26,24 @@ NAME = "ChurnModelDrift"
 def alert(*, name: str = NAME, severity: str = "critical", owner: str = "ml-platform",
           started: float = NOW - 12 * MINUTE, ended: float | None = None, summary: str = "",
           value: float | None = None, runbook: str = "", graph: str = "",
-          flapping: str = "", **labels: str) -> Alert:
+          flapping: str = "", dashboard: str = "", because: str = "",
+          **labels: str) -> Alert:
     base = {"alertname": name, "severity": severity, "owner": owner, **labels}
     annotations = {k: v for k, v in (("summary", summary), ("runbook_url", runbook),
-                                     ("flapping", flapping)) if v}
+                                     ("flapping", flapping), ("dashboard", dashboard),
+                                     ("because", because)) if v}
     return Alert(Labels({k: v for k, v in base.items() if v}), annotations, started, ended,
                  started, generator_url=graph, value=value)
 
 
 def view(*alerts: Alert, handle: str | None = None, actions: Sequence[ActionNote] = (),
-         value: str = "page-1", reason: str = "first notification") -> PageView:
+         value: str = "page-1", reason: str = "first notification",
+         external_url: str = "", acknowledged_by: str = "") -> PageView:
     n = Notification("team-ml/slack", '{}:{alertname="ChurnModelDrift"}',
                      Labels({"alertname": NAME}), alerts, NOW)
     return page_view(n, reason=reason, owner_handle=lambda owner: handle,
-                     actions=actions, action_value=value)
+                     actions=actions, action_value=value, external_url=external_url,
+                     acknowledged_by=acknowledged_by)
 
 
 # An independent reading of Block Kit's limits (reference/integrations.md §1.7).
@@ -294,10 +298,15 @@ def test_without_buttons_the_links_move_to_the_context() -> None:
 
 # The context: why now, where, and what responders did.
 
-def test_the_context_says_why_and_where() -> None:
-    _, blocks = render(view(alert(), reason="repeat interval elapsed"))
-    assert ("repeat interval elapsed · receiver team-ml/slack · "
-            'group {}:{alertname="ChurnModelDrift"}') in texts(blocks).replace('\\"', '"')
+def test_the_context_says_why_and_where_and_keeps_the_group_key_behind_alertd() -> None:
+    a = alert()
+    _, blocks = render(view(a, reason="repeat interval elapsed",
+                            external_url="https://alertd.example.com/"))
+    history = f"https://alertd.example.com/api/alertd/v1/alerts/{a.fingerprint}/history"
+    assert (f"repeat interval elapsed · receiver team-ml/slack · <{history}?format=text|alertd>"
+            in texts(blocks))
+    # The group key means nothing to a responder: the link's decision chain names it.
+    assert "group {}" not in texts(blocks) and "alertname=" not in texts(blocks)
 
 
 def test_the_actions_log_mentions_users_and_names_others() -> None:
@@ -334,7 +343,7 @@ def test_user_data_is_escaped_everywhere() -> None:
 def test_the_fallback_is_a_short_plain_summary() -> None:
     group = [alert(summary="churn drifted", instance=f"i{i}") for i in range(3)]
     text, _ = render(view(*group))
-    assert text == f"[FIRING:3] {NAME} (team ml-platform) — churn drifted"
+    assert text == f"[FIRING:3] {NAME} (owner ml-platform) — churn drifted"
 
 
 def test_the_fallback_of_a_huge_summary_stays_short() -> None:
@@ -366,7 +375,7 @@ def test_a_group_lists_its_alerts_by_what_tells_them_apart() -> None:
              alert(summary="drift", instance="db3", ended=NOW - MINUTE)]
     text, blocks = render(view(*group))
     assert fields(blocks)["Alerts"] == "2 firing · 1 resolved"
-    assert listing(blocks) == ("• instance=db1 — *0.5*\n• instance=db2 — *0.7*\n"
+    assert listing(blocks) == ("• instance=db2 — *0.7*\n• instance=db1 — *0.5*\n"
                        "• instance=db3 _(resolved)_")
     assert limit_problems(text, blocks) == []
 
@@ -398,12 +407,14 @@ def test_a_huge_group_with_one_huge_summary_still_lists_some() -> None:
 
 def test_everything_at_its_longest_still_fits_and_lists_some() -> None:
     big = "&" * 5000
-    group = [alert(summary=big + str(i), owner=big, instance=f"host-{i}", value=i / 7,
+    group = [alert(summary=big + str(i), owner=big, instance=f"host-{i}", value=-i / 7,
                    runbook="https://rb/" + "r" * 990, graph="https://g/" + "g" * 990,
+                   dashboard="https://d/" + "d" * 990, because=big,
                    team=big, env=big) for i in range(500)]
     n = Notification("r" * 5000, "g" * 5000, Labels({"alertname": NAME}), group, NOW)
     page = page_view(n, reason=big, owner_handle=lambda owner: "@" + big,
-                     actions=[ActionNote("U0123ABCD", big, NOW)] * 20, action_value="v" * 2000)
+                     actions=[ActionNote("U0123ABCD", big, NOW)] * 20, action_value="v" * 2000,
+                     external_url="https://alertd.example.com/" + "a" * 900)
     for with_buttons in (True, False):
         text, blocks = render(page, buttons=with_buttons, title=big, text="x" * 10_000)
         assert limit_problems(text, blocks, escaped=False) == []
