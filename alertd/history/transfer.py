@@ -4,9 +4,9 @@
      "labels": {"alertname": "X", ...}, "rule": "X", "details": {"receiver": "team-ml", ...}}
 
 `at` is RFC 3339 in UTC with as many digits of fraction as the stored time needs (at least
-three), so that an import stores exactly the time exported: the event's key (and so an
-import's idempotence) depends on it. Details are as stored: NaN and infinities as "NaN",
-"+Inf", "-Inf".
+three), so that an import stores exactly the time exported: an import finds the events
+stored already by their time (and so is idempotent only if it is exact). Details are as
+stored: NaN and infinities as "NaN", "+Inf", "-Inf".
 """
 
 from __future__ import annotations

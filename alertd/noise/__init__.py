@@ -10,10 +10,10 @@ definitions are in docs/noise-report.md.
     summarize(events, settings)     the same over events in hand (tests, replays)
     flap_score, FlapDetector        flap detection, for the report and for live use
 
-Modules, in the order data flows: `inputs` (period, rules, settings), `timeline` (open
-alerts, intervals, flap observations), `flap`, `bands`, `pages`, `verdicts`, `silences`,
-`stats` (the single pass), `figures` (running totals), `report` (the values and their
-JSON form), `build` (the entry points).
+Modules, in the order data flows: `event` (what is read of a history event), `inputs`
+(period, rules, settings), `timeline` (open alerts, intervals, flap observations), `flap`,
+`bands`, `pages`, `verdicts`, `silences`, `stats` (the single pass), `figures` (running
+totals), `report` (the values and their JSON form), `build` (the entry points).
 """
 
 from __future__ import annotations

@@ -31,7 +31,11 @@ def zone(name: str | None) -> tzinfo:
 
 def band(at: float, where: tzinfo) -> str:
     """The band of the time `at` (seconds since the epoch) in the zone `where`."""
-    local = datetime.fromtimestamp(at, where)
+    return local_band(datetime.fromtimestamp(at, where))
+
+
+def local_band(local: datetime) -> str:
+    """The band of a local time."""
     if local.hour < _WAKE or local.hour >= _NIGHT:
         return SLEEP
     if local.weekday() >= 5 or local.hour >= _EVENING:  # weekday 5, 6: Saturday, Sunday

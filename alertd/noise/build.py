@@ -4,18 +4,21 @@ the store, streamed.
 `build_report` reads two streams from the repository, each in time order and page by page:
 the warm-up (state changes, silences and rule health from 90 days before the end, or from
 the previous period's start if that is earlier) and then the events of the previous and
-the current period that the figures are made of.
+the current period that the figures are made of. It reads them with `scan`, which gives
+pages of light rows (no labels nor severity) rather than one HistoryEvent at a time, and
+reads the next page while this one is counted.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from alertd.config.routing import Owner
 from alertd.history import HistoryEvent
 from alertd.noise.bands import BUSINESS, OFF, SLEEP, dates, zone
+from alertd.noise.event import Event
 from alertd.noise.figures import TOTAL, Scope, freeze, owner_scope, rule_scope
 from alertd.noise.inputs import CURRENT, DAY, PERIODS, PREVIOUS, RuleInfo, Settings
 from alertd.noise.report import (
@@ -46,6 +49,15 @@ class HistorySource(Protocol):
                 rule: str | None = None) -> AsyncIterator[HistoryEvent]: ...
 
 
+@runtime_checkable
+class HistoryScan(Protocol):
+    """Where `build_report` reads the history from best: `between`'s events of some kinds,
+    a page at a time (alertd.store.notifications.HistoryRepository)."""
+
+    def scan(self, since: float, until: float,
+             kinds: Iterable[str] | None = None) -> AsyncIterator[Iterable[Event]]: ...
+
+
 def settings_for(*, start: float, end: float, owner: str | None, rules: Sequence[RuleInfo],
                  owners: Sequence[Owner], paging: Mapping[str, bool],
                  self_resolve_minutes: float = 5) -> Settings:
@@ -56,7 +68,7 @@ def settings_for(*, start: float, end: float, owner: str | None, rules: Sequence
         self_resolve_s=self_resolve_minutes * 60.0)
 
 
-async def build_report(repository: HistorySource, *, start: float, end: float,
+async def build_report(repository: HistoryScan | HistorySource, *, start: float, end: float,
                        owner: str | None, rules: Sequence[RuleInfo], owners: Sequence[Owner],
                        paging: Mapping[str, bool], now: float,
                        self_resolve_minutes: float = 5) -> Report:
@@ -65,18 +77,34 @@ async def build_report(repository: HistorySource, *, start: float, end: float,
     settings = settings_for(start=start, end=end, owner=owner, rules=rules, owners=owners,
                             paging=paging, self_resolve_minutes=self_resolve_minutes)
     aggregator = Aggregator(settings)
+    feed = aggregator.feed
     if settings.warmup_start < settings.previous_start:
-        async for e in repository.between(settings.warmup_start, settings.previous_start,
-                                          kinds=WARMUP_KINDS):
-            aggregator.feed(e)
-    async for e in repository.between(settings.previous_start, settings.end,
-                                      kinds=PERIOD_KINDS):
-        aggregator.feed(e)
+        async for page in _pages(repository, settings.warmup_start, settings.previous_start,
+                                 WARMUP_KINDS):
+            for e in page:
+                feed(e)
+    async for page in _pages(repository, settings.previous_start, settings.end,
+                             PERIOD_KINDS):
+        for e in page:
+            feed(e)
     aggregator.finish()
     return assemble(aggregator, now)
 
 
-def summarize(events: Iterable[HistoryEvent], settings: Settings, *, now: float) -> Report:
+def _pages(repository: HistoryScan | HistorySource, since: float, until: float,
+           kinds: Sequence[str]) -> AsyncIterator[Iterable[Event]]:
+    if isinstance(repository, HistoryScan):
+        return repository.scan(since, until, kinds=kinds)
+    return _one_by_one(repository.between(since, until, kinds=kinds))
+
+
+async def _one_by_one(events: AsyncIterator[HistoryEvent]) -> AsyncIterator[Iterable[Event]]:
+    """Events read one at a time (a source without `scan`), as pages of one."""
+    async for e in events:
+        yield (e,)
+
+
+def summarize(events: Iterable[Event], settings: Settings, *, now: float) -> Report:
     """The report over events given in time order (warm-up events included)."""
     aggregator = Aggregator(settings)
     for e in events:

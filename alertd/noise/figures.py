@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from alertd.noise.bands import BUSINESS, OFF, SLEEP
+from alertd.noise.pages import Page
 from alertd.noise.report import Feedback, Figures, Interruptions
 
 Scope = tuple[str, str | None]
@@ -99,6 +100,27 @@ class Tallies:
 
     def names(self, kind: str) -> set[str | None]:
         return {name for (_, (k, name)) in self._by if k == kind}
+
+
+class PageFigures:
+    """What a page adds to each tally it counts in (but its band), worked out once."""
+
+    __slots__ = ("acker", "actioned", "wait")
+
+    def __init__(self, page: Page) -> None:
+        self.wait = None if page.acked_at is None else page.acked_at - page.at
+        self.acker = page.acker or ""
+        self.actioned = page.actioned
+
+    def add(self, tally: Tally, in_band: str) -> None:
+        tally.pages += 1
+        tally.bands[in_band] += 1
+        if self.wait is not None:
+            tally.acked += 1
+            tally.ack_waits.append(self.wait)
+            tally.ackers[self.acker] += 1
+        if self.actioned:
+            tally.actioned += 1
 
 
 def freeze(t: Tally, days: float) -> Figures:

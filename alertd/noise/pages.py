@@ -17,19 +17,19 @@ from __future__ import annotations
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 
-from alertd.history import HistoryEvent
+from alertd.noise.event import Event
 
 PAGING_INTEGRATIONS = frozenset({"slack", "pagerduty"})
 
 
-def reaches_person(e: HistoryEvent, paging: Mapping[str, bool]) -> bool:
+def reaches_person(e: Event, paging: Mapping[str, bool]) -> bool:
     """Whether a delivery event is of a notification a person received."""
     d = e.details
     return (d.get("outcome") == "ok" and d.get("integration") in PAGING_INTEGRATIONS
             and paging.get(str(d.get("receiver", "")), True))
 
 
-def page_key(e: HistoryEvent) -> Hashable:
+def page_key(e: Event) -> Hashable:
     d = e.details
     delivery = d.get("delivery")
     if delivery:
@@ -70,7 +70,7 @@ class PageBook:
         self._pages: dict[Hashable, Page] = {}
         self._by_alert: dict[str, set[Hashable]] = {}
 
-    def delivered(self, e: HistoryEvent, period: int, rule: str, owner: str | None) -> None:
+    def delivered(self, e: Event, period: int, rule: str, owner: str | None) -> None:
         """A delivery event of a page, for one firing alert of it."""
         key = page_key(e)
         page = self._pages.get(key)
@@ -80,7 +80,10 @@ class PageBook:
         page.owners.add(owner)
         page.alerts.add(e.fingerprint)
         page.firing.add(e.fingerprint)
-        self._by_alert.setdefault(e.fingerprint, set()).add(key)
+        keys = self._by_alert.get(e.fingerprint)
+        if keys is None:
+            keys = self._by_alert[e.fingerprint] = set()
+        keys.add(key)
 
     def about(self, fingerprint: str, at: float) -> list[Page]:
         """The pages sent by `at` that carried this alert, which still fires."""
@@ -95,7 +98,9 @@ class PageBook:
             page.firing.discard(fingerprint)
             if not page.firing:
                 done.append(self._pages.pop(key))
-        return sorted(done, key=lambda p: p.at)
+        if len(done) > 1:
+            done.sort(key=lambda p: p.at)
+        return done
 
     def close_all(self) -> list[Page]:
         """The end of the report: every page still followed, done."""

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from alertd.history import HistoryEvent
+from alertd.noise.event import Event
 from alertd.noise.inputs import CURRENT, LONG_RUNNING
 
 _EXPIRED = ("expired", "expired_on_resolve")
@@ -53,7 +53,7 @@ class SilenceBook:
     def __init__(self) -> None:
         self._by_id: dict[str, SilenceRecord] = {}
 
-    def lifecycle(self, e: HistoryEvent) -> None:
+    def lifecycle(self, e: Event) -> None:
         d = e.details
         sid = str(d.get("id", ""))
         if not sid:

@@ -8,6 +8,10 @@ forgotten once counted.
 
 Events before the previous period (the warm-up) only set up state: which alerts were
 already firing, which silences were active, which rules had fired in the last 90 days.
+
+A report reads a million events, so the paths every event takes are kept short: the
+period bounds and the three tallies an alert counts in (total, rule, owner) are looked up
+once, not per event, and the flap detector's answers are remembered (timeline.Follower).
 """
 
 from __future__ import annotations
@@ -15,11 +19,20 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable
-from datetime import date, tzinfo
+from datetime import date, datetime, tzinfo
 
-from alertd.history import HistoryEvent
-from alertd.noise.bands import band, local_date, zone
-from alertd.noise.figures import TOTAL, Scope, Tallies, Tally, owner_scope, rule_scope, scopes
+from alertd.noise.bands import band, local_band, local_date, zone
+from alertd.noise.event import Event
+from alertd.noise.figures import (
+    TOTAL,
+    PageFigures,
+    Scope,
+    Tallies,
+    Tally,
+    owner_scope,
+    rule_scope,
+    scopes,
+)
 from alertd.noise.inputs import (
     CURRENT,
     DEFAULT_STEP,
@@ -31,7 +44,7 @@ from alertd.noise.inputs import (
 )
 from alertd.noise.pages import Page, PageBook, reaches_person
 from alertd.noise.silences import SilenceBook
-from alertd.noise.timeline import OpenAlert, Track, covered, follow, overlap
+from alertd.noise.timeline import Follower, OpenAlert, Track, covered, overlap
 from alertd.noise.verdicts import VERDICTS, Verdict, VerdictBook
 
 FIRING, PENDING = "firing", "pending"
@@ -40,7 +53,7 @@ ERROR, NODATA = "error", "nodata"
 # dropped.
 SWEEP_EVERY = 3600.0
 
-Handler = Callable[[HistoryEvent, str, str | None, int | None], None]
+Handler = Callable[[Event, str, str | None, int | None], None]
 
 
 class Aggregator:
@@ -53,6 +66,9 @@ class Aggregator:
         self.tallies = Tallies()
         self.alerts: dict[str, OpenAlert] = {}
         self.tracks: dict[str, Track] = {}
+        # The instances with a track whose alert is not open (the only ones whose tracks
+        # _sweep may drop), in the order of their last change: fingerprint -> its time.
+        self._closed: dict[str, float] = {}
         self.pages = PageBook()
         self.silences = SilenceBook()
         self.verdicts = VerdictBook()
@@ -66,6 +82,17 @@ class Aggregator:
         self._flapping: set[tuple[int, str]] = set()  # (period, fingerprint) counted
         self._previous_done = False
         self._next_sweep = -math.inf
+        self._next_advance = -math.inf  # the earliest time _advance has something to do
+        self._follow = Follower(settings.flap)
+        self._steps: dict[str, float] = {}  # rule -> evaluation interval
+        self._shortest_step = min([DEFAULT_STEP, *(r.interval for r in settings.rules
+                                                   if r.interval)])
+        self._owners: dict[str, str | None] = {}  # rule -> its owner in the configuration
+        # (period, rule, owner) -> the tallies of everything, the rule and the owner
+        self._scoped: dict[tuple[int, str, str | None], tuple[Tally, Tally, Tally]] = {}
+        self._recent_from = settings.end - NEVER_FIRED_WINDOW
+        self._previous_start = settings.previous_start
+        self._bounds = tuple((p, *settings.bounds(p)) for p in PERIODS)
         self._handlers: dict[str, Handler] = {
             "transition": self._transition, "delivery": self._delivery, "ack": self._ack,
             "feedback": self._feedback, "silenced": self._silenced, "health": self._health,
@@ -73,25 +100,31 @@ class Aggregator:
 
     # --- reading ---------------------------------------------------------------------
 
-    def feed(self, e: HistoryEvent) -> None:
+    def feed(self, e: Event) -> None:
         """Count one event in; events must come in time order."""
         s = self.settings
-        if e.at >= s.end:
+        at = e.at
+        if at >= s.end:
             return
-        self._advance(e.at)
-        if e.kind == "silence":
+        if at >= self._next_advance:
+            self._advance(at)
+        kind = e.kind
+        if kind == "silence":
             self.silences.lifecycle(e)
             return
         rule = e.rule or e.alertname
-        owner = self._owner(e, rule)
-        if (e.kind == "transition" and e.details.get("to") == FIRING
-                and e.at >= s.end - NEVER_FIRED_WINDOW):
+        owner = e.owner or self._rule_owner(rule)
+        if (kind == "transition" and at >= self._recent_from
+                and e.details.get("to") == FIRING):
             self.fired_recently.add(rule)
         if s.owner is not None and owner != s.owner:
             return
-        handler = self._handlers.get(e.kind)
+        handler = self._handlers.get(kind)
         if handler is not None:
-            handler(e, rule, owner, s.period_of(e.at))
+            # s.period_of(at), knowing that at < s.end
+            period = CURRENT if at >= s.start else PREVIOUS if at >= self._previous_start \
+                else None
+            handler(e, rule, owner, period)
 
     def finish(self) -> None:
         """The end of the period: what is still open is counted up to it."""
@@ -110,80 +143,116 @@ class Aggregator:
         for verdict in self.verdicts:
             self._count_verdict(verdict)
 
-    def _owner(self, e: HistoryEvent, rule: str) -> str | None:
-        if e.owner:
-            return e.owner
-        info = self.rules.get(rule)
-        return info.owner if info is not None and info.owner else None
+    def _rule_owner(self, rule: str) -> str | None:
+        """The owner of an event that names none: its rule's, if configured."""
+        try:
+            return self._owners[rule]
+        except KeyError:
+            info = self.rules.get(rule)
+            owner = self._owners[rule] = info.owner if info is not None and info.owner \
+                else None
+            return owner
 
     def _tally(self, period: int, scope: Scope) -> Tally:
         return self.tallies(period, scope)
 
+    def _tallies(self, period: int, rule: str, owner: str | None) -> tuple[Tally, Tally, Tally]:
+        """The tallies something about one alert counts in: everything, its rule, its
+        owner (`scopes`)."""
+        key = (period, rule, owner)
+        found = self._scoped.get(key)
+        if found is None:
+            total, of_rule, of_owner = (self.tallies(period, scope)
+                                        for scope in scopes(rule, owner))
+            found = self._scoped[key] = (total, of_rule, of_owner)
+        return found
+
     def _advance(self, at: float) -> None:
-        if not self._previous_done and at > self.settings.start:
+        start = self.settings.start
+        if not self._previous_done and at > start:
             self._previous_done = True
-            self._count_long_firings(PREVIOUS, self.settings.start)
+            self._count_long_firings(PREVIOUS, start)
         if at >= self._next_sweep:
             self._sweep(at)
             self._next_sweep = at + SWEEP_EVERY
+        self._next_advance = self._next_sweep if self._previous_done else min(
+            self._next_sweep, start)
 
     def _sweep(self, at: float) -> None:
         detector = self.settings.flap
-        quiet = [fp for fp, t in self.tracks.items()
-                 if fp not in self.alerts and t.quiet_since(at, detector)]
+        # In the order of their last change: from the first that changed within a window
+        # of the shortest interval on, none is quiet.
+        recent = detector.window * self._shortest_step
+        quiet = []
+        for fp, changed in self._closed.items():
+            if at - changed <= recent:
+                break
+            if self.tracks[fp].quiet_since(at, detector):
+                quiet.append(fp)
         for fp in quiet:
             del self.tracks[fp]
+            del self._closed[fp]
         # A silence that ended before the previous period mutes nothing the report counts.
         self.silences.prune(min(at, self.settings.previous_start))
 
     def _count_long_firings(self, period: int, at: float) -> None:
         for alert in self.alerts.values():
             if alert.firing_since is not None and at - alert.firing_since > LONG_RUNNING:
-                for scope in scopes(alert.rule, alert.owner):
-                    self._tally(period, scope).over_7d += 1
+                for tally in self._tallies(period, alert.rule, alert.owner):
+                    tally.over_7d += 1
 
     # --- alerts ----------------------------------------------------------------------
 
-    def _transition(self, e: HistoryEvent, rule: str, owner: str | None,
+    def _transition(self, e: Event, rule: str, owner: str | None,
                     period: int | None) -> None:
         to = e.details.get("to")
-        self.seen_owner.setdefault(rule, owner)
+        if rule not in self.seen_owner:
+            self.seen_owner[rule] = owner
         self._observe(e, rule, owner, period, to == FIRING)
+        fingerprint = e.fingerprint
         if to == FIRING:
             self._fire(e, rule, owner, period)
         elif to == PENDING:
-            self.alerts.setdefault(e.fingerprint, OpenAlert(rule, owner))
+            if fingerprint not in self.alerts:
+                self.alerts[fingerprint] = OpenAlert(rule, owner)
         else:
             self._resolve(e, rule, owner, period)
+        self._closed.pop(fingerprint, None)
+        if fingerprint not in self.alerts:
+            self._closed[fingerprint] = e.at
 
-    def _observe(self, e: HistoryEvent, rule: str, owner: str | None, period: int | None,
+    def _observe(self, e: Event, rule: str, owner: str | None, period: int | None,
                  firing: bool) -> None:
-        info = self.rules.get(rule)
-        step = info.interval if info is not None and info.interval else DEFAULT_STEP
-        track = follow(self.settings.flap, self.tracks.get(e.fingerprint), e.at, firing, step)
-        self.tracks[e.fingerprint] = track
+        step = self._steps.get(rule)
+        if step is None:
+            info = self.rules.get(rule)
+            step = self._steps[rule] = info.interval if info is not None and info.interval \
+                else DEFAULT_STEP
+        fingerprint = e.fingerprint
+        track = self._follow(self.tracks.get(fingerprint), e.at, firing, step)
+        self.tracks[fingerprint] = track
         if period is None or not track.state.flapping:
             return
-        if (period, e.fingerprint) not in self._flapping:
-            self._flapping.add((period, e.fingerprint))
-            for scope in scopes(rule, owner):
-                self._tally(period, scope).flapping += 1
+        if (period, fingerprint) not in self._flapping:
+            self._flapping.add((period, fingerprint))
+            for tally in self._tallies(period, rule, owner):
+                tally.flapping += 1
 
-    def _fire(self, e: HistoryEvent, rule: str, owner: str | None,
+    def _fire(self, e: Event, rule: str, owner: str | None,
               period: int | None) -> None:
         alert = self.alerts.get(e.fingerprint)
         if alert is not None and alert.firing_since is not None:
             return  # firing already: recorded twice (a restart), not a new firing
         self.alerts[e.fingerprint] = OpenAlert(rule, owner, e.at)
         if period is not None:
-            for scope in scopes(rule, owner):
-                self._tally(period, scope).firings += 1
+            for tally in self._tallies(period, rule, owner):
+                tally.firings += 1
 
-    def _resolve(self, e: HistoryEvent, rule: str, owner: str | None,
+    def _resolve(self, e: Event, rule: str, owner: str | None,
                  period: int | None) -> None:
         if period is not None and e.details.get("from") == FIRING:
-            for scope in scopes(rule, owner):
-                self._tally(period, scope).cycles += 1
+            for tally in self._tallies(period, rule, owner):
+                tally.cycles += 1
         alert = self.alerts.pop(e.fingerprint, None)
         if alert is not None and alert.firing_since is not None:
             self._close_firing(alert, e.at, resolved=True)
@@ -193,15 +262,14 @@ class Aggregator:
     def _close_firing(self, alert: OpenAlert, at: float, *, resolved: bool) -> None:
         since = alert.firing_since
         assert since is not None
-        muted = [iv for sid in alert.silences if (iv := self.silences.interval(sid))]
-        for period in PERIODS:
-            lo, hi = self.settings.bounds(period)
-            lo, hi = max(lo, since), min(hi, at)
+        muted = [iv for sid in alert.silences if (iv := self.silences.interval(sid))] \
+            if alert.silences else None
+        for period, lo, hi in self._bounds:
+            lo, hi = (since if since > lo else lo), (at if at < hi else hi)  # max(), min()
             if hi <= lo:
                 continue
-            silenced = covered(muted, lo, hi)
-            for scope in scopes(alert.rule, alert.owner):
-                tally = self._tally(period, scope)
+            silenced = covered(muted, lo, hi) if muted else 0.0
+            for tally in self._tallies(period, alert.rule, alert.owner):
                 tally.firing_s += hi - lo
                 tally.silenced_s += silenced
         self._judge(alert, since, at, resolved)
@@ -215,11 +283,11 @@ class Aggregator:
         started_in = s.period_of(since)
         known = resolved or lasted > s.self_resolve_s
         by_itself = resolved and lasted <= s.self_resolve_s and not alert.touched
-        for scope in scopes(alert.rule, alert.owner):
-            if ended_in is not None:
-                self._tally(ended_in, scope).durations.append(lasted)
-            if started_in is not None and known:
-                tally = self._tally(started_in, scope)
+        if ended_in is not None:
+            for tally in self._tallies(ended_in, alert.rule, alert.owner):
+                tally.durations.append(lasted)
+        if started_in is not None and known:
+            for tally in self._tallies(started_in, alert.rule, alert.owner):
                 tally.self_judged += 1
                 tally.self_resolved += int(by_itself)
 
@@ -232,7 +300,7 @@ class Aggregator:
         alert.touched = True
         return alert
 
-    def _delivery(self, e: HistoryEvent, rule: str, owner: str | None,
+    def _delivery(self, e: Event, rule: str, owner: str | None,
                   period: int | None) -> None:
         if period is None or not reaches_person(e, self.settings.paging):
             return
@@ -241,14 +309,14 @@ class Aggregator:
             return  # a notification that an alert resolved wakes no one up
         self.pages.delivered(e, period, rule, owner)
 
-    def _ack(self, e: HistoryEvent, rule: str, owner: str | None,
+    def _ack(self, e: Event, rule: str, owner: str | None,
              period: int | None) -> None:
         self._touch(e.fingerprint)
         by = str(e.details.get("by", ""))
         for page in self.pages.about(e.fingerprint, e.at):
             page.acknowledge(e.at, by)
 
-    def _feedback(self, e: HistoryEvent, rule: str, owner: str | None,
+    def _feedback(self, e: Event, rule: str, owner: str | None,
                   period: int | None) -> None:
         self._touch(e.fingerprint)
         if period is not None:
@@ -259,7 +327,7 @@ class Aggregator:
             for page in self.pages.about(e.fingerprint, e.at):
                 page.verdicts[by] = str(verdict)
 
-    def _silenced(self, e: HistoryEvent, rule: str, owner: str | None,
+    def _silenced(self, e: Event, rule: str, owner: str | None,
                   period: int | None) -> None:
         named = e.details.get("silences")
         ids = [str(i) for i in named] if isinstance(named, list) else []
@@ -273,15 +341,15 @@ class Aggregator:
 
     # --- rules -----------------------------------------------------------------------
 
-    def _health(self, e: HistoryEvent, rule: str, owner: str | None,
+    def _health(self, e: Event, rule: str, owner: str | None,
                 period: int | None) -> None:
         state = str(e.details.get("health", ""))
         before = self.health.get(rule)
         if before is not None and before[0] == NODATA:
             self._add_nodata(rule, before[2], before[1], e.at)
         if state == ERROR and period is not None and (before is None or before[0] != ERROR):
-            for scope in scopes(rule, owner):
-                self._tally(period, scope).eval_errors += 1
+            for tally in self._tallies(period, rule, owner):
+                tally.eval_errors += 1
         self.health[rule] = (state, e.at, owner)
 
     def _add_nodata(self, rule: str, owner: str | None, since: float, until: float) -> None:
@@ -289,8 +357,8 @@ class Aggregator:
             lo, hi = self.settings.bounds(period)
             seconds = overlap(since, until, lo, hi)
             if seconds > 0:
-                for scope in scopes(rule, owner):
-                    self._tally(period, scope).nodata_s += seconds
+                for tally in self._tallies(period, rule, owner):
+                    tally.nodata_s += seconds
 
     # --- counting what is done -------------------------------------------------------
 
@@ -305,17 +373,30 @@ class Aggregator:
         totals, once for each rule and each owner of the alerts it carried."""
         if self.on_page is not None:
             self.on_page(page)
-        owners = sorted(page.owners, key=lambda o: (o is None, o or ""))
+        owners = list(page.owners) if len(page.owners) < 2 else sorted(
+            page.owners, key=lambda o: (o is None, o or ""))
         # The band of the totals and of the rules: in the zone of the page's owner (the
         # first by name, when it carried alerts of several).
-        main = band(page.at, self._zone(owners[0] if owners else None))
-        for scope in (TOTAL, *(rule_scope(r) for r in sorted(page.rules))):
-            _add_page(self._tally(page.period, scope), page, main)
-        for owner in owners:
-            _add_page(self._tally(page.period, owner_scope(owner)), page,
-                      band(page.at, self._zone(owner)))
-        if page.period == CURRENT:
-            self.days[(local_date(page.at, self._report_zone), main)] += 1
+        main_zone = self._zone(owners[0] if owners else None)
+        local = datetime.fromtimestamp(page.at, main_zone)
+        main = local_band(local)
+        period = page.period
+        figures = PageFigures(page)
+        if len(page.rules) == 1 and len(owners) == 1:  # most pages: the tallies of one alert
+            for tally in self._tallies(period, next(iter(page.rules)), owners[0]):
+                figures.add(tally, main)
+        else:
+            figures.add(self._tally(period, TOTAL), main)
+            for rule in sorted(page.rules):
+                figures.add(self._tally(period, rule_scope(rule)), main)
+            for owner in owners:
+                where = self._zone(owner)
+                figures.add(self._tally(period, owner_scope(owner)),
+                          main if where is main_zone else band(page.at, where))
+        if period == CURRENT:
+            day = local.date() if self._report_zone is main_zone else local_date(
+                page.at, self._report_zone)
+            self.days[(day, main)] += 1
 
     def _count_verdict(self, v: Verdict) -> None:
         targets = (TOTAL, *(rule_scope(r) for r in v.rules),
@@ -328,14 +409,3 @@ class Aggregator:
                 tally.noise += 1
             if v.reason:
                 tally.reasons[v.reason] += 1
-
-
-def _add_page(tally: Tally, page: Page, in_band: str) -> None:
-    tally.pages += 1
-    tally.bands[in_band] += 1
-    if page.acked_at is not None:
-        tally.acked += 1
-        tally.ack_waits.append(page.acked_at - page.at)
-        tally.ackers[page.acker or ""] += 1
-    if page.actioned:
-        tally.actioned += 1

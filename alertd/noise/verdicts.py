@@ -8,14 +8,19 @@ the API, say) is keyed by (person, fingerprint, group key): one verdict per aler
 
 Verdicts are counted in the period of their key's first event, once in the totals and
 once for each rule and each owner of the alerts the key's events were about.
+
+Verdicts are kept to the end of the report, so each is kept small: the names in it (the
+person, the channel, the reason) are shared by all the verdicts that have them, and its
+rules and owners, one of each as a rule, are tuples.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Hashable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from alertd.history import HistoryEvent
+from alertd.noise.event import Event
 
 VERDICTS = ("useful", "noise")
 
@@ -25,15 +30,15 @@ class Verdict:
     verdict: str
     reason: str | None
     period: int
-    rules: set[str] = field(default_factory=set)
-    owners: set[str | None] = field(default_factory=set)
+    rules: tuple[str, ...] = ()  # each once
+    owners: tuple[str | None, ...] = ()  # each once
 
 
-def verdict_key(e: HistoryEvent) -> Hashable:
+def verdict_key(e: Event) -> Hashable:
     d = e.details
-    by = str(d.get("by", ""))
+    by = sys.intern(str(d.get("by", "")))
     if d.get("channel") and d.get("ts"):
-        return (by, str(d["channel"]), str(d["ts"]))
+        return (by, sys.intern(str(d["channel"])), str(d["ts"]))
     return (by, e.fingerprint, str(d.get("group_key", "")))
 
 
@@ -44,19 +49,22 @@ class VerdictBook:
     def __init__(self) -> None:
         self._by_key: dict[Hashable, Verdict] = {}
 
-    def record(self, e: HistoryEvent, period: int, rule: str, owner: str | None) -> None:
-        verdict = str(e.details.get("verdict", ""))
-        if verdict not in VERDICTS:
+    def record(self, e: Event, period: int, rule: str, owner: str | None) -> None:
+        given = e.details.get("verdict", "")
+        if given not in VERDICTS:
             return
+        verdict = VERDICTS[VERDICTS.index(given)]
         reason = e.details.get("reason")
         key = verdict_key(e)
         found = self._by_key.get(key)
         if found is None:
             found = self._by_key[key] = Verdict(verdict, None, period)
         found.verdict = verdict  # events come in time order: this one is the latest
-        found.reason = str(reason) if reason else None
-        found.rules.add(rule)
-        found.owners.add(owner)
+        found.reason = sys.intern(str(reason)) if reason else None
+        if rule not in found.rules:
+            found.rules += (rule,)
+        if owner not in found.owners:
+            found.owners += (owner,)
 
     def __iter__(self) -> Iterator[Verdict]:
         return iter(self._by_key.values())

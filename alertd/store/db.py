@@ -406,6 +406,26 @@ class Database:
         except (SQLAlchemyError, sqlite3.Error, OSError, TimeoutError) as exc:
             raise StoreError(f'database "{self.url}": cannot {purpose}: {reason(exc)}') from exc
 
+    @asynccontextmanager
+    async def driver(self, purpose: str) -> AsyncIterator[Any]:
+        """The driver's own connection (aiosqlite's or asyncpg's), from the pool and in no
+        transaction: for reads of many rows, one statement at a time, where SQLAlchemy's
+        rows would cost more than the database's work (the history pages). Not for an
+        in-memory SQLite database, whose one connection is shared (see `transaction`).
+        Database errors become StoreError, as in `transaction`."""
+        errors: tuple[type[BaseException], ...] = (SQLAlchemyError, sqlite3.Error, OSError,
+                                                    TimeoutError)
+        if self.dialect == "postgresql":
+            import asyncpg  # type: ignore[import-untyped]  # loaded already: the driver
+
+            errors += (asyncpg.PostgresError, asyncpg.InterfaceError)
+        try:
+            async with self.engine.connect() as aconn:
+                raw = await aconn.get_raw_connection()
+                yield raw.driver_connection
+        except errors as exc:
+            raise StoreError(f'database "{self.url}": cannot {purpose}: {reason(exc)}') from exc
+
     async def dispose(self) -> None:
         await self.engine.dispose()
         if self.inloop is not None:

@@ -1,20 +1,22 @@
-"""Schema version 9: every history event has a key, so that importing history twice adds
-nothing.
+"""What makes a history event the event it is, so that importing history twice adds
+nothing (schema versions 9 and 11).
 
-The key is a digest of what makes an event the event it is: its time, kind, fingerprint
-and details (`event_key`). A unique index holds it: an event appended again (an import of
-the same file, a second import of an export) is not stored twice. Two identical events
-recorded at the same instant are one fact, and are kept once.
+An event is its time, kind, fingerprint and details: two events equal in those are one
+fact. Migration 9 stored a digest of them (`event_key`) under a unique index, and every
+append computed it; migration 11 dropped the index, because it made every live write
+slower to serve a rare import. Live events are stored without a key, and an import
+compares instead (`identity`): the stored events at the imported times, found through the
+index on the time, against the imported ones. The keys migration 9 wrote stay in their
+rows, unread (dropping the column would rewrite the table, and SQLite before 3.35 cannot).
 
-`event_key` is part of this migration: the keys it wrote into existing rows and those the
-code writes from now on must stay equal, so changing it means a new migration that
-computes the keys again.
+`event_key` is part of migration 9, frozen with it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from typing import Any
 
 import orjson
@@ -36,19 +38,60 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from alertd.store.db import StoreConnection
+
 _ID = BigInteger().with_variant(Integer, "sqlite")
 _PAGE = 5000  # rows per step of the backfill
+_TIMES_PER_QUERY = 500  # times an import looks up at once (SQLite: at most 999 parameters)
+
+
+# An event's identity: its time, kind, fingerprint, and details as canonical JSON.
+Identity = tuple[float, str, str, bytes]
+
+
+def identity(at: float, kind: str, fingerprint: str, details: str) -> Identity:
+    """The identity of an event; `details` as the details column holds them.
+
+    Details are compared as JSON values (the order of their keys aside): 1, 1.0 and true
+    differ, as they do when read back."""
+    try:
+        value = orjson.loads(details)
+    except orjson.JSONDecodeError:
+        value = json.loads(details)  # an integer beyond 64 bits, which only json writes
+    return (at, kind, fingerprint, _canonical(value))
+
+
+async def stored_identities(conn: StoreConnection, history: Table,
+                            wanted: Collection[Identity]) -> set[Identity]:
+    """Those of the identities that events stored in `history` have.
+
+    The candidates are the events at the same times, through the index on the time: a few
+    rows a time, where the (fingerprint, at) index would be probed for every pair of a
+    fingerprint and a time."""
+    h = history.c
+    near = {key[:3] for key in wanted}
+    times = sorted({key[0] for key in wanted})
+    found: set[Identity] = set()
+    for start in range(0, len(times), _TIMES_PER_QUERY):
+        query = select(h.at, h.kind, h.fingerprint, h.details).where(
+            h.at.in_(times[start:start + _TIMES_PER_QUERY]))
+        for row in await conn.execute(query):
+            if (row.at, row.kind, row.fingerprint) in near:  # decode only the likely ones
+                found.add(identity(row.at, row.kind, row.fingerprint, row.details))
+    return found
 
 
 def event_key(at: float, kind: str, fingerprint: str, details: Any) -> str:
     """The key of an event; `details` as JSON values (the details column, decoded)."""
-    whole = [repr(float(at)), kind, fingerprint, details]
+    return hashlib.sha256(_canonical([repr(float(at)), kind, fingerprint, details])).hexdigest()
+
+
+def _canonical(value: Any) -> bytes:
     try:
-        text = orjson.dumps(whole, option=orjson.OPT_SORT_KEYS)
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # an integer beyond 64 bits, which orjson refuses
-        text = json.dumps(whole, sort_keys=True, ensure_ascii=False,
+        return json.dumps(value, sort_keys=True, ensure_ascii=False,
                           separators=(",", ":")).encode()
-    return hashlib.sha256(text).hexdigest()
 
 
 def migrate_v9(conn: Connection) -> None:
@@ -95,3 +138,11 @@ def _backfill(conn: Connection, h: Table) -> None:
             conn.execute(fill, keys)
         if len(rows) < _PAGE:
             return
+
+
+def migrate_v11(conn: Connection) -> None:
+    """Drop the unique index on event_key, which every live append paid for (imports
+    compare events instead), and the index on (owner, at), which no query uses (frozen:
+    never edit, add a step)."""
+    for name in ("ux_alert_history_event_key", "ix_alert_history_owner_at"):
+        conn.exec_driver_sql(f"DROP INDEX {name}")

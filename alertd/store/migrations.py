@@ -151,6 +151,12 @@ def _v10_report_sent(conn: Connection) -> None:
     migrate_v10(conn)
 
 
+def _v11_cheaper_history_writes(conn: Connection) -> None:
+    from alertd.store.history_keys import migrate_v11
+
+    migrate_v11(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "rule states and their alert instances", _v1_rule_states),
     Migration(2, "snapshots of the windows of pushed samples", _v2_windows),
@@ -164,6 +170,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "a unique key per history event, so that an import adds nothing twice",
               _v9_history_keys),
     Migration(10, "scheduled reports sent, so that none is sent twice", _v10_report_sent),
+    Migration(11, "history without the unique event key and the owner index, which every "
+              "write paid for", _v11_cheaper_history_writes),
 )
 
 

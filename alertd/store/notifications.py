@@ -1,20 +1,23 @@
-"""The notification log and alert history, persisted (schema versions 4 and 9).
+"""The notification log and alert history, persisted (schema versions 4, 9 and 11).
 
 `nflog_entry` holds one row per (group key, receiver): the last notification sent.
 `alert_history` is append-only, one row per event, shaped for the noise report's
-aggregates: the fields it filters and groups by are columns with an index each (with the
-time), the rest is JSON text. Times are seconds since the epoch (float). Each event has a
-unique key (history_keys.py): an event appended again is stored once.
+aggregates: the fields it filters and groups by are columns, the rest is JSON text. Times
+are seconds since the epoch (float). Each index costs every live append, so there is one
+per query that needs it: the time (reads of a period, the retention, an import's
+lookups), and with the time the fingerprint, alertname, rule and kind. An append is a
+plain INSERT; an import leaves out the events stored already (history_keys.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import json
 import math
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -26,13 +29,12 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
-    Row,
     String,
     Table,
     Text,
-    and_,
     delete,
-    or_,
+    func,
+    insert,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -42,7 +44,14 @@ from alertd.history import HistoryEvent
 from alertd.model import json_float
 from alertd.nflog.log import Entry
 from alertd.store.db import Database, StoreError, decode_labels, encode_labels, metadata
-from alertd.store.history_keys import event_key
+from alertd.store.history_keys import Identity, identity, stored_identities
+from alertd.store.history_read import (
+    EVENT_COLUMNS,
+    SCAN_COLUMNS,
+    HistoryRow,
+    Wanted,
+    pages,
+)
 
 # An autoincrementing 64-bit id: SQLite only autoincrements an INTEGER PRIMARY KEY.
 _ID = BigInteger().with_variant(Integer, "sqlite")
@@ -112,7 +121,8 @@ alert_history = Table(
     Column("severity", String),
     Column("labels", Text, nullable=False),
     Column("details", Text, nullable=False),
-    Column("event_key", String(64)),  # unique (migration 9); see history_keys.py
+    # Keys of the events stored before migration 11, no longer read (history_keys.py).
+    Column("event_key", String(64)),
 )
 
 
@@ -200,21 +210,16 @@ def _fingerprints(text: str) -> frozenset[str]:
     return frozenset(data)
 
 
-# Rows fetched per query while streaming `between`.
+# Rows fetched per query while streaming `between` and `scan`.
 _PAGE = 2000
 _DEFAULT_LIMIT = 1000
 # Events deleted per transaction by the retention: each is short, and the loop runs
 # between them, so that a first cleanup of months of history holds nothing up.
 PRUNE_BATCH = 5000
-_KEYS_PER_QUERY = 500  # keys looked up at once by `add` (bound parameters)
-
-
-@functools.cache
-def _append(dialect: str) -> Any:
-    """INSERT that skips an event whose key is stored already; built once per dialect."""
-    ins = postgresql.insert(alert_history) if dialect == "postgresql" else \
-        sqlite.insert(alert_history)
-    return ins.on_conflict_do_nothing(index_elements=[alert_history.c.event_key])
+# Held (per transaction) by an import into PostgreSQL, so that two imports of the same
+# events at once add them once. "alertd", then 2.
+_PG_IMPORT_LOCK = 0x616C6572746400_02
+_APPEND = insert(alert_history)
 
 
 class HistoryRepository:
@@ -230,24 +235,24 @@ class HistoryRepository:
         except (ValueError, TypeError) as exc:
             raise StoreError(f'database "{self._db.url}": cannot append history: {exc}') from exc
         async with self._db.transaction("append history", write=True) as conn:
-            await conn.execute_many(_append(self._db.dialect), rows)
+            await conn.execute_many(_APPEND, rows)
 
     async def add(self, events: Sequence[HistoryEvent]) -> int:
-        """Append those of the events that are not stored yet (by key: an import); how
-        many were added."""
+        """Append those of the events that are not stored yet (an import), each once; how
+        many were added. An event is stored when one of the same time, kind, fingerprint
+        and details is, recorded live or imported (history_keys.py)."""
+        rows: dict[Identity, dict[str, Any]] = {}
         try:
-            rows = list({r["event_key"]: r for r in map(_row, events)}.values())
+            for row in map(_row, events):
+                rows.setdefault(_identity(row), row)
         except (ValueError, TypeError) as exc:
             raise StoreError(f'database "{self._db.url}": cannot import history: {exc}') from exc
-        key = alert_history.c.event_key
         async with self._db.transaction("import history", write=True) as conn:
-            stored: set[str] = set()
-            for start in range(0, len(rows), _KEYS_PER_QUERY):
-                wanted = [r["event_key"] for r in rows[start:start + _KEYS_PER_QUERY]]
-                found = await conn.execute(select(key).where(key.in_(wanted)))
-                stored.update(found.scalars())
-            new = [r for r in rows if r["event_key"] not in stored]
-            await conn.execute_many(_append(self._db.dialect), new)
+            if self._db.dialect == "postgresql":
+                await conn.execute(select(func.pg_advisory_xact_lock(_PG_IMPORT_LOCK)))
+            stored = await stored_identities(conn, alert_history, rows.keys())
+            new = [row for key, row in rows.items() if key not in stored]
+            await conn.execute_many(_APPEND, new)
         return len(new)
 
     async def for_alert(self, fingerprint: str, limit: int = _DEFAULT_LIMIT,
@@ -271,30 +276,26 @@ class HistoryRepository:
         """Every event in [since, until) (None: unbounded), oldest first, optionally of
         some kinds, one owner or one rule: what reports and exports are computed from.
 
-        Read page by page (each page its own short transaction), so a week of history is
-        never held in memory nor a transaction held open while the caller computes.
+        Read page by page (each page its own statement), so a week of history is never
+        held in memory nor a transaction held open while the caller computes
+        (history_read.py).
         """
-        cond = _window([], since, until)
-        if kinds is not None:
-            cond.append(alert_history.c.kind.in_(sorted(set(kinds))))
-        if owner is not None:
-            cond.append(alert_history.c.owner == owner)
-        if rule is not None:
-            cond.append(alert_history.c.rule == rule)
-        h = alert_history.c
-        after: tuple[float, int] | None = None
-        while True:
-            page_cond = list(cond)
-            if after is not None:
-                page_cond.append(or_(h.at > after[0], and_(h.at == after[0], h.id > after[1])))
-            query = select(alert_history).where(*page_cond).order_by(h.at, h.id).limit(_PAGE)
-            async with self._db.transaction("read history", write=False) as conn:
-                rows = (await conn.execute(query)).all()
-            for row in rows:
-                yield self._event(row, "read history")
-            if len(rows) < _PAGE:
-                return
-            after = (rows[-1].at, rows[-1].id)
+        read = pages(self._db, since, until, Wanted.of(kinds, owner, rule), EVENT_COLUMNS,
+                     _PAGE, "read history")
+        async with contextlib.aclosing(read) as rows:
+            async for page in rows:
+                for row in page:
+                    yield self._event(row, "read history")
+
+    async def scan(self, since: float | None, until: float | None,
+                   kinds: Iterable[str] | None = None) -> AsyncIterator[Iterator[HistoryRow]]:
+        """The events of `between`, a page at a time, as HistoryRows: no labels nor
+        severity, for the noise report, which reads a million of them."""
+        read = pages(self._db, since, until, Wanted.of(kinds, None, None), SCAN_COLUMNS,
+                     _PAGE, "read history")
+        async with contextlib.aclosing(read) as rows:
+            async for page in rows:
+                yield self._rows(page)
 
     async def prune(self, before: float, *, batch: int = PRUNE_BATCH) -> int:
         """Delete the events older than `before` (retention), `batch` at a time, letting
@@ -313,20 +314,37 @@ class HistoryRepository:
 
     async def _latest(self, cond: list[Any], limit: int, purpose: str) -> list[HistoryEvent]:
         h = alert_history.c
-        query = (select(alert_history).where(*cond).order_by(h.at.desc(), h.id.desc())
-                 .limit(max(0, limit)))
+        query = (select(*(h[name] for name in EVENT_COLUMNS)).where(*cond)
+                 .order_by(h.at.desc(), h.id.desc()).limit(max(0, limit)))
         async with self._db.transaction(purpose, write=False) as conn:
             rows = (await conn.execute(query)).all()
         return [self._event(row, purpose) for row in reversed(rows)]
 
-    def _event(self, row: Row[Any], purpose: str) -> HistoryEvent:
+    def _event(self, row: Sequence[Any], purpose: str) -> HistoryEvent:
+        """The event of a row of EVENT_COLUMNS."""
+        at, rowid, kind, fingerprint, alertname, rule, owner, details, severity, labels = row
         try:
-            return HistoryEvent(row.at, row.kind, row.fingerprint, row.alertname, row.rule,
-                                row.owner, row.severity, decode_labels(row.labels),
-                                decode_details(row.details))
+            return HistoryEvent(at, kind, fingerprint, alertname, rule, owner, severity,
+                                decode_labels(labels), decode_details(details))
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
-            raise StoreError(f'database "{self._db.url}": cannot {purpose}: event {row.id}: '
+            raise StoreError(f'database "{self._db.url}": cannot {purpose}: event {rowid}: '
                              f"{exc}") from exc
+
+    def _rows(self, page: Sequence[Sequence[Any]]) -> Iterator[HistoryRow]:
+        """The HistoryRows of rows of SCAN_COLUMNS, each made as the caller gets to it.
+
+        Made all at once, a page's rows and details (a few objects each) would live long
+        enough to reach the garbage collector's oldest generation, and bring on its
+        collections, which go over every object of the process: a sixth of a report's
+        time. Made one by one, each is gone before a collection sees it.
+        """
+        for r in page:
+            try:
+                details = decode_details(r[7])
+            except ValueError as exc:  # json.JSONDecodeError is a ValueError
+                raise StoreError(f'database "{self._db.url}": cannot read history: event '
+                                 f"{r[1]}: {exc}") from exc
+            yield HistoryRow(r[0], r[2], r[3], r[4], r[5], r[6], details)
 
 
 def _window(cond: list[Any], since: float | None, until: float | None) -> list[Any]:
@@ -340,13 +358,15 @@ def _window(cond: list[Any], since: float | None, until: float | None) -> list[A
 def _row(e: HistoryEvent) -> dict[str, Any]:
     if not math.isfinite(e.at):
         raise ValueError(f"event {e.kind} of {e.fingerprint}: time is {e.at}")
-    plain = _plain(e.details)
     return {
         "at": e.at, "kind": e.kind, "fingerprint": e.fingerprint, "alertname": e.alertname,
         "rule": e.rule, "owner": e.owner, "severity": e.severity,
-        "labels": encode_labels(e.labels), "details": _dumps(plain),
-        "event_key": event_key(e.at, e.kind, e.fingerprint, plain),
+        "labels": encode_labels(e.labels), "details": encode_details(e.details),
     }
+
+
+def _identity(row: Mapping[str, Any]) -> Identity:
+    return identity(row["at"], row["kind"], row["fingerprint"], row["details"])
 
 
 # JSON has no NaN nor infinities; Prometheus spells them so in its own JSON.

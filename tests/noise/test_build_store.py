@@ -4,6 +4,8 @@ the same report as the events in hand."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterable
+
 import pytest
 
 from alertd.config.routing import Owner
@@ -99,3 +101,26 @@ async def test_build_report_for_one_owner_from_the_store(store: Store) -> None:
     assert body["owner"] == "ml"
     assert body["totals"]["pages"] == 0 and body["rules"] == []
     assert [o["owner"] for o in body["owners"]] == ["ml"]
+
+
+class EventsInHand:
+    """A history source with `between` only (no pages of light rows), as in tests."""
+
+    def __init__(self, events: list[HistoryEvent]) -> None:
+        self.events = sorted(events, key=lambda e: e.at)
+
+    async def between(self, since: float, until: float, kinds: Iterable[str] | None = None,
+                      owner: str | None = None,
+                      rule: str | None = None) -> AsyncIterator[HistoryEvent]:
+        for e in self.events:
+            if since <= e.at < until and (kinds is None or e.kind in kinds):
+                yield e
+
+
+async def test_build_report_reads_a_source_without_pages_one_event_at_a_time() -> None:
+    events = history()
+    got = await build_report(EventsInHand(events), start=START, end=END, owner=None,
+                             rules=RULES, owners=OWNERS, paging=PAGING, now=END)
+    settings = settings_for(start=START, end=END, owner=None, rules=RULES, owners=OWNERS,
+                            paging=PAGING)
+    assert got.to_json() == summarize(events, settings, now=END).to_json()

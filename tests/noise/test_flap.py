@@ -12,7 +12,7 @@ import random
 import pytest
 
 from alertd.history import HistoryEvent
-from alertd.noise import FlapDetector, RuleInfo, flap_score
+from alertd.noise import FlapDetector, RuleInfo, flap_score, timeline
 from alertd.noise.flap import FlapState
 from tests.noise.timelines import DAY, MINUTE, START, alert, fire, report, resolve
 
@@ -153,3 +153,26 @@ def test_holding_a_state_is_stepping_it_again_and_again() -> None:
         held = detector.hold(state, times)
         assert (held.window, held.flapping) == (stepped.window, stepped.flapping)
         assert held.score == pytest.approx(stepped.score)
+
+
+@pytest.mark.parametrize("detector", [FlapDetector(), FlapDetector(high=0.3, low=0.0, window=5),
+                                      FlapDetector(high=0.2, low=0.1, window=3)])
+def test_a_follower_answers_as_follow_does(detector: FlapDetector,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    # The report follows every instance with one Follower, which remembers the detector's
+    # answers (and forgets them all past FOLLOWER_MEMORY, made small here): the tracks
+    # must be those `follow` makes, quiet stretches of every length included.
+    monkeypatch.setattr(timeline, "FOLLOWER_MEMORY", 16)
+    follower = timeline.Follower(detector)
+    rng = random.Random(11)
+    for _ in range(300):
+        step = rng.choice([15.0, 60.0])
+        remembered: timeline.Track | None = None
+        computed: timeline.Track | None = None
+        at = 0.0
+        for _ in range(rng.randrange(1, 40)):
+            at += step * rng.choice([1, 1, 2, 3, detector.window - 1, detector.window + 2])
+            firing = rng.random() < 0.5
+            remembered = follower(remembered, at, firing, step)
+            computed = timeline.follow(detector, computed, at, firing, step)
+            assert remembered == computed

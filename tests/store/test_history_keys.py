@@ -1,8 +1,10 @@
-"""Migration 9 and what it is for: every history event has a key, so that an event
-appended or imported again is stored once; and the retention deletes in batches."""
+"""What makes an event the event it is: an import adds none that is stored already, live
+or imported, while live appends compute and look up nothing (migrations 9 and 11); and the
+retention deletes in batches."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from typing import Any
@@ -58,26 +60,28 @@ async def write_v8(db_url: str, rows: list[HistoryEvent]) -> None:
         await db.dispose()
 
 
-async def test_migration_9_keys_existing_events_as_new_ones_are_keyed(db_url: str) -> None:
+async def test_migrations_9_and_11_keep_an_import_of_stored_events_empty(db_url: str) -> None:
     old = events()
     await write_v8(db_url, [*old, old[1]])  # an identical event twice, as it may have been
     async with await Store.open(db_url) as store:
         rows = await stored(store)
-        keys = [r[3] for r in rows]
+        # Migration 9 keyed the events then stored (the first of identical ones), and its
+        # keys stay, unread.
         expected = [event_key(e.at, e.kind, e.fingerprint, json.loads(encode_details(e.details)))
                     for e in old]
-        # Of identical events the first is keyed, the copy kept without a key.
-        assert keys == [*expected, None]
-        # The keys are those the code gives: appending the same events adds nothing.
-        await store.history.append(old)
+        assert [r[3] for r in rows] == [*expected, None]
         assert await store.history.add(old) == 0
-        assert len(await stored(store)) == 4
+        # Live events are stored without a key, and nothing refuses them.
+        await store.history.append(old[:1])
+        assert [r[3] for r in await stored(store)] == [*expected, None, None]
+        assert await store.history.add(old) == 0
 
 
-async def test_an_event_appended_twice_is_stored_once(store: Store) -> None:
+async def test_an_import_adds_nothing_that_was_recorded_live(store: Store) -> None:
     await store.history.append(events())
-    await store.history.append(events()[1:])
-    assert [r[1] for r in await stored(store)] == ["transition", "dedup", "ack"]
+    assert [r[3] for r in await stored(store)] == [None, None, None]
+    assert await store.history.add(events()) == 0
+    assert len(await stored(store)) == 3
 
 
 async def test_add_counts_the_events_it_added(store: Store) -> None:
@@ -88,6 +92,41 @@ async def test_add_counts_the_events_it_added(store: Store) -> None:
     read = [e async for e in store.history.between(None, None)]
     assert [e.kind for e in read] == ["transition", "dedup", "ack"]
     assert math.isnan(read[0].details["value"])
+
+
+async def test_an_event_differs_by_its_time_kind_fingerprint_or_details(store: Store) -> None:
+    ack = history.ack(T0, CHURN, by="ana", via="slack", rule="Churn")
+    await store.history.append([ack])
+    others = [
+        history.ack(T0 + 1e-6, CHURN, by="ana", via="slack", rule="Churn"),
+        history.feedback(T0, CHURN, by="ana", verdict="useful", rule="Churn"),
+        history.ack(T0, CHURN.merged({"pod": "p1"}), by="ana", via="slack", rule="Churn"),
+        history.ack(T0, CHURN, by="ana", via="api", rule="Churn"),
+    ]
+    assert await store.history.add(others) == 4
+    # Details are compared as JSON values, whatever the order of their keys.
+    reordered = history.event(T0, "ack", CHURN, {"via": "slack", "by": "ana"}, rule="Churn")
+    assert await store.history.add([ack, reordered, *others]) == 0
+
+
+async def test_an_import_finds_events_beyond_one_lookup(store: Store) -> None:
+    many = [history.ack(T0 + i / 8, CHURN, by=f"u{i}") for i in range(1200)]
+    many.append(history.event(T0, "ack", CHURN, {"by": "x", "n": 2**70}))  # json, not orjson
+    await store.history.append(many[::2])
+    assert await store.history.add(many) == len(many) // 2
+    assert await store.history.add(list(reversed(many))) == 0
+
+
+async def test_imports_at_once_add_each_event_once(db_url: str) -> None:
+    stores = [await Store.open(db_url) for _ in range(3)]
+    try:
+        batch = [history.ack(T0 + i, CHURN, by=f"u{i}") for i in range(300)]
+        added = await asyncio.gather(*(s.history.add(batch) for s in stores))
+        assert sum(added) == 300
+        assert len(await stored(stores[0])) == 300
+    finally:
+        for s in stores:
+            await s.close()
 
 
 async def test_prune_deletes_in_batches_and_keeps_what_is_recent(store: Store) -> None:
