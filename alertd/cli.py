@@ -44,8 +44,10 @@ def _parse_require(ctx: click.Context, param: click.Parameter, value: str) -> fr
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
               help="Also check alertd.yml, and count its owners when looking for owners "
                    "and runbooks (implies --require owner,runbook).")
+@click.option("--expand", is_flag=True,
+              help="Also print the alerts each slo block expands into.")
 @click.argument("paths", nargs=-1)
-def check(output: str, require: frozenset[str], config_path: str | None,
+def check(output: str, require: frozenset[str], config_path: str | None, expand: bool,
           paths: Sequence[str]) -> None:
     """Check rule files (files, directories or globs) and report every problem."""
     from alertd.lang.diagnostics import Diagnostic, render_all
@@ -67,6 +69,10 @@ def check(output: str, require: frozenset[str], config_path: str | None,
         found += _config_warnings(config_path, config)
         diagnostics = tuple(sorted([*result.diagnostics, *found], key=Diagnostic.sort_key))
     errors = sum(1 for d in diagnostics if d.severity == "error")
+    if expand:
+        from alertd.lang.slo_expand import print_expansions
+
+        print_expansions(result.slos, output, click.echo)
     if output == "json":
         for d in diagnostics:
             click.echo(json.dumps(d.to_json()))
@@ -348,6 +354,15 @@ def _add_history_commands() -> None:
 
 
 _add_history_commands()
+
+
+def _add_baseline_commands() -> None:
+    from alertd.baseline_cli import baseline
+
+    cli.add_command(baseline)
+
+
+_add_baseline_commands()
 
 
 def main() -> None:

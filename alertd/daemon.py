@@ -33,14 +33,17 @@ from alertd.dispatch.inhibit import InhibitRule, WithGenerated
 from alertd.errors import AlertdError, EvalError
 from alertd.history.recorder import HistoryRecorder
 from alertd.history.transitions import Transitions
+from alertd.lang.check import CheckResult
+from alertd.lang.drift_eval import Baseline
 from alertd.metrics import Metrics
 from alertd.model import Vector
 from alertd.notify.service import Notifications
 from alertd.report.schedule import ReportSchedule
 from alertd.report.source import daemon_source
 from alertd.rules import meta as meta_rules
+from alertd.rules.baseline_setup import resolver as baseline_resolver
 from alertd.rules.flapping import FlapTracker
-from alertd.rules.manager import Group, RuleManager, load_groups
+from alertd.rules.manager import Group, RuleManager, load_checked
 from alertd.rules.meta import MetaAlerts
 from alertd.rules.scheduler import Scheduler
 from alertd.rules.selectors import unmatched_counts
@@ -51,6 +54,7 @@ from alertd.sources.prometheus import DURATION_BUCKETS, PrometheusClient, Promet
 from alertd.sources.push import PushedSample
 from alertd.sources.windows import SampleWindows
 from alertd.store import Store
+from alertd.store.slo_windows import slo_window_repository
 
 log = logging.getLogger("alertd")
 
@@ -147,6 +151,8 @@ class Daemon:
         self.metrics.watch_notifications(self.notifications)
         self.metrics.watch_history(lambda: self.history)
         self.metrics.watch_selectors(lambda: unmatched_counts(self.manager.ruleset.rules))
+        self.metrics.watch_drift(lambda: self.manager.evaluator.drift_scores)
+        self.metrics.watch_slos(lambda: self.manager.evaluator.slos.figures())
         self.metrics.watch_prometheus(lambda: self.prometheus.stats if self.prometheus else None,
                                       DURATION_BUCKETS)
 
@@ -158,12 +164,19 @@ class Daemon:
     async def start(self, *, serve: bool = True, schedule: bool = True) -> None:
         """Open the store, load rules and saved state, then start the sources and API."""
         self.started_at = self.clock.now()
-        specs = load_groups(self.config.rule_files, self.base_dir)  # bad rules: no start
+        checked = load_checked(self.config.rule_files, self.base_dir)  # bad rules: no start
         self.store = await Store.open(self.config.storage_url())
+        try:
+            baselines = await self._baselines(checked, self.config)
+        except AlertdError:
+            await self.store.close()
+            self.store = None
+            raise
         self.history = HistoryRecorder(self.store.history, self.clock)
         self.notifications.history = self.history
-        summary = self.manager.replace(specs, self.config.evaluation_interval,
-                                       self.config.sources.prometheus.graph_url())
+        summary = self.manager.replace(checked.groups, self.config.evaluation_interval,
+                                       self.config.sources.prometheus.graph_url(), baselines,
+                                       checked.slos)
         self._after_rules_changed()
         host, port = self.config.listen_host_port()
         if serve and port:
@@ -242,7 +255,9 @@ class Daemon:
         """Reload config and rules; on any error the old ones keep running."""
         try:
             config = load_config(self.config_path) if self.config_path else self.config
-            specs = load_groups(config.rule_files, self.base_dir)
+            checked = load_checked(config.rule_files, self.base_dir)
+            specs = checked.groups
+            baselines = await self._baselines(checked, config)
             # Receivers too are built before anything changes: one that fails (a secret
             # file that cannot be read) fails the reload, not half of it.
             notifications = self.notifications.prepare(config)
@@ -253,7 +268,8 @@ class Daemon:
             return self.reload_status
         before = dict(self.manager.evaluator.states)
         summary = self.manager.replace(specs, config.evaluation_interval,
-                                       config.sources.prometheus.graph_url())
+                                       config.sources.prometheus.graph_url(), baselines,
+                                       checked.slos)
         if config.sources.prometheus != self.config.sources.prometheus:
             if self.prometheus:
                 await self.prometheus.close()
@@ -278,6 +294,15 @@ class Daemon:
         self.metrics.reload_timestamp.set(self.clock.now())
         log.info("reloaded: %s", summary)
         return self.reload_status
+
+    async def _baselines(self, checked: CheckResult, config: Config) -> dict[str, Baseline]:
+        """The baseline versions the rules use: the latest of each, made first when the
+        baseline block changed (raises RuleLoadError)."""
+        if not checked.baselines or self.store is None:
+            return {}
+        resolver = baseline_resolver(self.store, config.sources.prometheus, self.clock.now,
+                                     "rule load")
+        return await resolver.load(checked.baselines, checked.groups)
 
     def _after_rules_changed(self) -> None:
         self.scheduler.reindex()
@@ -358,7 +383,9 @@ class Daemon:
                     self.metrics.rule_health.labels(rule, health.value).set(
                         1 if state.health is health else 0)
                 self.transitions.health(rule, state, alert_rule.static_labels.get("owner"), at)
-        self.transitions.of_rule(rule, transitions, at)
+        compiled = self.manager.ruleset.by_name.get(rule)
+        baseline = self.manager.evaluator.baselines_of(compiled) if compiled else None
+        self.transitions.of_rule(rule, transitions, at, baseline=baseline)
         if transitions and self.console:
             self.console.transitions(rule, transitions, at)
 
@@ -392,6 +419,7 @@ class Daemon:
             self.alerts.sync_rule(name, state.instances.values(), rule.annotations_for, now,
                                   rule.generator_url_for)
         self.windows.restore(await self.store.windows.load())
+        self.manager.evaluator.slos.restore(await slo_window_repository(self.store).load())
         if restored:
             log.info("restored the state of %d rules", len(restored))
         posted = self.notifications.restore(await self.store.posted_alerts.load(), now)
@@ -411,6 +439,7 @@ class Daemon:
         self.windows.trim(self.clock.now())
         try:
             await self.store.windows.save(self.windows.snapshot())
+            await slo_window_repository(self.store).save(self.manager.evaluator.slos.snapshot())
         except AlertdError as exc:
             log.error("cannot save sample windows: %s", exc)
 

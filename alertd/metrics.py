@@ -6,7 +6,7 @@ in one process from seeing each other's numbers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -18,6 +18,8 @@ from prometheus_client.core import (
     SummaryMetricFamily,
 )
 from prometheus_client.registry import Collector
+
+from alertd.lang.durations import format_duration
 
 
 class MqttCounters(Protocol):
@@ -54,6 +56,32 @@ class HistoryCounters(Protocol):
 
     @property
     def pending(self) -> int: ...
+
+
+class DriftScores(Protocol):
+    """One drift score of a rule's last evaluation (alertd.lang.drift_eval.DriftScore)."""
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def feature(self) -> str: ...
+
+    @property
+    def labels(self) -> Mapping[str, str]: ...
+
+    @property
+    def value(self) -> float: ...
+
+
+class SloFigures(Protocol):
+    """An SLO at its last evaluation (alertd.rules.slo.SloFigures)."""
+
+    @property
+    def burn_rates(self) -> Mapping[float, float | None]: ...
+
+    @property
+    def remaining(self) -> float | None: ...
 
 
 class Notifying(Protocol):
@@ -120,9 +148,66 @@ class Metrics:
     def watch_history(self, recorder: Callable[[], HistoryCounters | None]) -> None:
         self.registry.register(_HistoryCollector(recorder))
 
+    def watch_drift(self, scores: Callable[[], Mapping[str, Iterable[DriftScores]]]) -> None:
+        """Each drift rule's scores at its last evaluation, read at each scrape."""
+        self.registry.register(_DriftCollector(scores))
+
+    def watch_slos(self, figures: Callable[[], Mapping[str, tuple[object, SloFigures]]]) -> None:
+        """Each SLO's burn rates and budget at its last evaluation, read at each scrape."""
+        self.registry.register(_SloCollector(figures))
+
     def watch_selectors(self, counts: Callable[[], Iterable[tuple[str, int]]]) -> None:
         """(rule, selectors that matched no series since it loaded), read at each scrape."""
         self.registry.register(_SelectorCollector(counts))
+
+
+class _DriftCollector(Collector):
+    """alertd_drift_score{rule, feature, method, ...}: the labels of the drift call's group
+    other than the feature's come after those three (say model_version), so that each
+    group is a series of its own; one named rule, feature or method is exported_<name>."""
+
+    NAME = "alertd_drift_score"
+    OWN = ("rule", "feature", "method")
+
+    def __init__(self, scores: Callable[[], Mapping[str, Iterable[DriftScores]]]) -> None:
+        self.scores = scores
+
+    def collect(self) -> Iterator[Metric]:
+        family = Metric(self.NAME, "Drift scores of the drift functions of each rule at its "
+                        "last evaluation, per feature and group (psi, ks, jsd and wasserstein "
+                        "grow with drift; ks_pvalue and chi2 are p-values, which shrink).",
+                        "gauge")
+        for rule, scores in sorted(self.scores().items()):
+            for score in scores:
+                labels = {"rule": rule, "feature": score.feature, "method": score.method}
+                for name, value in score.labels.items():
+                    labels[f"exported_{name}" if name in self.OWN else name] = value
+                family.add_sample(self.NAME, labels, score.value)
+        yield family
+
+
+class _SloCollector(Collector):
+    """alertd_slo_burn_rate{slo, window} and alertd_slo_error_budget_remaining{slo}."""
+
+    def __init__(self, figures: Callable[[], Mapping[str, tuple[object, SloFigures]]]) -> None:
+        self.figures = figures
+
+    def collect(self) -> Iterator[Metric]:
+        burn = GaugeMetricFamily(
+            "alertd_slo_burn_rate", "How many times faster than its objective allows each SLO "
+            "spent its error budget over each window of its alerts, at its last evaluation.",
+            labels=["slo", "window"])
+        left = GaugeMetricFamily(
+            "alertd_slo_error_budget_remaining", "Share of each SLO's error budget left over "
+            "its period at its last evaluation (below 0: overspent).", labels=["slo"])
+        for slo, (_, figures) in sorted(self.figures().items()):
+            for window, rate in sorted(figures.burn_rates.items()):
+                if rate is not None:
+                    burn.add_metric([slo, format_duration(window)], rate)
+            if figures.remaining is not None:
+                left.add_metric([slo], figures.remaining)
+        yield burn
+        yield left
 
 
 class _SelectorCollector(Collector):

@@ -6,12 +6,13 @@ fields reports group and filter by (alertname, rule, owner, severity); what is p
 to its kind is in `details`. The functions below build each kind with the detail keys the
 readers rely on:
 
-    transition  from, to, value, expr?, reason?, inputs?   the state changed (value that
+    transition  from, to, value, expr?, reason?, inputs?, baseline?   the state changed (value that
                 caused it); reason, for a change to resolved or inactive: condition_gone,
                 clear, keep_firing_for_ended, nodata, ends_at_passed, rule_removed;
                 inputs, for a composite rule's change to pending or firing: what made it,
                 a list of {expr, value, op?, threshold?, unit?, alert?, state?, labels?}
-                (alertd.rules.inputs)
+                (alertd.rules.inputs); baseline, for a rule with drift functions: the
+                baseline versions they compared with (`churn-training@3`)
     route       receiver, route, group_key   a route took the alert into an aggregation group
     silenced    silences, until?             silences muted it at a flush (ids; latest end)
     inhibited   sources                      alerts inhibiting it (fingerprints)
@@ -78,10 +79,12 @@ def event(at: float, kind: str, labels: Labels, details: Mapping[str, Any], *,
 def transition(at: float, labels: Labels, *, old: str, new: str, value: float,
                expr: str | None = None, rule: str | None = None,
                reason: str | None = None,
-               inputs: Sequence[Mapping[str, Any]] | None = None) -> HistoryEvent:
+               inputs: Sequence[Mapping[str, Any]] | None = None,
+               baseline: str | None = None) -> HistoryEvent:
     return event(at, "transition", labels, {"from": old, "to": new, "value": value,
                                             "expr": expr, "reason": reason,
-                                            "inputs": list(inputs) if inputs else None},
+                                            "inputs": list(inputs) if inputs else None,
+                                            "baseline": baseline},
                  rule=rule)
 
 

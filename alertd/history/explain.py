@@ -89,6 +89,8 @@ def _transition(d: Mapping[str, Any], labels: Mapping[str, str]) -> str:
         text += f" (when: {d['expr']})"
     if d.get("reason"):
         text += f" ({str(d['reason']).replace('_', ' ')})"
+    if d.get("baseline"):
+        text += f" (baseline {d['baseline']})"
     return text + _because(d, labels)
 
 

@@ -42,8 +42,10 @@ class Transitions:
         history.record(event(at, "health", labels, {
             "health": now, "error": state.last_error if now == "error" else None}, rule=rule))
 
-    def of_rule(self, rule: str, transitions: Sequence[Transition], at: float) -> None:
-        """What an evaluation of `rule` changed."""
+    def of_rule(self, rule: str, transitions: Sequence[Transition], at: float, *,
+                baseline: str | None = None) -> None:
+        """What an evaluation of `rule` changed; `baseline` names the baseline versions
+        its drift functions used (`churn-training@3`)."""
         history = self._history()
         if history is None or not transitions:
             return
@@ -52,7 +54,8 @@ class Transitions:
             history.record(transition(
                 at, self.alerts.stored_labels(t.labels), old=t.old.value, new=t.new.value,
                 value=t.value, rule=name, reason=t.reason,
-                inputs=[i.details() for i in t.inputs] if t.inputs else None))
+                inputs=[i.details() for i in t.inputs] if t.inputs else None,
+                baseline=baseline))
 
     def of_posted(self, alert: Alert, old: str, new: str, at: float,
                   reason: Reason | None) -> None:

@@ -91,6 +91,39 @@ class Subscript:
 
 
 @dataclass(frozen=True, slots=True)
+class Offset:
+    """`offset 1d` or `offset -5m`: how far before its evaluation time a selector reads."""
+
+    duration: DurationLit
+    negative: bool
+    span: Span  # from the keyword to the end of the duration
+
+    @property
+    def seconds(self) -> float | None:
+        d = self.duration.seconds
+        return None if d is None else (-d if self.negative else d)
+
+
+@dataclass(frozen=True, slots=True)
+class At:
+    """`@ 1700000000`, `@ start()` or `@ end()`: the time a selector reads at."""
+
+    time: float | None  # seconds since the epoch; None for start() and end()
+    text: str  # as written after the `@`: "1700000000", "-5", "start()", "end()"
+    span: Span  # from the `@` to the end
+
+
+@dataclass(frozen=True, slots=True)
+class Modified:
+    """A selector, range selector or subquery with `offset` and/or `@` modifiers."""
+
+    expr: Expr
+    offset: Offset | None
+    at: At | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class Grouping:
     without: bool
     labels: tuple[str, ...]
@@ -160,6 +193,7 @@ Expr = (
     | StringLit
     | Selector
     | Subscript
+    | Modified
     | Call
     | Unary
     | Binary
@@ -217,7 +251,7 @@ class RuleFile:
 
 def children(expr: Expr) -> tuple[Expr, ...]:
     """The direct sub-expressions of `expr`, in source order."""
-    if isinstance(expr, Subscript):
+    if isinstance(expr, Subscript | Modified):
         return (expr.expr,)
     if isinstance(expr, Call):
         return expr.args + tuple(k.value for k in expr.kwargs)

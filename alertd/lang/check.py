@@ -17,10 +17,14 @@ from pathlib import PurePath
 
 from alertd.lang import ast
 from alertd.lang.ast import Span
+from alertd.lang.baselines import BaselineSpec, check_baseline, check_baseline_refs
 from alertd.lang.check_expr import LABEL_NAME_RE, RANGE_HINT, ExprChecker, infer_type
 from alertd.lang.check_refs import AlertDef, GroupDef, cross_check, kept_alerts
 from alertd.lang.check_report import Report, article, prefix_span, span_of
 from alertd.lang.diagnostics import Diagnostic, did_you_mean, span_at
+from alertd.lang.slo import SloSpec, check_slo
+from alertd.lang.slo_check import check_slo_refs
+from alertd.lang.slo_expand import expand_slo
 from alertd.lang.types import ValueType
 from alertd.rules.references import input_refs
 from alertd.rules.spec import NODATA_POLICIES, AlertSpec, GroupSpec, NoDataPolicy
@@ -31,7 +35,7 @@ __all__ = ["CheckResult", "check_files", "infer_type"]
 V, M = ValueType.VECTOR, ValueType.MATRIX
 
 BLOCK_KINDS = ("group", "alert", "slo", "baseline")
-UNSUPPORTED_KINDS = ("slo", "baseline")
+UNSUPPORTED_KINDS: tuple[str, ...] = ()
 GROUP_KEYS = ("interval", "owner", "labels")
 ALERT_KEYS = (
     "when", "for", "keep_firing_for", "clear", "interval", "nodata", "severity", "owner",
@@ -58,6 +62,8 @@ _FLAGS = {"true": True, "false": False}
 class CheckResult:
     groups: tuple[GroupSpec, ...]
     diagnostics: tuple[Diagnostic, ...]
+    baselines: tuple[BaselineSpec, ...] = ()
+    slos: tuple[SloSpec, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -74,10 +80,14 @@ def check_files(
     """
     report = Report()
     groups: list[GroupDef] = []
+    baselines: list[BaselineSpec] = []
+    slos: list[SloSpec] = []
     for rule_file in files:
-        _FileChecker(report, rule_file, groups).run()
+        _FileChecker(report, rule_file, groups, baselines, slos).run()
     alerts = [a for g in groups for a in g.alerts]
     cross_check(report, groups, alerts, require)
+    unique_baselines = check_baseline_refs(report, baselines, alerts)
+    unique_slos = check_slo_refs(report, slos, alerts)
     kept = kept_alerts(alerts)
     specs: list[GroupSpec] = []
     for g in groups:
@@ -88,15 +98,18 @@ def check_files(
             continue
         specs.append(GroupSpec(g.name, g.path, g.span, g.interval, members, g.implicit))
     diagnostics = tuple(sorted(set(report.diagnostics), key=Diagnostic.sort_key))
-    return CheckResult(tuple(specs), diagnostics)
+    return CheckResult(tuple(specs), diagnostics, unique_baselines, unique_slos)
 
 
 # --- one file ------------------------------------------------------------------------------
 
 
 class _FileChecker:
-    def __init__(self, report: Report, rule_file: ast.RuleFile, groups: list[GroupDef]) -> None:
+    def __init__(self, report: Report, rule_file: ast.RuleFile, groups: list[GroupDef],
+                 baselines: list[BaselineSpec], slos: list[SloSpec] | None = None) -> None:
         self.report = report
+        self.baselines = baselines
+        self.slos = slos if slos is not None else []
         self.file = rule_file
         self.path = str(getattr(rule_file, "path", ""))
         source = getattr(rule_file, "source", "")
@@ -131,6 +144,12 @@ class _FileChecker:
             self._group(item)
         elif item.kind == "alert":
             self._alert(item, self._implicit_group(item))
+        elif item.kind == "slo":
+            self._slo(item, self._implicit_group(item))
+        elif item.kind == "baseline":
+            baseline = check_baseline(self.report, self.path, item)
+            if baseline is not None:
+                self.baselines.append(baseline)
         elif item.kind in UNSUPPORTED_KINDS:
             self.error(item.kind_span, f'"{item.kind}" blocks are not supported yet')
         else:
@@ -194,18 +213,31 @@ class _FileChecker:
             try:
                 if child.kind == "alert":
                     self._alert(child, group)
+                elif child.kind == "slo":
+                    self._slo(child, group)
                 elif child.kind in BLOCK_KINDS:
                     self.error(child.kind_span,
                                f'"{child.kind}" blocks cannot be inside a group; '
-                               "only alert blocks can")
+                               "only alert and slo blocks can")
                 else:
-                    hint = did_you_mean(child.kind, ("alert",))
+                    hint = did_you_mean(child.kind, ("alert", "slo"))
                     self.error(child.kind_span,
                                f'unknown block type "{child.kind}" in group{hint}')
             except Exception as exc:
                 self.error(span_of(child), f"internal error while checking: {exc!r}")
         if not nested and group.ok:
             self.report.warning(self.path, group.at, f'group "{name}" has no alerts')
+
+    def _slo(self, block: ast.Block, group: GroupDef) -> None:
+        """An SLO, and the alerts it expands into as members of its group."""
+        def check(expr: ast.Expr) -> object:
+            return ExprChecker(self.report, self.path, block.span).check(expr)
+
+        spec = check_slo(self.report, self.path, block, group.name or "", check)
+        if spec is not None:
+            self.slos.append(spec)
+            for alert in expand_slo(spec):
+                self._alert(alert, group)
 
     # alerts -------------------------------------------------------------------------------
 

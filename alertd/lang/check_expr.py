@@ -13,9 +13,16 @@ import re
 
 from alertd.lang import ast
 from alertd.lang.ast import Span
+from alertd.lang.check_modifiers import (
+    check_future_reads,
+    check_modified,
+    range_after_modifier,
+)
 from alertd.lang.check_report import NO_SPAN, Report, article, prefix_span
 from alertd.lang.diagnostics import did_you_mean
-from alertd.lang.types import ALERT_STATES, ALL, FunctionSpec, ValueType
+from alertd.lang.drift_check import check_drift_call
+from alertd.lang.slo_check import check_slo_call
+from alertd.lang.types import ALERT_STATES, ALL, DRIFT, SLO, FunctionSpec, ValueType
 from alertd.regex import Regex, RegexError
 
 __all__ = ["LABEL_NAME_RE", "MAX_DEPTH", "RANGE_HINT", "ExprChecker", "infer_type"]
@@ -57,6 +64,7 @@ class ExprChecker:
         self.path = path
         self.fallback = fallback
         self.refs: list[tuple[str, Span]] = []
+        self.modified = False  # the expression being checked has offset or @
 
     def error(self, span: Span, message: str) -> None:
         self.report.error(self.path, span, message)
@@ -68,8 +76,11 @@ class ExprChecker:
                                   f"at most {MAX_DEPTH} are allowed")
             return None
         types: dict[int, ValueType | None] = {}
+        self.modified = False
         for node in reversed(ast.walk(expr)):  # children before their parents
             types[id(node)] = self._node(node, types)
+        if self.modified:  # what a modifier reads depends on the subqueries around it
+            check_future_reads(self.report, self.path, expr)
         return types.get(id(expr))
 
     def _node(self, node: ast.Expr, types: dict[int, ValueType | None]) -> ValueType | None:
@@ -91,6 +102,9 @@ class ExprChecker:
             return t(node.expr)
         if isinstance(node, ast.Subscript):
             return self._subscript(node, t(node.expr))
+        if isinstance(node, ast.Modified):
+            self.modified = True
+            return check_modified(self.report, self.path, node, t(node.expr))
         if isinstance(node, ast.Unary):
             return self._unary(node, t(node.operand))
         if isinstance(node, ast.Binary):
@@ -150,7 +164,9 @@ class ExprChecker:
         if node.step is not None:
             self._positive(node.step, "a subquery step")
         if not node.subquery:
-            if not isinstance(node.expr, ast.Selector):
+            if isinstance(node.expr, ast.Modified):
+                self.error(node.span, range_after_modifier(node))
+            elif not isinstance(node.expr, ast.Selector):
                 self.error(node.expr.span,
                            "ranges are only allowed on selectors; for a range over an "
                            "expression use a subquery such as [5m:1m]")
@@ -226,6 +242,10 @@ class ExprChecker:
         arg_types: list[ValueType | None],
         kwarg_types: list[ValueType | None],
     ) -> ValueType | None:
+        if node.name in DRIFT:
+            return check_drift_call(self.error, node, arg_types, kwarg_types)
+        if node.name in SLO:
+            return check_slo_call(self.error, node, kwarg_types)
         spec = ALL.get(node.name)
         if spec is None:
             hint = did_you_mean(node.name, ALL)

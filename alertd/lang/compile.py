@@ -19,6 +19,7 @@ from alertd.lang import ast
 from alertd.lang.aggregations import aggregate
 from alertd.lang.binops import scalar_op, set_op, vector_scalar, vector_vector
 from alertd.lang.context import EvalContext
+from alertd.lang.drift_eval import compile_drift
 from alertd.lang.functions import (
     KEEPS_NAME,
     MATH_FUNCTIONS,
@@ -28,8 +29,12 @@ from alertd.lang.functions import (
     label_replace,
     quantile_over_time,
     round_to,
+    sort_by_value,
 )
-from alertd.lang.types import AGGREGATIONS, FUNCTIONS, ValueType
+from alertd.lang.modifiers import Shift, shift_of, shifted, unshift
+from alertd.lang.slo_eval import compile_slo
+from alertd.lang.time_functions import BUILDERS as TIME_BUILDERS
+from alertd.lang.types import AGGREGATIONS, DRIFT, FUNCTIONS, SLO, ValueType
 from alertd.model import METRIC_NAME, LabelMatcher, Labels, Sample, Vector
 from alertd.sources.samples import Series, is_stale
 
@@ -215,6 +220,14 @@ class _Compiler:
 
         return windows
 
+    def _modified(self, e: ast.Modified) -> tuple[Node, ValueType]:
+        shift = shift_of(e)
+        outer = self._range_context
+        self._range_context = outer + shift.history  # what the selectors under it keep
+        inner, typ = self.compile(e.expr)
+        self._range_context = outer
+        return shifted(inner, shift), typ
+
     def _subquery(self, inner: Node, rng: float, step: float | None) -> Node:
         def windows(ctx: EvalContext) -> Matrix:
             every = step or ctx.default_step
@@ -275,6 +288,10 @@ class _Compiler:
     def _call(self, e: ast.Call) -> tuple[Node, ValueType]:
         if e.name in AGGREGATIONS:
             return self._aggregation(e), V
+        if e.name in DRIFT:
+            return compile_drift(self.compile, e), V
+        if e.name in SLO:
+            return compile_slo(e), V
         spec = FUNCTIONS.get(e.name)
         if spec is None:
             raise RuleError(f'unknown function "{e.name}"', e.name_span)
@@ -288,10 +305,10 @@ class _Compiler:
         self._absent -= absent
         nodes = [n for n, _ in args]
         if e.name in RANGE_FUNCTIONS:
-            arg = _unparen(e.args[0])
+            arg, shift = unshift(_unparen(e.args[0]))
             if isinstance(arg, ast.Subscript) and not arg.subquery:
-                return self._fused_range_function(e.name, arg), V
-            return self._range_function(e.name, nodes[0], _range_of(arg)), V
+                return self._fused_range_function(e.name, arg, shift), V
+            return self._range_function(e.name, nodes[0], _range_of(arg), shift), V
         builder = _INSTANT_BUILDERS.get(e.name)
         if builder is None:
             raise RuleError(f'function "{e.name}" cannot be compiled', e.name_span)
@@ -310,12 +327,14 @@ class _Compiler:
         (only,) = nodes
         return lambda ctx: aggregate(op, only(ctx), grouping)
 
-    def _range_function(self, name: str, windows: Node, rng: float) -> Node:
+    def _range_function(self, name: str, windows: Node, rng: float,
+                        shift: Shift | None) -> Node:
         fn = RANGE_FUNCTIONS[name]
         keep_name = name in KEEPS_NAME
+        end = shift.end() if shift else None  # the window ends there, not at ctx.at
 
         def apply(ctx: EvalContext) -> Vector:
-            at = ctx.at
+            at = ctx.at if end is None else end(ctx)
             out: Vector = []
             for s, lo, hi in windows(ctx):
                 value = fn(s.ts, s.vs, lo, hi, at, rng)
@@ -325,19 +344,22 @@ class _Compiler:
 
         return apply
 
-    def _fused_range_function(self, name: str, sub: ast.Subscript) -> Node:
+    def _fused_range_function(self, name: str, sub: ast.Subscript,
+                              shift: Shift | None) -> Node:
         """`rate(x[5m])` and friends straight over the store: the most common shape of
         all, so it runs as one loop without building the range vector first."""
         assert isinstance(sub.expr, ast.Selector)
         sel_name, matchers = self._matchers(sub.expr)
         rng = _seconds(sub.range)
-        use = self._ref(sel_name, matchers, rng + self._range_context)
+        extra = shift.history if shift else 0.0
+        use = self._ref(sel_name, matchers, rng + self._range_context + extra)
         fn = RANGE_FUNCTIONS[name]
         keep_name = name in KEEPS_NAME
         right = bisect.bisect_right
+        end = shift.end() if shift else None
 
         def apply(ctx: EvalContext) -> Vector:
-            at = ctx.at
+            at = ctx.at if end is None else end(ctx)
             start = at - rng
             out: Vector = []
             selected = ctx.samples.select(sel_name, matchers)
@@ -439,14 +461,14 @@ def _absent(e: ast.Call, args: list[Node]) -> Node:
 
 def _absent_over_time(e: ast.Call, args: list[Node]) -> Node:
     (windows,) = args
-    arg = e.args[0]
+    arg, _ = unshift(_unparen(e.args[0]))
     labels = _absent_labels(arg.expr if isinstance(arg, ast.Subscript) else arg)
     return lambda ctx: [] if windows(ctx) else [Sample(labels, 1.0)]
 
 
 def _absent_labels(arg: ast.Expr) -> Labels:
     """absent() reports the labels its selector pinned with equality matchers."""
-    while isinstance(arg, ast.Paren):
+    while isinstance(arg, ast.Paren | ast.Modified):
         arg = arg.expr
     if not isinstance(arg, ast.Selector):
         return Labels()
@@ -494,28 +516,28 @@ def _clamp_max(e: ast.Call, args: list[Node]) -> Node:
 
 def _timestamp(e: ast.Call, args: list[Node]) -> Node:
     # Local samples keep their timestamps; the arg is re-read to get them.
-    arg = e.args[0]
-    while isinstance(arg, ast.Paren):
-        arg = arg.expr
+    arg, shift = unshift(_unparen(e.args[0]))
     (vector,) = args
     if not isinstance(arg, ast.Selector):
         return lambda ctx: [Sample(s.labels.without_name(), ctx.at) for s in vector(ctx)]
+    end = shift.end() if shift else None  # `timestamp(x offset 1h)` looks an hour back
 
     def run(ctx: EvalContext) -> Vector:
+        at = ctx.at if end is None else end(ctx)
         out: Vector = []
         selected = {s.labels: s for s in vector(ctx)}
         for labels in selected:
-            out.append(Sample(labels.without_name(), _last_timestamp(ctx, labels)))
+            out.append(Sample(labels.without_name(), _last_timestamp(ctx, labels, at)))
         return out
 
     return run
 
 
-def _last_timestamp(ctx: EvalContext, labels: Labels) -> float:
+def _last_timestamp(ctx: EvalContext, labels: Labels, at: float) -> float:
     matchers = [LabelMatcher(k, "=", v) for k, v in labels.items() if k != METRIC_NAME]
     for s in ctx.samples.select(labels.name() or None, matchers):
         if s.labels == labels:
-            i = bisect.bisect_right(s.ts, ctx.at) - 1
+            i = bisect.bisect_right(s.ts, at) - 1
             if i >= 0:
                 return s.ts[i]
     return ctx.at
@@ -570,6 +592,14 @@ def _quantile_over_time(e: ast.Call, args: list[Node]) -> Node:
     return run
 
 
+def _sort(descending: bool) -> Builder:
+    def build(e: ast.Call, args: list[Node]) -> Node:
+        (vector,) = args
+        return lambda ctx: sort_by_value(vector(ctx), descending)
+
+    return build
+
+
 _INSTANT_BUILDERS: dict[str, Builder] = {
     **{name: _math(name) for name in MATH_FUNCTIONS},
     "absent": _absent,
@@ -586,4 +616,7 @@ _INSTANT_BUILDERS: dict[str, Builder] = {
     "vector": _vector,
     "time": _time,
     "quantile_over_time": _quantile_over_time,
+    "sort": _sort(False),
+    "sort_desc": _sort(True),
+    **TIME_BUILDERS,
 }

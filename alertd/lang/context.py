@@ -7,13 +7,17 @@ provides: the daemon passes real ones, `alertd test` passes stubs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from alertd.errors import EvalError
 from alertd.model import LabelMatcher, Vector
 from alertd.sources.samples import Series
+
+if TYPE_CHECKING:
+    from alertd.lang.drift_eval import Baseline, DriftScore
+    from alertd.lang.slo_eval import SloSource
 
 DEFAULT_LOOKBACK = 300.0  # PromQL's lookback delta: how old a sample may be and still count
 DEFAULT_STEP = 60.0  # subquery resolution when none is written
@@ -60,6 +64,15 @@ class EvalContext:
     query_cache: dict[tuple[str, float], Vector] = field(default_factory=dict)
     # Set when any selector or prom() query returned data (for the `nodata` policy).
     saw_data: bool = False
+    # The time the rule is evaluated at, when `at` is another one (inside a subquery or
+    # an offset): `@ start()` and `@ end()` read at it. None: the same as `at`.
+    eval_time: float | None = None
+    # The baselines of the drift functions by name, as they were when the rules loaded.
+    baselines: Mapping[str, Baseline] = field(default_factory=dict)
+    # The scores the drift functions computed in this evaluation (for /metrics).
+    drift_scores: list[DriftScore] = field(default_factory=list)
+    # The SLOs that burn_rate() and error_budget_remaining() read, by name.
+    slos: Mapping[str, SloSource] = field(default_factory=dict)
 
     def run_query(self, query: str) -> Vector:
         key = (query, self.at)
@@ -69,6 +82,9 @@ class EvalContext:
         return cached
 
     def at_time(self, at: float) -> EvalContext:
-        """The same sources seen at another time (for subqueries)."""
+        """The same sources seen at another time (for subqueries and offsets)."""
+        origin = self.at if self.eval_time is None else self.eval_time
         return EvalContext(at, self.samples, self.query, self.alerts, self.lookback,
-                           self.default_step, self.query_cache, self.saw_data)
+                           self.default_step, self.query_cache, self.saw_data, origin,
+                           baselines=self.baselines, drift_scores=self.drift_scores,
+                           slos=self.slos)

@@ -21,6 +21,9 @@ _WHOLE = re.compile(r"(?:\d+(?:\.\d+)?(?:ms|[smhdwy]))+")
 def parse_duration(text: str) -> tuple[float | None, str | None]:
     """Seconds for `text`, or (None, why it is not a duration)."""
     if not _WHOLE.fullmatch(text):
+        joined = "".join(text.split())
+        if joined != text and _WHOLE.fullmatch(joined):
+            return None, f"no space is allowed between a number and its unit; write {joined}"
         return None, "expected a number followed by a unit (ms, s, m, h, d, w, y)"
     total = 0.0
     last = -1

@@ -57,6 +57,8 @@ def format_expr(expr: ast.Expr) -> str:
             return _selector(expr)
         case ast.Subscript():
             return _subscript(expr)
+        case ast.Modified():
+            return _modified(expr)
         case ast.Call():
             return _call(expr)
         case ast.Unary():
@@ -104,6 +106,17 @@ def _subscript(sub: ast.Subscript) -> str:
     if sub.subquery:
         step = ":" + (_duration(sub.step) if sub.step else "")
     return f"{format_expr(sub.expr)}[{_duration(sub.range)}{step}]"
+
+
+def _modified(mod: ast.Modified) -> str:
+    """`x[5m] @ 1700000000 offset 1d`: `@` first, as Prometheus prints them."""
+    text = format_expr(mod.expr)
+    if mod.at is not None:
+        text += f" @ {mod.at.text}"
+    if mod.offset is not None:
+        sign = "-" if mod.offset.negative else ""
+        text += f" offset {sign}{_duration(mod.offset.duration)}"
+    return text
 
 
 def _call(call: ast.Call) -> str:

@@ -341,3 +341,10 @@ def label_join(vector: Vector, dst: str, sep: str, srcs: Sequence[str]) -> Vecto
         out.append(Sample(labels.merged({dst: joined}) if joined else labels.without((dst,)),
                           value))
     return out
+
+
+def sort_by_value(vector: Vector, descending: bool) -> Vector:
+    """PromQL's sort() and sort_desc(): by value, NaN last either way, labels kept."""
+    numbers = sorted((s for s in vector if s.value == s.value), key=lambda s: s.value,
+                     reverse=descending)
+    return numbers + [s for s in vector if s.value != s.value]

@@ -125,6 +125,8 @@ _OPERATORS = {"OR", "AND", "UNLESS", "EQL", "GT", "LT", "ADD_OP", "MUL_OP"}
 def _describe_terminal(name: str) -> str:
     if name in _TERMINAL_NAMES:
         return _TERMINAL_NAMES[name]
+    if name == "OFFSET":  # a keyword, but a regex (see the grammar)
+        return '"offset"'
     for term in _parser().terminals:
         if term.name == name and term.pattern.type == "str":
             return f'"{term.pattern.value}"'
@@ -360,6 +362,38 @@ class _Builder(Transformer[Token, Any]):
         return _Range(self.duration([rng]), self.duration([step]) if step else None,
                       colon is not None)
 
+    def modified(self, children: list[Any]) -> ast.Modified:
+        expr, mod = children
+        offset = mod if isinstance(mod, ast.Offset) else None
+        at = mod if isinstance(mod, ast.At) else None
+        if not isinstance(expr, ast.Modified):
+            return ast.Modified(expr, offset, at, self._span(expr).to(mod.span))
+        # The second modifier of `x @ t offset d`: both belong to the same selector.
+        if (offset and expr.offset) or (at and expr.at):
+            word = "offset" if offset else '"@"'
+            self.errors.append((mod.span, f"{word} is given twice"))
+        return ast.Modified(expr.expr, offset or expr.offset, at or expr.at,
+                            expr.span.to(mod.span))
+
+    def offset(self, children: list[Any]) -> ast.Offset:
+        _, sign, duration = children
+        negative = sign is not None and str(sign) == "-"
+        return ast.Offset(self.duration([duration]), negative, self._cover(children))
+
+    def at(self, children: list[Any]) -> ast.At:
+        span = self._cover(children)
+        first = children[1]
+        if isinstance(first, Token) and first.type == "NAME":
+            name = str(first)
+            if name not in ("start", "end"):
+                self.errors.append((self._tok_span(first), f'"@" takes a time in seconds since '
+                                                          f"the epoch, start() or end(), got "
+                                                          f"{name}()"))
+            return ast.At(None, f"{name}()", span)
+        sign = "-" if first is not None and str(first) == "-" else ""
+        number = sign + str(children[2])
+        return ast.At(float(number), number, span)
+
     def number(self, children: list[Any]) -> ast.NumberLit:
         tok = children[0]
         return ast.NumberLit(float(str(tok)), str(tok), self._tok_span(tok))
@@ -432,7 +466,7 @@ class _Builder(Transformer[Token, Any]):
 
 
 _EXPR_TYPES = (ast.NumberLit, ast.DurationLit, ast.PercentLit, ast.StringLit, ast.Selector,
-               ast.Subscript, ast.Call, ast.Unary, ast.Binary, ast.Paren)
+               ast.Subscript, ast.Modified, ast.Call, ast.Unary, ast.Binary, ast.Paren)
 
 
 def _is_expr(node: Any) -> bool:

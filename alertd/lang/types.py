@@ -109,12 +109,54 @@ FUNCTIONS = _specs(
     FunctionSpec("scalar", (V,), S, doc="the value of a one-element vector, else NaN"),
     FunctionSpec("vector", (S,), V, doc="a scalar as a vector without labels"),
     FunctionSpec("time", (), S, doc="evaluation time in seconds since the epoch"),
+    FunctionSpec("predict_linear", (M, S), V,
+                 doc="value t seconds after the evaluation time, by linear regression"),
+    FunctionSpec("sort", (V,), V, doc="elements by ascending value (NaN last)"),
+    FunctionSpec("sort_desc", (V,), V, doc="elements by descending value (NaN last)"),
+    # calendar, in UTC: of each value read as a time, or of the evaluation time
+    *(FunctionSpec(name, (V,), V, optional=1, doc=doc) for name, doc in (
+        ("minute", "minute of the hour, 0-59"),
+        ("hour", "hour of the day, 0-23"),
+        ("day_of_week", "day of the week, 0-6 (0 is Sunday)"),
+        ("day_of_month", "day of the month, 1-31"),
+        ("day_of_year", "day of the year, 1-366"),
+        ("days_in_month", "number of days in the month, 28-31"),
+        ("month", "month of the year, 1-12"),
+        ("year", "year"),
+    )),
     # alertd's own
     FunctionSpec("prom", (STR,), V, doc="instant query against Prometheus at evaluation time"),
     FunctionSpec("alert", (STR,), V, kwargs={"state": STR},
                  doc='instances of another rule, value 1; state="firing" (default) or "pending"'),
 )
 
-ALL: dict[str, FunctionSpec] = {**AGGREGATIONS, **FUNCTIONS}
+# Drift against a baseline (alertd.lang.drift_check types their forms):
+#   f(range_vector, baseline = "name") by (...)        raw values per group
+#   f(instant_vector, baseline = "name") by (...)      `le` buckets against buckets captured
+#   f(current_buckets, reference_buckets) by (...)     two `le` bucket vectors
+_DRIFT_KWARGS = {"baseline": STR, "min_samples": S}
+DRIFT = _specs(*(
+    FunctionSpec(name, (M, V), V, optional=1, kwargs=_DRIFT_KWARGS, grouping=True, doc=doc)
+    for name, doc in (
+        ("psi", "population stability index against the reference"),
+        ("ks", "two-sample Kolmogorov-Smirnov statistic D"),
+        ("ks_pvalue", "p-value of the KS statistic (raw values only)"),
+        ("jsd", "Jensen-Shannon distance, base 2"),
+        ("wasserstein", "earth mover's distance, in the unit of the values (raw values only)"),
+        ("wasserstein_normed", "wasserstein over the reference's standard deviation"),
+        ("chi2", "p-value of a chi-square goodness of fit to the reference"),
+    )
+))
+
+# SLOs (alertd.lang.slo_check checks their arguments): the instant vector {slo="name"}.
+SLO = _specs(
+    FunctionSpec("burn_rate", (), V, kwargs={"slo": STR, "window": S},
+                 doc="how many times faster than its objective allows the SLO spends its "
+                     "error budget over the window"),
+    FunctionSpec("error_budget_remaining", (), V, kwargs={"slo": STR},
+                 doc="share of the SLO's error budget left over its period (below 0: overspent)"),
+)
+
+ALL: dict[str, FunctionSpec] = {**AGGREGATIONS, **FUNCTIONS, **DRIFT, **SLO}
 
 ALERT_STATES = ("firing", "pending")

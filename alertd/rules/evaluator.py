@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from graphlib import CycleError, TopologicalSorter
 from types import MappingProxyType
 
 from alertd.errors import RuleError
 from alertd.lang.context import EvalContext, QueryFn, SampleSource, no_query
+from alertd.lang.drift_eval import Baseline, DriftScore
 from alertd.model import Labels, Sample, Vector
 from alertd.rules.inputs import ANNOTATION as BECAUSE
 from alertd.rules.rule import DEFAULT_INTERVAL, AlertRule, compile_rule
+from alertd.rules.slo import SloSet
 from alertd.rules.spec import GroupSpec
 from alertd.rules.state import Instance, RuleState, Status, Transition, step
 
@@ -33,9 +35,12 @@ class RuleSet:
 
     @classmethod
     def from_groups(cls, groups: Iterable[GroupSpec], default_interval: float = DEFAULT_INTERVAL,
-                    prometheus_url: str | None = None) -> RuleSet:
-        return cls([compile_rule(a, g, default_interval, prometheus_url)
-                    for g in groups for a in g.alerts])
+                    prometheus_url: str | None = None, slos: SloSet | None = None) -> RuleSet:
+        rules = [compile_rule(a, g, default_interval, prometheus_url)
+                 for g in groups for a in g.alerts]
+        if slos is not None:  # the alerts of SLOs annotate with the SLO's figures
+            rules = [replace(r, extra_annotations=slos.annotator(r.name)) for r in rules]
+        return cls(rules)
 
     def __iter__(self) -> Iterator[AlertRule]:
         return iter(self.rules)
@@ -45,9 +50,16 @@ class RuleSet:
 
 
 class Evaluator:
-    def __init__(self, ruleset: RuleSet) -> None:
+    def __init__(self, ruleset: RuleSet, baselines: Mapping[str, Baseline] | None = None,
+                 slos: SloSet | None = None) -> None:
         self.ruleset = ruleset
+        # The SLOs that burn_rate() reads; their counters carry over reloads.
+        self.slos = slos if slos is not None else SloSet()
         self.states: dict[str, RuleState] = {r.name: RuleState() for r in ruleset.rules}
+        # The baseline versions the drift functions use, fixed when the rules loaded.
+        self.baselines: Mapping[str, Baseline] = MappingProxyType(dict(baselines or {}))
+        # The drift scores of each drift rule's last evaluation (for /metrics).
+        self.drift_scores: dict[str, tuple[DriftScore, ...]] = {}
         # Rules whose states were restored from a save, which does not keep inputs: their
         # active instances are explained at their next evaluation, once.
         self.unexplained: set[str] = set()
@@ -60,6 +72,11 @@ class Evaluator:
         return [Sample(i.labels, 1.0) for i in rule_state.instances.values()
                 if i.status is status]
 
+    def baselines_of(self, rule: AlertRule) -> str | None:
+        """The baseline versions a rule uses, as history names them: `churn-training@3`."""
+        labels = [self.baselines[n].label for n in rule.baselines if n in self.baselines]
+        return ", ".join(labels) or None
+
     def value_of(self, name: str, labels: Labels) -> float | None:
         """The value of one instance of a rule (what alert() hides behind its 1)."""
         state = self.states.get(name)
@@ -69,10 +86,15 @@ class Evaluator:
     def evaluate(self, rule: AlertRule, at: float, samples: SampleSource,
                  query: QueryFn = no_query,
                  query_cache: dict[tuple[str, float], Vector] | None = None) -> list[Transition]:
-        ctx = EvalContext(at, samples, query, self.alerts)
+        ctx = EvalContext(at, samples, query, self.alerts, baselines=self.baselines,
+                          slos=self.slos.sources)
         if query_cache is not None:
             ctx.query_cache = query_cache
         obs = rule.observe(ctx)
+        if rule.drift:
+            # Keyed, so that a score `clear` computes again replaces the one of `when`.
+            latest = {(s.method, s.feature, s.labels): s for s in ctx.drift_scores}
+            self.drift_scores[rule.name] = tuple(latest.values())
         new_state, transitions = step(rule.timing, self.states[rule.name], obs)
         if rule.explainer is not None and (transitions or rule.name in self.unexplained):
             new_state, transitions = self._explain(rule, ctx, new_state, transitions)

@@ -72,7 +72,7 @@ def check_paths(paths: Sequence[str], *, require: frozenset[str] = frozenset()) 
     parse_errors = [d for d in diagnostics if d.severity == "error"]
     groups = tuple(_without_broken(g, parse_errors) for g in result.groups)
     merged = sorted(set(diagnostics) | set(result.diagnostics), key=_position)
-    return CheckResult(groups, tuple(merged))
+    return CheckResult(groups, tuple(merged), result.baselines, result.slos)
 
 
 def _position(d: Diagnostic) -> tuple[str, int, int, str]:

@@ -8,15 +8,19 @@ caller keeps the old rules running.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from alertd.errors import AlertdError
-from alertd.lang.diagnostics import render
+from alertd.lang.check import CheckResult
+from alertd.lang.diagnostics import Diagnostic, render
+from alertd.lang.drift_eval import Baseline
+from alertd.lang.slo import SloSpec
 from alertd.rules.evaluator import Evaluator, RuleSet
 from alertd.rules.files import check_paths
 from alertd.rules.rule import AlertRule
+from alertd.rules.slo import SloSet
 from alertd.rules.spec import GroupSpec
 from alertd.rules.state import RuleState
 
@@ -39,9 +43,11 @@ class Group:
 
     @property
     def streamable(self) -> tuple[AlertRule, ...]:
-        """Rules that read only pushed series: evaluated again when a sample arrives."""
+        """Rules that read only pushed series: evaluated again when a sample arrives.
+        Not drift rules: a new sample hardly moves a window's distribution, and each
+        evaluation sorts the whole window, so they keep to their interval."""
         return tuple(r for r in self.rules if r.when.selectors and not r.when.prom_queries
-                     and not (r.clear and r.clear.prom_queries))
+                     and not (r.clear and r.clear.prom_queries) and not r.drift)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +63,12 @@ class ReloadSummary:
 
 def load_groups(patterns: Sequence[str], base: Path | None = None) -> tuple[GroupSpec, ...]:
     """Check the rule files matched by `patterns`; raises RuleLoadError on any error."""
+    return load_checked(patterns, base).groups
+
+
+def load_checked(patterns: Sequence[str], base: Path | None = None) -> CheckResult:
+    """The groups and baselines of the rule files matched by `patterns`; raises
+    RuleLoadError on any error."""
     paths = [str(base / p) if base and not Path(p).is_absolute() else p for p in patterns]
     result = check_paths(paths)
     # Globs that match nothing are fine for a daemon (rules may come later); other
@@ -64,15 +76,20 @@ def load_groups(patterns: Sequence[str], base: Path | None = None) -> tuple[Grou
     errors = [d for d in result.diagnostics if d.severity == "error"
               and "no files match" not in d.message and "no .rules files" not in d.message]
     if errors:
-        sources: dict[str, str | None] = {}
-        for d in errors:
-            if d.path not in sources:
-                try:
-                    sources[d.path] = Path(d.path).read_text("utf-8", errors="replace")
-                except OSError:
-                    sources[d.path] = None
-        raise RuleLoadError([render(d, sources[d.path]) for d in errors])
-    return result.groups
+        raise load_error(errors)
+    return result
+
+
+def load_error(errors: Sequence[Diagnostic]) -> RuleLoadError:
+    """The errors rendered with their source lines, as one RuleLoadError."""
+    sources: dict[str, str | None] = {}
+    for d in errors:
+        if d.path not in sources:
+            try:
+                sources[d.path] = Path(d.path).read_text("utf-8", errors="replace")
+            except OSError:
+                sources[d.path] = None
+    return RuleLoadError([render(d, sources[d.path]) for d in errors])
 
 
 class RuleManager:
@@ -83,12 +100,17 @@ class RuleManager:
         self.groups: tuple[Group, ...] = ()
 
     def replace(self, specs: Sequence[GroupSpec], default_interval: float,
-                prometheus_url: str | None = None) -> ReloadSummary:
+                prometheus_url: str | None = None,
+                baselines: Mapping[str, Baseline] | None = None,
+                slos: Sequence[SloSpec] = ()) -> ReloadSummary:
         """Swap in new rules, carrying over the state of every rule that keeps its name.
-        `prometheus_url` is where people open Prometheus (the graph links of prom() rules)."""
-        ruleset = RuleSet.from_groups(specs, default_interval, prometheus_url)
+        `prometheus_url` is where people open Prometheus (the graph links of prom() rules);
+        `baselines` are the versions the drift functions use until the next reload; the
+        `slos` keep the counters of the SLOs that keep their name and events."""
+        slo_set = SloSet(slos, specs, self.evaluator.slos)
+        ruleset = RuleSet.from_groups(specs, default_interval, prometheus_url, slo_set)
         old_states = self.evaluator.states
-        evaluator = Evaluator(ruleset)
+        evaluator = Evaluator(ruleset, baselines, slo_set)
         kept = [name for name in evaluator.states if name in old_states]
         for name in kept:
             evaluator.states[name] = old_states[name]

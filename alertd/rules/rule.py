@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -11,6 +11,8 @@ from alertd.errors import AlertdError
 from alertd.lang import ast
 from alertd.lang.compile import CompiledExpr, compile_expr
 from alertd.lang.context import EvalContext
+from alertd.lang.drift_check import drift_calls
+from alertd.lang.slo_check import slo_calls
 from alertd.lang.types import ValueType
 from alertd.model import ALERTNAME, Labels
 from alertd.rules.inputs import ANNOTATION as BECAUSE
@@ -40,6 +42,11 @@ class AlertRule:
     # Without a generator_url template: the Prometheus graph of the prom() queries.
     default_generator_url: str = ""
     explainer: Explainer | None = None  # for composite rules: what made an instance fire
+    drift: bool = False  # it calls drift functions
+    baselines: tuple[str, ...] = ()  # the names of the baselines its drift functions use
+    slos: tuple[str, ...] = ()  # the SLOs its burn_rate() and error_budget_remaining() read
+    # An SLO's alert: its burn rates and budget at the last evaluation, as annotations.
+    extra_annotations: Callable[[], Mapping[str, str]] | None = None
     # Series labels -> (expression labels, alert labels). A rule sees the same series at
     # every evaluation, so each label set is composed once rather than every time.
     _label_cache: dict[Labels, tuple[Labels, Labels]] = field(
@@ -119,6 +126,8 @@ class AlertRule:
             link = self.dashboard.render(value, labels, owner, runbook).strip()
             if is_http_url(link):
                 out["dashboard"] = link
+        if self.extra_annotations is not None:
+            out.update(self.extra_annotations())
         return MappingProxyType(out)
 
     def generator_url_for(self, instance: Instance) -> str:
@@ -144,6 +153,7 @@ def compile_rule(spec: AlertSpec, group: GroupSpec, default_interval: float = DE
     static[ALERTNAME] = spec.name
     interval = spec.interval or group.interval or default_interval
     when = compile_expr(spec.when)
+    calls = [c for e in (spec.when, spec.clear) if e is not None for c in drift_calls(e)]
     return AlertRule(
         spec=spec,
         when=when,
@@ -160,6 +170,10 @@ def compile_rule(spec: AlertSpec, group: GroupSpec, default_interval: float = DE
         default_generator_url=prometheus_graph_url(prometheus_url, when.prom_queries)
         if prometheus_url else "",
         explainer=Explainer(spec.when) if _composite(spec.when) else None,
+        drift=bool(calls),
+        baselines=tuple(dict.fromkeys(c.baseline for c in calls if c.baseline is not None)),
+        slos=tuple(dict.fromkeys(c.slo for e in (spec.when, spec.clear) if e is not None
+                                 for c in slo_calls(e) if c.slo is not None)),
     )
 
 

@@ -187,6 +187,7 @@ class Scheduler:
         """Run every prom() query of these rules once, concurrently, before evaluating."""
         queries = {q for r in rules for q in r.when.prom_queries
                    + (r.clear.prom_queries if r.clear else ())}
+        queries |= self.manager.evaluator.slos.queries(s for r in rules for s in r.slos)
         if not queries:
             return _no_prometheus
         if self.query_many is None:

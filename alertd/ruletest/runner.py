@@ -26,12 +26,16 @@ from typing import TextIO, cast
 
 from alertd.errors import AlertdError
 from alertd.lang.context import DEFAULT_LOOKBACK, EvalContext
-from alertd.lang.diagnostics import did_you_mean, render
+from alertd.lang.diagnostics import Diagnostic, did_you_mean, render
+from alertd.lang.drift_eval import Baseline
 from alertd.lang.durations import format_duration
 from alertd.model import Labels, Sample, Vector
+from alertd.rules.baselines import baseline_problems, used_baselines
 from alertd.rules.evaluator import Evaluator, RuleSet
 from alertd.rules.files import check_paths
+from alertd.rules.slo import SloSet
 from alertd.rules.state import Health, Status
+from alertd.ruletest.baselines import build_baselines
 from alertd.ruletest.notation import format_value
 from alertd.ruletest.spec import (
     AlertTest,
@@ -66,13 +70,15 @@ def run_test_file(path: str, out: TextIO) -> bool:
             print(line, file=out)
         print(f"{path}: invalid test file, no tests run", file=out)
         return False
-    ruleset = _load_rules(spec, out)
-    if ruleset is None:
+    loaded = _load_rules(spec, out)
+    if loaded is None:
         print(f"{path}: the rule files have errors, no tests run", file=out)
         return False
+    ruleset, baselines, slos = loaded
     passed = 0
     for case in spec.tests:
-        failures = _CaseRun(spec, case, ruleset).run()
+        slos.reset()  # each test's counters start from nothing
+        failures = _CaseRun(spec, case, ruleset, baselines, slos).run()
         for block in failures:
             print(block, file=out)
         passed += not failures
@@ -84,22 +90,39 @@ def run_test_file(path: str, out: TextIO) -> bool:
     return passed == total
 
 
-def _load_rules(spec: RuleTestFile, out: TextIO) -> RuleSet | None:
-    """The compiled rules, or None after printing why they cannot be used."""
+def _load_rules(spec: RuleTestFile,
+                out: TextIO) -> tuple[RuleSet, Mapping[str, Baseline], SloSet] | None:
+    """The compiled rules, their baselines and SLOs, or None after printing why they
+    cannot be used."""
     result = check_paths(spec.rule_files) if spec.rule_files else None
     if result is not None and not result.ok:
-        sources: dict[str, str | None] = {}
-        for diag in result.diagnostics:
-            if diag.path not in sources:
-                sources[diag.path] = _read_source(diag.path)
-            print(render(diag, sources[diag.path]), file=out)
+        _print_diagnostics(result.diagnostics, out)
         return None
+    groups = result.groups if result else ()
+    baselines, problems = build_baselines(spec.baselines, result.baselines if result else (),
+                                          used_baselines(groups))
+    for problem in problems:
+        print(f"{spec.path}: {problem}", file=out)
+    mismatched = baseline_problems(groups, baselines)
+    _print_diagnostics(mismatched, out)
+    if problems or mismatched:
+        return None
+    slos = SloSet(result.slos if result else (), groups)
     try:
-        return RuleSet.from_groups(result.groups if result else (),
-                                   default_interval=spec.evaluation_interval)
+        ruleset = RuleSet.from_groups(groups, default_interval=spec.evaluation_interval,
+                                      slos=slos)
     except AlertdError as exc:
         print(f"{spec.path}: cannot compile the rules: {exc}", file=out)
         return None
+    return ruleset, baselines, slos
+
+
+def _print_diagnostics(diagnostics: Iterable[Diagnostic], out: TextIO) -> None:
+    sources: dict[str, str | None] = {}
+    for diag in diagnostics:
+        if diag.path not in sources:
+            sources[diag.path] = _read_source(diag.path)
+        print(render(diag, sources[diag.path]), file=out)
 
 
 def _read_source(path: str) -> str | None:
@@ -162,11 +185,12 @@ class _Events:
 
 
 class _CaseRun:
-    def __init__(self, spec: RuleTestFile, case: RuleTestCase, ruleset: RuleSet) -> None:
+    def __init__(self, spec: RuleTestFile, case: RuleTestCase, ruleset: RuleSet,
+                 baselines: Mapping[str, Baseline], slos: SloSet) -> None:
         self.spec = spec
         self.case = case
         self.ruleset = ruleset
-        self.evaluator = Evaluator(ruleset)
+        self.evaluator = Evaluator(ruleset, baselines, slos)
         self.store = SeriesStore()
         for series in case.input_series:
             for i, value in enumerate(series.values):
@@ -315,7 +339,8 @@ class _CaseRun:
     def _check_expr(self, index: int, test: ExprTest) -> None:
         title = (f"{self.title}, expr `{' '.join(test.expr.split())}` at eval_time "
                  f"{format_duration(test.eval_time)}:")
-        ctx = EvalContext(test.eval_time, self.store, self.stub, self.evaluator.alerts)
+        ctx = EvalContext(test.eval_time, self.store, self.stub, self.evaluator.alerts,
+                          baselines=self.evaluator.baselines, slos=self.evaluator.slos.sources)
         try:
             value = test.compiled.eval(ctx)
         except AlertdError as exc:

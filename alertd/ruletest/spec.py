@@ -45,6 +45,7 @@ from alertd.lang.durations import parse_duration
 from alertd.lang.parse import parse_expr
 from alertd.lang.types import ValueType
 from alertd.model import ALERTNAME, METRIC_NAME, Labels
+from alertd.ruletest.baselines import TestBaseline, parse_baselines
 from alertd.ruletest.notation import NotationError, Value, expand, parse_number
 from alertd.yamlfile import StrictLoader
 
@@ -149,6 +150,7 @@ class RuleTestFile:
     rule_files: tuple[str, ...]  # resolved against the test file's directory, globs expanded
     evaluation_interval: float
     tests: tuple[RuleTestCase, ...]
+    baselines: tuple[TestBaseline, ...] = ()  # see alertd.ruletest.baselines
 
 
 def normalize_query(query: str) -> str:
@@ -203,7 +205,7 @@ _Loader.yaml_implicit_resolvers = {
 
 # --- validation ----------------------------------------------------------------------------
 
-_FILE_KEYS = ("rule_files", "evaluation_interval", "tests")
+_FILE_KEYS = ("rule_files", "evaluation_interval", "baselines", "tests")
 _TEST_KEYS = ("name", "interval", "input_series", "prom_results", "alert_rule_test",
               "promql_expr_test")
 _SERIES_KEYS = ("series", "values")
@@ -359,6 +361,7 @@ class _Validator:
         if top is None:
             return None
         rule_files = self.rule_files(top.get("rule_files"))
+        baselines = parse_baselines(self, top.get("baselines"))
         interval: float | None = DEFAULT_EVALUATION_INTERVAL
         if top.get("evaluation_interval") is not None:
             interval = self.duration(top["evaluation_interval"], "evaluation_interval")
@@ -370,7 +373,7 @@ class _Validator:
                 tests.append(case)
         if self.problems or rule_files is None or interval is None or raw_tests is None:
             return None
-        return RuleTestFile(path, rule_files, interval, tuple(tests))
+        return RuleTestFile(path, rule_files, interval, tuple(tests), baselines)
 
     def rule_files(self, value: object) -> tuple[str, ...] | None:
         if isinstance(value, str):  # a single file, written without the list

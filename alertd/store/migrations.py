@@ -157,6 +157,18 @@ def _v11_cheaper_history_writes(conn: Connection) -> None:
     migrate_v11(conn)
 
 
+def _v12_baselines(conn: Connection) -> None:
+    from alertd.store.baselines import migrate_v12
+
+    migrate_v12(conn)
+
+
+def _v13_slo_windows(conn: Connection) -> None:
+    from alertd.store.slo_windows import migrate_v13
+
+    migrate_v13(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "rule states and their alert instances", _v1_rule_states),
     Migration(2, "snapshots of the windows of pushed samples", _v2_windows),
@@ -172,6 +184,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "scheduled reports sent, so that none is sent twice", _v10_report_sent),
     Migration(11, "history without the unique event key and the owner index, which every "
               "write paid for", _v11_cheaper_history_writes),
+    Migration(12, "baselines of the drift functions: versions and their references",
+              _v12_baselines),
+    Migration(13, "the 5-minute counters of SLOs over pushed series", _v13_slo_windows),
 )
 
 

@@ -68,9 +68,14 @@ def test_unknown_block_type_with_suggestion() -> None:
     assert diags("widget w {}\n") == ['1:1: unknown block type "widget"']
 
 
-@pytest.mark.parametrize("kind", ["slo", "baseline"])
-def test_reserved_block_kinds(kind: str) -> None:
-    assert diags(f"\n  {kind} x {{ a = 1 }}\n") == [f'2:3: "{kind}" blocks are not supported yet']
+def test_an_slo_block_says_what_it_lacks() -> None:
+    assert diags("\n  slo x { a = 1 }\n") == [
+        '2:7: slo "x" has no objective (such as objective = 99.9%)',
+        '2:7: slo "x" needs good (or errors) and total: the counters of good (failed) events '
+        "and of all events",
+        '2:7: slo "x" needs total, the counter of all events',
+        '2:11: unknown key "a" in slo',
+    ]
 
 
 def test_blocks_need_names() -> None:
@@ -97,7 +102,7 @@ def test_nested_blocks() -> None:
         "}\n"
     )
     assert diags(source) == [
-        '2:3: "group" blocks cannot be inside a group; only alert blocks can',
+        '2:3: "group" blocks cannot be inside a group; only alert and slo blocks can',
         '3:3: unknown block type "alrt" in group (did you mean "alert"?)',
         '6:5: "alert" blocks cannot be inside an alert (is the "}" of alert B missing '
         'before it?)',
@@ -454,8 +459,8 @@ def test_vector_matching() -> None:
 def test_unknown_function() -> None:
     expr = "rat(x[5m]) > 1"
     assert when(expr) == [(1, 'unknown function "rat" (did you mean "rate"?)')]
-    expr = "psi(x[1h]) > 0.25"
-    assert when(expr) == [(1, 'unknown function "psi"')]
+    expr = "pis(x[1h]) > 0.25"
+    assert when(expr) == [(1, 'unknown function "pis" (did you mean "psi"?)')]
 
 
 def test_unknown_function_still_checks_its_arguments() -> None:
@@ -826,7 +831,10 @@ slo s {}
         '14:33: "and" needs instant vectors on both sides, got a scalar on the right',
         '15:7: alert "B" has no when',
         '15:7: duplicate alert "B" (first defined at many.rules:12:7)',
-        '16:1: "slo" blocks are not supported yet',
+        '16:5: slo "s" has no objective (such as objective = 99.9%)',
+        '16:5: slo "s" needs good (or errors) and total: the counters of good (failed) '
+        "events and of all events",
+        '16:5: slo "s" needs total, the counter of all events',
     ]
     assert result.groups == ()
     assert not result.ok

@@ -136,9 +136,38 @@ def test_invalid_durations_are_named() -> None:
     assert errors("alert A { for = 5mb }")[0].startswith('x.rules:1:17: invalid duration "5mb"')
 
 
+UNITS = "expected a number followed by a unit (ms, s, m, h, d, w, y)"
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    # An unknown unit was a number and a name, rejected only at the next line's "=".
+    ('alert A {\n  for = 5x\n  severity = "page"\n}\n',
+     f'x.rules:2:9: invalid duration "5x": {UNITS}'),
+    ('alert A {\n  when = rate(x[5x]) > 1\n}\n',
+     f'x.rules:2:17: invalid duration "5x": {UNITS}'),
+    ('alert A {\n  keep_firing_for = 10 m\n  severity = "page"\n}\n',
+     'x.rules:2:21: invalid duration "10 m": no space is allowed between a number and its '
+     "unit; write 10m"),
+    ('alert A {\n  when = x offset 1 d\n}\n',
+     'x.rules:2:19: invalid duration "1 d": no space is allowed between a number and its '
+     "unit; write 1d"),
+    ('alert A {\n  when = x[5m:1M]\n}\n', f'x.rules:2:15: invalid duration "1M": {UNITS}'),
+])
+def test_a_malformed_duration_is_reported_where_it_is(source: str, expected: str) -> None:
+    assert errors(source) == [expected]
+
+
+def test_numbers_next_to_names_are_still_numbers_where_they_can_be() -> None:
+    assert isinstance(parse_expr("x > 1e3"), ast.Binary)
+    assert isinstance(parse_expr("x > 2.5E-3"), ast.Binary)
+    # A one-letter metric after an operator is a selector, not a unit.
+    expr = parse_expr("x > 5 and m")
+    assert isinstance(expr, ast.Binary) and isinstance(expr.right, ast.Selector)
+
+
 def test_unterminated_string_and_stray_characters() -> None:
     assert errors('alert A {\n  summary = "oops\n}\n') == ["x.rules:2:13: unterminated string"]
-    assert errors("alert A { when = x @ 5 }") == ['x.rules:1:20: unexpected character "@"']
+    assert errors("alert A { when = x ? 5 }") == ['x.rules:1:20: unexpected character "?"']
 
 
 def test_missing_brace_at_end_of_file() -> None:
