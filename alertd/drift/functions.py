@@ -16,7 +16,6 @@ from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from alertd.drift import kstest, measures
 from alertd.drift.reference import Reference
@@ -64,6 +63,8 @@ def ks_pvalue(reference: Reference, current: Current) -> float:
     """Two-sided p-value of the KS statistic (raw values only)."""
     sample = _numeric_sample(reference, current, "ks_pvalue")
     if not reference.sketched:
+        from scipy import stats  # imported on first use: a second of start-up otherwise
+
         return float(stats.ks_2samp(reference.sample, sample.values).pvalue)
     statistic = kstest.statistic(reference.ks_index, sample.values)
     return measures.ks_pvalue_asymptotic(statistic, int(reference.count), sample.size)

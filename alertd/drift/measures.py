@@ -3,6 +3,10 @@
 No knowledge of references or rules here: `functions.py` turns a reference and a current
 window into the aligned arrays these take. The KS statistic of raw values has a module of
 its own, `kstest`. The definitions are stated in `alertd.drift`.
+
+SciPy is imported inside the functions that use it, on first use: importing scipy.stats
+took more than a second, which every start of the daemon and every `alertd check` paid,
+drift rules or not.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ import math
 from functools import lru_cache
 
 import numpy as np
-from scipy import special, stats
 
 from alertd.drift.values import Floats, Ints
 
@@ -35,6 +38,8 @@ def psi(reference: Floats, current: Floats) -> float:
 
 def jsd(reference: Floats, current: Floats) -> float:
     """Jensen-Shannon distance in base 2 (the square root of the divergence)."""
+    from scipy import special  # imported on first use (see the module docstring)
+
     mid = (reference + current) / 2.0
     divergence = (special.rel_entr(reference, mid).sum()
                   + special.rel_entr(current, mid).sum()) / (2.0 * math.log(2.0))
@@ -48,6 +53,8 @@ def chi2_pvalue(reference: Floats, counts: Floats) -> float:
         return 1.0  # One bin: every count fits.
     expected = floor_empty(reference) * counts.sum()
     statistic = float(np.sum((counts - expected) ** 2 / expected))
+    from scipy import stats  # imported on first use (see the module docstring)
+
     return float(stats.chi2.sf(statistic, counts.size - 1))
 
 
@@ -59,6 +66,8 @@ def binned_ks(reference: Floats, current: Floats) -> float:
 
 def ks_pvalue_asymptotic(statistic: float, n: int, m: int) -> float:
     """P(D >= statistic) under the null, as SciPy's ks_2samp computes it for large samples."""
+    from scipy import stats  # imported on first use (see the module docstring)
+
     return float(stats.kstwo.sf(statistic, round(n * m / (n + m))))
 
 

@@ -81,11 +81,15 @@ def transition(at: float, labels: Labels, *, old: str, new: str, value: float,
                reason: str | None = None,
                inputs: Sequence[Mapping[str, Any]] | None = None,
                baseline: str | None = None) -> HistoryEvent:
-    return event(at, "transition", labels, {"from": old, "to": new, "value": value,
-                                            "expr": expr, "reason": reason,
-                                            "inputs": list(inputs) if inputs else None,
-                                            "baseline": baseline},
-                 rule=rule)
+    details: dict[str, Any] = {"from": old, "to": new, "value": value, "expr": expr,
+                               "reason": reason}
+    # Only composite and drift rules have these: left out, not stored as null, on the
+    # transitions of every other rule.
+    if inputs:
+        details["inputs"] = list(inputs)
+    if baseline is not None:
+        details["baseline"] = baseline
+    return event(at, "transition", labels, details, rule=rule)
 
 
 def routed(at: float, labels: Labels, *, receiver: str, route: str, group_key: str,

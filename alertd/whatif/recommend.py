@@ -142,10 +142,10 @@ def _options(inputs: Inputs, row: RuleRow, spec: AlertSpec, timing: Timing,
 
 def _only_route(routes: Route, labels: Iterable[Mapping[str, str]]) -> Route | None:
     """The route every alert of the rule takes, when they all take the same one."""
-    taken = {tuple(r.path for r in routes.match(ls)): routes.match(ls) for ls in labels}
+    taken = {tuple(routes.match(ls)) for ls in labels}
     if len(taken) != 1:
         return None
-    (only,) = taken.values()
+    (only,) = taken
     return only[0] if len(only) == 1 else None
 
 
