@@ -100,11 +100,11 @@ from alertd.drift.functions import (
 )
 from alertd.drift.measures import EMPTY_SHARE
 from alertd.drift.reference import DEFAULT_BINS, SAMPLE_CAP, SKETCH_SIZE, Reference
-from alertd.drift.values import Buckets, DriftError, Sample
+from alertd.drift.values import Buckets, DriftError, Sample, Window
 
 __all__ = [
     "DEFAULT_BINS", "EMPTY_SHARE", "METHODS", "SAMPLE_CAP", "SKETCH_SIZE", "Buckets",
-    "Current", "DriftError", "Reference", "Sample", "aligned", "chi2", "chi2_from_counts",
-    "compare_buckets", "jsd", "jsd_from_shares", "ks", "ks_pvalue", "psi",
+    "Current", "DriftError", "Reference", "Sample", "Window", "aligned", "chi2",
+    "chi2_from_counts", "compare_buckets", "jsd", "jsd_from_shares", "ks", "ks_pvalue", "psi",
     "psi_from_counts", "psi_from_shares", "score_many", "wasserstein", "wasserstein_normed",
 ]

@@ -1,8 +1,8 @@
 """The drift functions: a `Reference` and the current window in, one number out.
 
 The current window is, by the reference's kind:
-- numeric: the values (a list or array of numbers), or a `Sample` made from them once
-  and shared by several functions;
+- numeric: the values (a list or array of numbers), or a `Sample` (sorted) or a `Window`
+  (sorted when first needed) made from them once and shared by several functions;
 - categorical: the category names seen (one per value), or a mapping of counts;
 - histogram: a `Buckets` with the reference's `le` bounds, or raw values (binned by them).
 """
@@ -24,12 +24,14 @@ from alertd.drift.values import (
     DriftError,
     Floats,
     Sample,
+    Window,
     as_counts,
     as_shares,
     bin_counts,
 )
 
-Current: TypeAlias = Sample | Buckets | Mapping[str, float] | Iterable[str] | npt.ArrayLike
+Current: TypeAlias = (Sample | Window | Buckets | Mapping[str, float] | Iterable[str]
+                      | npt.ArrayLike)
 
 
 def psi(reference: Reference, current: Current) -> float:
@@ -97,8 +99,9 @@ def score_many(method: str, references: Sequence[Reference],
                currents: Sequence[Current]) -> Floats:
     """`method` for each pair of reference and current window, as one array.
 
-    To compute several methods over the same windows, pass `Sample.of(values)` for each:
-    the values are then checked and sorted once, not once per method."""
+    To compute several methods over the same windows, pass `Sample.of(values)` or
+    `Window(values)` for each: the values are then checked and sorted once, not once per
+    method (a `Window` is sorted only if a method needs the order)."""
     function = _method(method)
     if len(references) != len(currents):
         raise DriftError(f"{len(references)} references but {len(currents)} current windows")
@@ -157,6 +160,8 @@ def aligned(reference: Reference, current: Current) -> tuple[Floats, Floats]:
         return reference.shares, current.counts
     if isinstance(current, Mapping):
         raise DriftError(f"category counts need a categorical reference, not {reference.kind}")
+    if isinstance(current, Window):
+        return reference.shares, current.counts(reference.cuts)
     sample = Sample.of(current)  # type: ignore[arg-type]
     return reference.shares, bin_counts(sample.values, reference.cuts)
 
@@ -164,7 +169,7 @@ def aligned(reference: Reference, current: Current) -> tuple[Floats, Floats]:
 def _categorical(reference: Reference, current: Current) -> tuple[Floats, Floats]:
     if isinstance(current, Mapping):
         counts: Mapping[str, float] = current
-    elif isinstance(current, (Sample, Buckets, np.ndarray, str)):
+    elif isinstance(current, (Sample, Window, Buckets, np.ndarray, str)):
         raise DriftError("a categorical reference needs category names or counts")
     else:
         counts = Counter(current)  # type: ignore[arg-type]

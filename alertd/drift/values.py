@@ -23,6 +23,10 @@ Ints: TypeAlias = npt.NDArray[np.intp]
 MONOTONIC_TOLERANCE = 1e-9
 # How far a list of shares may sum from 1 (stored baselines may round their shares).
 SHARE_SUM_TOLERANCE = 1e-6
+# Up to this many cut points, an unsorted window is binned with one pass over its values
+# per cut point (23 µs per 10,000 values and 9 cuts), far cheaper than sorting it (about
+# 300 µs); with more cut points sorting wins, and the sorted sample is kept anyway.
+UNSORTED_CUTS_MAX = 32
 
 
 class DriftError(AlertdError, ValueError):
@@ -45,7 +49,7 @@ def as_floats(values: npt.ArrayLike, what: str) -> Floats:
 
 def require_finite(array: Floats, what: str) -> None:
     finite = np.isfinite(array)
-    if not finite.all():
+    if not bool(finite.all()):
         bad = np.flatnonzero(~finite)
         raise DriftError(f"{what}: {bad.size} of {array.size} are NaN or infinite "
                          f"(the first at index {bad[0]}: {array[bad[0]]})")
@@ -91,17 +95,72 @@ class Sample:
             require_finite(values, "current values")
 
     @classmethod
-    def of(cls, values: Sample | npt.ArrayLike) -> Sample:
+    def of(cls, values: Sample | Window | npt.ArrayLike) -> Sample:
         """Check and sort raw current values."""
         if isinstance(values, Sample):
             return values
-        array = np.sort(as_floats(values, "current values"))
-        array.setflags(write=False)
-        return cls(array)
+        if isinstance(values, Window):
+            return values.sample
+        return cls.sorting(as_floats(values, "current values"))
+
+    @classmethod
+    def sorting(cls, checked: Floats) -> Sample:
+        """A sample of values already checked (finite, flat, non-empty), sorted here.
+
+        The constructor's checks would take another pass over values whose order and
+        finiteness are known, a tenth of the cost of sorting them."""
+        ordered = np.sort(checked)
+        ordered.setflags(write=False)
+        sample = object.__new__(cls)
+        object.__setattr__(sample, "values", ordered)
+        return sample
 
     @property
     def size(self) -> int:
         return int(self.values.size)
+
+
+class Window:
+    """A window of current values as they came: checked once, sorted only when a function
+    needs the order (ks, wasserstein), and then once for every function over it.
+
+    psi, jsd and chi2 only need how many values fall in each bin, which an unsorted window
+    gives as cheaply: the rules of one evaluation round that read the same window share
+    one `Window`, so the round sorts each window at most once."""
+
+    __slots__ = ("_sample", "values")
+
+    def __init__(self, values: npt.ArrayLike) -> None:
+        array = as_floats(values, "current values")
+        if array.flags.writeable:
+            array = frozen(array)
+        self.values: Floats = array
+        self._sample: Sample | None = None
+
+    @property
+    def size(self) -> int:
+        return int(self.values.size)
+
+    @property
+    def sample(self) -> Sample:
+        """The values sorted, made on first use."""
+        if self._sample is None:
+            self._sample = Sample.sorting(self.values)
+        return self._sample
+
+    @property
+    def is_sorted(self) -> bool:
+        """Whether the sorted sample was made already."""
+        return self._sample is not None
+
+    def counts(self, cuts: Floats) -> Floats:
+        """How many values fall in each bin (c_k, c_k+1], as `bin_counts` of the sorted
+        values gives them."""
+        if self._sample is not None or cuts.size > UNSORTED_CUTS_MAX:
+            return bin_counts(self.sample.values, cuts)
+        values = self.values
+        at_or_below = [np.count_nonzero(values <= cut) for cut in cuts.tolist()]
+        return np.diff(np.array([0, *at_or_below, values.size], dtype=np.float64))
 
 
 @dataclass(frozen=True, eq=False)

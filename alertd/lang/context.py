@@ -16,11 +16,16 @@ from alertd.model import LabelMatcher, Vector
 from alertd.sources.samples import Series
 
 if TYPE_CHECKING:
+    from alertd.drift import Window
     from alertd.lang.drift_eval import Baseline, DriftScore
     from alertd.lang.slo_eval import SloSource
 
 DEFAULT_LOOKBACK = 300.0  # PromQL's lookback delta: how old a sample may be and still count
 DEFAULT_STEP = 60.0  # subquery resolution when none is written
+
+
+WindowKey = tuple[tuple[Series, int, int], ...]
+"""The windows `[lo, hi)` of the series a drift function pools into one current window."""
 
 
 class SampleSource(Protocol):
@@ -71,6 +76,11 @@ class EvalContext:
     baselines: Mapping[str, Baseline] = field(default_factory=dict)
     # The scores the drift functions computed in this evaluation (for /metrics).
     drift_scores: list[DriftScore] = field(default_factory=list)
+    # The current windows of the drift functions (None: no finite value), made once: the
+    # drift rules of a model usually read the same windows with several methods. Callers
+    # may share this dict across the rules of one evaluation round, as long as the
+    # samples do not change meanwhile (the key is the series and the bounds read).
+    drift_windows: dict[WindowKey, Window | None] = field(default_factory=dict)
     # The SLOs that burn_rate() and error_budget_remaining() read, by name.
     slos: Mapping[str, SloSource] = field(default_factory=dict)
 
@@ -87,4 +97,4 @@ class EvalContext:
         return EvalContext(at, self.samples, self.query, self.alerts, self.lookback,
                            self.default_step, self.query_cache, self.saw_data, origin,
                            baselines=self.baselines, drift_scores=self.drift_scores,
-                           slos=self.slos)
+                           drift_windows=self.drift_windows, slos=self.slos)

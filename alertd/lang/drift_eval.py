@@ -20,12 +20,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from itertools import chain, islice
 from typing import Any
 
 import numpy as np
 
-from alertd.drift import METHODS, Buckets, DriftError, Reference, compare_buckets
+from alertd.drift import METHODS, Buckets, DriftError, Reference, Window, compare_buckets
+from alertd.drift.sorting import sort_windows
 from alertd.errors import EvalError
 from alertd.lang import ast
 from alertd.lang.context import EvalContext
@@ -43,6 +43,8 @@ Matrix = Sequence[tuple[Series, int, int]]
 # without it, of its value written as a number (3 for 3.0).
 CATEGORY_LABEL = "category"
 DEFAULT_FEATURE_LABEL = "feature"
+# The methods that read the values in order, over a numeric reference.
+ORDERED_METHODS = frozenset({"ks", "ks_pvalue", "wasserstein", "wasserstein_normed"})
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,19 +120,25 @@ class _Options:
 
 def _raw(options: _Options, windows: Node) -> Node:
     method = METHODS[options.method]
+    ordered = options.method in ORDERED_METHODS
 
     def run(ctx: EvalContext) -> Vector:
         baseline = _baseline(ctx, options)
-        out: Vector = []
+        todo: list[tuple[Labels, str, Reference, Any]] = []
         for labels, members in _window_groups(windows(ctx), options.by).items():
             feature = _feature(labels, baseline, options)
             ref = baseline.features.get(feature)
             if ref is None:
                 continue  # a feature the baseline does not know (yet): nothing to compare
-            current = _current(ref, members, options.min_samples)
+            current = _current(ctx, ref, members, options.min_samples)
             if current is not None:
-                _emit(ctx, out, options, baseline, feature, labels,
-                      partial(method, ref, current))
+                todo.append((labels, feature, ref, current))
+        if ordered:  # all windows at once, on every core
+            sort_windows([c for _, _, ref, c in todo
+                          if ref.kind == "numeric" and isinstance(c, Window)])
+        out: Vector = []
+        for labels, feature, ref, current in todo:
+            _emit(ctx, out, options, baseline, feature, labels, partial(method, ref, current))
         return out
 
     return run
@@ -145,27 +153,41 @@ def _window_groups(windows: Matrix, by: tuple[str, ...] | None) -> dict[Labels, 
     return groups
 
 
-def _current(ref: Reference, members: Sequence[tuple[Series, int, int]],
-             min_samples: float) -> Any:
+def _current(ctx: EvalContext, ref: Reference, members: Matrix, min_samples: float) -> Any:
     """The group's current window as the reference's kind needs it; None when it holds
-    fewer than min_samples values. NaN values are left out, as missing values are."""
+    fewer than min_samples values. NaN values are left out, as missing values are.
+    Numeric windows are made once per context (per round, when the rules share it)."""
     if ref.kind == "categorical":
-        counts: Counter[str] = Counter()
-        for series, lo, hi in members:
-            category = series.labels.get(CATEGORY_LABEL)
-            if category:
-                counts[category] += sum(1 for v in series.vs[lo:hi] if v == v)
-            else:
-                counts.update(_category(v) for v in series.vs[lo:hi] if math.isfinite(v))
-        return counts if counts.total() >= min_samples and counts else None
-    # One pass over the windows' lists, straight into one array: converting the Python
-    # floats is most of the cost of a drift function over a large window.
-    count = sum(hi - lo for _, lo, hi in members)
-    values = np.fromiter(chain.from_iterable(islice(series.vs, lo, hi)
-                                             for series, lo, hi in members),
-                         dtype=np.float64, count=count)
-    values = values[np.isfinite(values)]
-    return values if values.size and values.size >= min_samples else None
+        return _categories(members, min_samples)
+    key = tuple(members)
+    cache = ctx.drift_windows
+    window = cache[key] if key in cache else cache.setdefault(key, _pooled(members))
+    return window if window is not None and window.size >= min_samples else None
+
+
+def _pooled(members: Matrix) -> Window | None:
+    """The windows' values in one array: a slice of a series' array of doubles is one copy
+    of its bytes, so no value is converted from a Python float here."""
+    parts = [np.frombuffer(series.vs[lo:hi], dtype=np.float64) for series, lo, hi in members]
+    values = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    finite = np.isfinite(values)
+    if not bool(finite.all()):
+        values = values[finite]
+    if not values.size:
+        return None
+    values.setflags(write=False)
+    return Window(values)
+
+
+def _categories(members: Matrix, min_samples: float) -> Any:
+    counts: Counter[str] = Counter()
+    for series, lo, hi in members:
+        category = series.labels.get(CATEGORY_LABEL)
+        if category:
+            counts[category] += sum(1 for v in series.vs[lo:hi] if v == v)
+        else:
+            counts.update(_category(v) for v in series.vs[lo:hi] if math.isfinite(v))
+    return counts if counts.total() >= min_samples and counts else None
 
 
 def _category(value: float) -> str:

@@ -1,7 +1,8 @@
 """Implementations of the functions over ranges and instant vectors, PromQL semantics.
 
-Range functions get one series' samples as parallel lists with the window's index bounds
-`[lo, hi)`, so evaluating never copies a window.
+Range functions get one series' samples as parallel sequences (a list of timestamps, an
+array of values) with the window's index bounds `[lo, hi)`, so evaluating never copies a
+window.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from alertd.errors import EvalError
 from alertd.model import METRIC_NAME, Labels, Sample, Vector
 from alertd.regex import Regex, RegexError, RegexMatch
 
-RangeFn = Callable[[list[float], list[float], int, int, float, float], float | None]
+RangeFn = Callable[[list[float], Sequence[float], int, int, float, float], float | None]
 """(timestamps, values, lo, hi, eval time, range seconds) -> value, or None for no output."""
 
 
-def _extrapolated(ts: list[float], vs: list[float], lo: int, hi: int, at: float, rng: float,
+def _extrapolated(ts: list[float], vs: Sequence[float], lo: int, hi: int, at: float, rng: float,
                   is_counter: bool, is_rate: bool) -> float | None:
     """Prometheus's extrapolatedRate: the change over the window, extrapolated to its edges."""
     n = hi - lo
@@ -28,8 +29,9 @@ def _extrapolated(ts: list[float], vs: list[float], lo: int, hi: int, at: float,
     result = vs[hi - 1] - first_v
     if is_counter:
         prev = first_v
-        for i in range(lo + 1, hi):
-            v = vs[i]
+        # Over a slice rather than by index: reading an array by index makes a float
+        # object per read, iterating a slice of it is as cheap as indexing a list.
+        for v in vs[lo + 1:hi]:
             if v < prev:  # a counter reset: the counter restarted from zero
                 result += prev
             prev = v
@@ -56,21 +58,22 @@ def _extrapolated(ts: list[float], vs: list[float], lo: int, hi: int, at: float,
     return result * factor
 
 
-def rate(ts: list[float], vs: list[float], lo: int, hi: int, at: float, rng: float) -> float | None:
+def rate(ts: list[float], vs: Sequence[float], lo: int, hi: int, at: float,
+         rng: float) -> float | None:
     return _extrapolated(ts, vs, lo, hi, at, rng, True, True)
 
 
-def increase(ts: list[float], vs: list[float], lo: int, hi: int, at: float,
+def increase(ts: list[float], vs: Sequence[float], lo: int, hi: int, at: float,
              rng: float) -> float | None:
     return _extrapolated(ts, vs, lo, hi, at, rng, True, False)
 
 
-def delta(ts: list[float], vs: list[float], lo: int, hi: int, at: float,
+def delta(ts: list[float], vs: Sequence[float], lo: int, hi: int, at: float,
           rng: float) -> float | None:
     return _extrapolated(ts, vs, lo, hi, at, rng, False, False)
 
 
-def irate(ts: list[float], vs: list[float], lo: int, hi: int, at: float,
+def irate(ts: list[float], vs: Sequence[float], lo: int, hi: int, at: float,
           rng: float) -> float | None:
     if hi - lo < 2:
         return None
@@ -81,14 +84,14 @@ def irate(ts: list[float], vs: list[float], lo: int, hi: int, at: float,
     return (last if last < prev else last - prev) / dt
 
 
-def idelta(ts: list[float], vs: list[float], lo: int, hi: int, at: float,
+def idelta(ts: list[float], vs: Sequence[float], lo: int, hi: int, at: float,
            rng: float) -> float | None:
     if hi - lo < 2:
         return None
     return vs[hi - 1] - vs[hi - 2]
 
 
-def deriv(ts: list[float], vs: list[float], lo: int, hi: int, at: float,
+def deriv(ts: list[float], vs: Sequence[float], lo: int, hi: int, at: float,
           rng: float) -> float | None:
     n = hi - lo
     if n < 2:
@@ -104,27 +107,34 @@ def deriv(ts: list[float], vs: list[float], lo: int, hi: int, at: float,
     return cov / var if var else None
 
 
-def changes(ts: list[float], vs: list[float], lo: int, hi: int, at: float,
+def changes(ts: list[float], vs: Sequence[float], lo: int, hi: int, at: float,
             rng: float) -> float | None:
     if hi <= lo:
         return None
     count = 0
-    for i in range(lo + 1, hi):
-        a, b = vs[i - 1], vs[i]
-        if a != b and not (a != a and b != b):
+    prev = vs[lo]
+    for v in vs[lo + 1:hi]:  # over a slice: see _extrapolated
+        if v != prev and not (v != v and prev != prev):
             count += 1
+        prev = v
     return float(count)
 
 
-def resets(ts: list[float], vs: list[float], lo: int, hi: int, at: float,
+def resets(ts: list[float], vs: Sequence[float], lo: int, hi: int, at: float,
            rng: float) -> float | None:
     if hi <= lo:
         return None
-    return float(sum(1 for i in range(lo + 1, hi) if vs[i] < vs[i - 1]))
+    count = 0
+    prev = vs[lo]
+    for v in vs[lo + 1:hi]:  # over a slice: see _extrapolated
+        if v < prev:
+            count += 1
+        prev = v
+    return float(count)
 
 
-def _over_time(agg: Callable[[list[float]], float]) -> RangeFn:
-    def fn(ts: list[float], vs: list[float], lo: int, hi: int, at: float,
+def _over_time(agg: Callable[[Sequence[float]], float]) -> RangeFn:
+    def fn(ts: list[float], vs: Sequence[float], lo: int, hi: int, at: float,
            rng: float) -> float | None:
         if hi <= lo:
             return None
@@ -133,11 +143,11 @@ def _over_time(agg: Callable[[list[float]], float]) -> RangeFn:
     return fn
 
 
-def _mean(values: list[float]) -> float:
+def _mean(values: Sequence[float]) -> float:
     return math.fsum(values) / len(values)
 
 
-def _variance(values: list[float]) -> float:
+def _variance(values: Sequence[float]) -> float:
     mean = _mean(values)
     return math.fsum((v - mean) ** 2 for v in values) / len(values)
 
@@ -159,7 +169,7 @@ def quantile(q: float, values: Sequence[float]) -> float:
 
 
 def quantile_over_time(q: float) -> RangeFn:
-    def fn(ts: list[float], vs: list[float], lo: int, hi: int, at: float,
+    def fn(ts: list[float], vs: Sequence[float], lo: int, hi: int, at: float,
            rng: float) -> float | None:
         if hi <= lo:
             return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import calendar
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from alertd.lang import ast
@@ -59,7 +59,7 @@ def _calendar(name: str) -> Builder:
     return build
 
 
-def predict_linear(ts: list[float], vs: list[float], lo: int, hi: int, at: float,
+def predict_linear(ts: list[float], vs: Sequence[float], lo: int, hi: int, at: float,
                    horizon: float) -> float | None:
     """The least-squares line through the window `[lo, hi)`, read at `at + horizon`."""
     n = hi - lo

@@ -7,8 +7,9 @@ from dataclasses import replace
 from graphlib import CycleError, TopologicalSorter
 from types import MappingProxyType
 
+from alertd.drift import Window
 from alertd.errors import RuleError
-from alertd.lang.context import EvalContext, QueryFn, SampleSource, no_query
+from alertd.lang.context import EvalContext, QueryFn, SampleSource, WindowKey, no_query
 from alertd.lang.drift_eval import Baseline, DriftScore
 from alertd.model import Labels, Sample, Vector
 from alertd.rules.inputs import ANNOTATION as BECAUSE
@@ -85,11 +86,17 @@ class Evaluator:
 
     def evaluate(self, rule: AlertRule, at: float, samples: SampleSource,
                  query: QueryFn = no_query,
-                 query_cache: dict[tuple[str, float], Vector] | None = None) -> list[Transition]:
+                 query_cache: dict[tuple[str, float], Vector] | None = None,
+                 drift_windows: dict[WindowKey, Window | None] | None = None,
+                 ) -> list[Transition]:
+        """`query_cache` and `drift_windows` may be shared by the rules of one round (see
+        EvalContext): prom() queries and drift windows are then computed once per round."""
         ctx = EvalContext(at, samples, query, self.alerts, baselines=self.baselines,
                           slos=self.slos.sources)
         if query_cache is not None:
             ctx.query_cache = query_cache
+        if drift_windows is not None:
+            ctx.drift_windows = drift_windows
         obs = rule.observe(ctx)
         if rule.drift:
             # Keyed, so that a score `clear` computes again replaces the one of `when`.

@@ -18,8 +18,9 @@ import zlib
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 
 from alertd.clock import Clock
+from alertd.drift import Window
 from alertd.errors import EvalError
-from alertd.lang.context import QueryFn
+from alertd.lang.context import QueryFn, WindowKey
 from alertd.model import Vector
 from alertd.rules.manager import Group, RuleManager
 from alertd.rules.meta import MetaAlerts
@@ -156,9 +157,13 @@ class Scheduler:
             evaluator = self.manager.evaluator
             changed: dict[str, RuleState] = {}
             cache: dict[tuple[str, float], Vector] = {}
+            # Nothing is ingested until the loop ends (no await in it): the rules of the
+            # round may share the drift windows they read.
+            drift_windows: dict[WindowKey, Window | None] = {}
             for rule in rules:
                 before = evaluator.states.get(rule.name)
-                transitions = evaluator.evaluate(rule, at, self.windows.store, query, cache)
+                transitions = evaluator.evaluate(rule, at, self.windows.store, query, cache,
+                                                 drift_windows)
                 state = evaluator.states[rule.name]
                 if persist_all or transitions or (before and before.health != state.health):
                     changed[rule.name] = state

@@ -63,7 +63,7 @@ class SampleWindows:
             except OutOfOrderError as exc:
                 rejected.append((i, str(exc)))
                 continue
-            touched.add(series.labels.name())
+            touched.add(series.name)
         self.ingested += len(samples) - len(rejected)
         self.rejected += len(rejected)
         if touched:
