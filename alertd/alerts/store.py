@@ -38,6 +38,10 @@ class AlertStore:
         self.enrich = enrich
         self._alerts: dict[str, Alert] = {}
         self._by_rule: dict[str, set[str]] = {}
+        # Per rule, each instance last synced (the object) and its alert's fingerprint: an
+        # instance passed again unchanged (the same object: a replay steps only the
+        # instances that change) is not made into an alert again.
+        self._synced: dict[str, dict[Labels, tuple[Instance, str]]] = {}
         self._listeners: list[Listener] = []
         self.on_transition: Transitioned | None = None
         # Posted alerts that were firing when last announced: the sweep announces those
@@ -105,11 +109,18 @@ class AlertStore:
         gives an alert its generatorURL when it starts firing."""
         seen: set[str] = set()
         changed: list[Alert] = []
+        last, synced = self._synced.get(rule, {}), {}
         for inst in instances:
             if inst.status not in (Status.FIRING, Status.RESOLVED):
                 continue
+            known = last.get(inst.labels)
+            if known is not None and known[0] is inst and known[1] in self._alerts:
+                seen.add(known[1])
+                synced[inst.labels] = known
+                continue
             alert = self._from_instance(inst, annotator, at)
             seen.add(alert.fingerprint)
+            synced[inst.labels] = (inst, alert.fingerprint)
             old = self._alerts.get(alert.fingerprint)
             if generator is not None:
                 alert = self._linked(alert, old, inst, generator)
@@ -119,6 +130,7 @@ class AlertStore:
                 changed.append(alert)
         previous = self._by_rule.get(rule, set())
         self._by_rule[rule] = seen
+        self._synced[rule] = synced
         ended: list[Alert] = []
         for fingerprint in previous - seen:
             # An instance the rule forgot while firing (its rule was removed): resolved now.
@@ -143,6 +155,7 @@ class AlertStore:
         """A rule was removed: its firing alerts resolve; those alerts, resolved."""
         ended = self.sync_rule(rule, (), lambda i: {}, at)
         self._by_rule.pop(rule, None)
+        self._synced.pop(rule, None)
         return ended
 
     def stored_labels(self, labels: Labels) -> Labels:

@@ -225,6 +225,17 @@ class Dispatcher:
                 del self.groups[group.id]
                 self._route_of.pop(group.id, None)
 
+    def route_of(self, group_id: str) -> Route:
+        return self._route_of[group_id]
+
+    def postpone(self, group_id: str, at: float) -> None:
+        """Move a group's next flush to `at`: for a caller that owns the clock and knows
+        that the group's flushes before `at` would change nothing (a replay of the
+        history, which would otherwise flush every group at every group_interval)."""
+        group = self.groups[group_id]
+        group.next_flush = at
+        self._schedule(group)  # the timer it had is stale now, and skipped
+
     def _schedule(self, group: AggregationGroup) -> None:
         heapq.heappush(self._timers, (group.next_flush, next(self._seq), group.id))
 

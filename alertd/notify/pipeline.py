@@ -10,6 +10,7 @@ Every decision is recorded in the alert's history.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -99,42 +100,47 @@ class Pipeline:
     async def flush(self, group: AggregationGroup, options: RouteOptions,
                     now: float) -> FlushResult:
         result = FlushResult()
-        alerts = sorted(group.alerts.values(), key=_order(now))
+        # Which alerts have ended, worked out once: every stage below asks.
+        ended = {f for f, a in group.alerts.items() if a.resolved(now)}
+        alerts = sorted(group.alerts.values(), key=_order(ended))
         # When nothing goes out, the flush still succeeds, as in Alertmanager: resolved
         # alerts are done with and leave the group.
-        result.delivered_resolved = {a.fingerprint for a in alerts if a.resolved(now)}
+        result.delivered_resolved = set(ended)
         if options.mute_reason is not None:
             for alert in alerts:
                 self.record("muted", alert, {"receiver": options.receiver, "group_key": group.key,
                                              "reason": options.mute_reason}, now)
             return result
-        kept, held = self._unmuted(group, alerts, options, now)
-        if not kept and not any(a.resolved(now) for a in held):
+        kept, held = self._unmuted(group, alerts, ended, options, now)
+        if not kept and not any(a.fingerprint in ended for a in held):
             # Everything is muted: nothing goes further, not even to dedup (Alertmanager
             # stops its pipeline on an empty list too).
             return result
         result.delivered_resolved = set()
         for index, integration in enumerate(self.integrations(options.receiver)):
             await self._flush_integration(group, options.receiver, index, integration,
-                                          kept, held, now, result)
+                                          _Shown(kept, held, ended), now, result)
         return result
 
     async def _flush_integration(self, group: AggregationGroup, receiver: str, index: int,
-                                 integration: Notifier, kept: Sequence[Alert],
-                                 held: Sequence[Alert], now: float,
+                                 integration: Notifier, alerts: _Shown, now: float,
                                  result: FlushResult) -> None:
         nflog_receiver = f"{receiver}/{integration.name}/{index}"
         entry = self.nflog.query(group.key, nflog_receiver)
+        ended = alerts.ended
         # The muted alerts this integration was told are firing and was never told
         # resolved: a resolved one is news to it; a firing one is still firing as far as
         # it knows, so it stays in the log and keeps the group from reading as resolved.
-        told = [a for a in held if entry is not None and a.fingerprint in entry.firing]
-        still = [a for a in told if not a.resolved(now)]
-        shown = sorted([*kept, *(a for a in told if a.resolved(now))], key=_order(now))
+        told = [a for a in alerts.held if entry is not None and a.fingerprint in entry.firing]
+        still = [a for a in told if a.fingerprint not in ended]
+        told_ended = [a for a in told if a.fingerprint in ended]
+        # `kept` is in order already; only the resolutions told after a mute join it.
+        shown = sorted([*alerts.kept, *told_ended], key=_order(ended)) if told_ended \
+            else alerts.kept
         if not shown:
             return
-        firing = {a.fingerprint for a in [*shown, *still] if not a.resolved(now)}
-        resolved = {a.fingerprint for a in shown if a.resolved(now)}
+        firing = {a.fingerprint for a in [*shown, *still] if a.fingerprint not in ended}
+        resolved = {a.fingerprint for a in shown if a.fingerprint in ended}
         send, reason = self.needs_update(
             entry, firing, resolved, repeat_interval=group.repeat_interval,
             send_resolved=integration.send_resolved, now=now)
@@ -144,8 +150,8 @@ class Pipeline:
         result.delivered_resolved |= resolved
         if not send:
             return
-        to_send = [a for a in shown if integration.send_resolved or not a.resolved(now)]
-        if to_send and all(a.resolved(now) for a in to_send):
+        to_send = [a for a in shown if integration.send_resolved or a.fingerprint not in ended]
+        if to_send and all(a.fingerprint in ended for a in to_send):
             # Resolutions only would read as the end of the group (Slack turns the page
             # green, PagerDuty resolves the incident) while a muted alert it was paged
             # for still fires: that alert goes along, firing.
@@ -156,7 +162,7 @@ class Pipeline:
         await self.submit(notification, reason, nflog_receiver, index, firing, resolved)
         result.sent += 1
 
-    def _unmuted(self, group: AggregationGroup, alerts: Sequence[Alert],
+    def _unmuted(self, group: AggregationGroup, alerts: Sequence[Alert], ended: AbstractSet[str],
                  options: RouteOptions, now: float) -> tuple[list[Alert], list[Alert]]:
         """The alerts no mute holds, and the muted ones the receiver was told are firing,
         when the route wants their resolution told (`notify_resolved_after_mute`)."""
@@ -174,7 +180,7 @@ class Pipeline:
             if options.notify_resolved_after_mute and \
                     self._was_notified(group, options.receiver, alert):
                 held.append(alert)
-                if alert.resolved(now):
+                if alert.fingerprint in ended:
                     # The receiver saw it firing before the mute: its resolution goes out.
                     continue
             if inhibitors:
@@ -198,6 +204,16 @@ class Pipeline:
         return False
 
 
-def _order(now: float) -> Callable[[Alert], tuple[bool, str]]:
-    """Firing alerts first, then resolved ones, each by fingerprint."""
-    return lambda a: (a.resolved(now), a.fingerprint)
+def _order(ended: AbstractSet[str]) -> Callable[[Alert], tuple[bool, str]]:
+    """Firing alerts first, then the `ended` ones, each by fingerprint."""
+    return lambda a: (a.fingerprint in ended, a.fingerprint)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """A flush's alerts as every integration starts from them: those no mute holds (in
+    order), the muted ones whose resolution may be told, and which have ended."""
+
+    kept: list[Alert]
+    held: list[Alert]
+    ended: AbstractSet[str]

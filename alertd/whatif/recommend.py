@@ -15,6 +15,7 @@ ranked by pages saved.
 
 from __future__ import annotations
 
+import asyncio
 import heapq
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
@@ -37,6 +38,7 @@ from alertd.rules.spec import AlertSpec
 from alertd.rules.state import Timing
 from alertd.whatif import options
 from alertd.whatif.compare import Actionable, Effect, effect
+from alertd.whatif.edit import Edit
 from alertd.whatif.episodes import episodes
 from alertd.whatif.options import Option
 from alertd.whatif.replay import Outcome, Routing, replay
@@ -62,6 +64,13 @@ class Inputs:
 
 
 @dataclass(frozen=True, slots=True)
+class _Tried:
+    option: Option
+    effect: Effect
+    edit: Edit | None  # made before the replay for a routing change; else when chosen
+
+
+@dataclass(frozen=True, slots=True)
 class _Judged:
     option: Option
     diff: str
@@ -72,11 +81,23 @@ class _Judged:
 async def recommend(inputs: Inputs, report: Report) -> tuple[dict[str, Any], ...]:
     """The recommendations for the report's period, ranked by pages saved."""
     found: list[tuple[RuleRow, _Judged]] = []
-    for row in candidates(report, inputs.rules):
+    rows = candidates(report, inputs.rules)
+    try:
+        silences = await _silences(inputs) if rows else []
+    except AlertdError as exc:  # a store error, say: the report stands without them
+        log.error("recommendations: %s", exc)
+        return ()
+    for row in rows:
         try:
-            found += [(row, j) for j in await _for_rule(inputs, row)]
+            transitions, actionable = await _read(inputs, row.rule, silences)
+            # Replays are all computation (a second or more per rule over a quarter):
+            # run in a thread of their own, the daemon's loop goes on meanwhile.
+            judged = await asyncio.to_thread(_judge_in_thread, inputs, row, transitions,
+                                             actionable)
         except AlertdError as exc:  # a store error, say: the report stands without it
             log.error("recommendations for %s: %s", row.rule, exc)
+            continue
+        found += [(row, j) for j in judged]
     found.sort(key=lambda rj: (-rj[1].effect.pages_saved, not rj[1].effect.safe,
                                rj[0].rule, rj[1].option.kind))
     return tuple(_json(row, j) for row, j in found)
@@ -90,33 +111,42 @@ def candidates(report: Report, rules: Mapping[str, object]) -> list[RuleRow]:
     return rows[:MAX_RULES]  # report.rules is ordered by pages
 
 
-async def _for_rule(inputs: Inputs, row: RuleRow) -> list[_Judged]:
+def _judge_in_thread(inputs: Inputs, row: RuleRow, transitions: list[HistoryEvent],
+                     actionable: list[Actionable]) -> list[_Judged]:
+    """`_judge` in a loop of its own (the replays' dispatcher and clock are made in it)."""
+    return asyncio.run(_judge(inputs, row, transitions, actionable))
+
+
+async def _judge(inputs: Inputs, row: RuleRow, transitions: list[HistoryEvent],
+                 actionable: list[Actionable]) -> list[_Judged]:
+    """The best change of each kind for the rule, from its recorded transitions and the
+    pages people acted on."""
     s = inputs.settings
     spec, interval = inputs.rules[row.rule]
-    since = s.start - LOOKBACK
-    transitions, actionable = await _read(inputs, row.rule, since)
-    timeline = episodes(transitions, since=since, for_=spec.for_,
+    timeline = episodes(transitions, since=s.start - LOOKBACK, for_=spec.for_,
                         keep_firing_for=spec.keep_firing_for)
     timing = Timing(spec.for_, spec.keep_firing_for)
     routing = Routing.of(inputs.config)
     baseline = await replay(row.rule, timeline, timing, interval, routing, until=s.end)
     where = zone(s.zones.get(row.owner or ""))
-    judged: list[_Judged] = []
+    tried: list[_Tried] = []
     for option in _options(inputs, row, spec, timing, routing, timeline):
-        try:
-            edit = option.edit()
-            changed = Routing.of(parse_config(edit.after, edit.path)) \
-                if option.config_changed else routing
-        except AlertdError as exc:
-            log.info("recommendations for %s: %s left out: %s", row.rule, option.change, exc)
-            continue
+        edit, changed = None, routing
+        if option.config_changed:  # the replay runs the changed configuration
+            try:
+                edit = option.edit()
+                changed = Routing.of(parse_config(edit.after, edit.path))
+            except AlertdError as exc:
+                log.info("recommendations for %s: %s left out: %s", row.rule, option.change,
+                         exc)
+                continue
         after = Outcome() if option.kind == options.DELETE else await replay(
             row.rule, timeline, option.timing, interval, changed, until=s.end)
         result = effect(baseline, after, actionable, start=s.start, end=s.end, where=where,
                         slack=interval)
         if result.pages_saved > 0:
-            judged.append(_Judged(option, edit.diff, edit.path, result))
-    return _best_of_each_kind(judged)
+            tried.append(_Tried(option, result, edit))
+    return _best_of_each_kind(tried, row.rule)
 
 
 def _options(inputs: Inputs, row: RuleRow, spec: AlertSpec, timing: Timing,
@@ -159,25 +189,43 @@ def _ticket_receiver(config: Config, current: str) -> str | None:
     return quiet[0] if quiet else None
 
 
-def _best_of_each_kind(judged: Sequence[_Judged]) -> list[_Judged]:
-    best: dict[str, _Judged] = {}
-    for j in judged:  # in the order tried: the smaller change first
-        kept = best.get(j.option.kind)
-        if kept is None or _rank(j) > _rank(kept):
-            best[j.option.kind] = j
-    return list(best.values())
+def _best_of_each_kind(tried: Sequence[_Tried], rule: str) -> list[_Judged]:
+    """Of each kind, the change that saves most pages safely (else the one that saves
+    most), the smaller change first among equals, whose edit can be made: a rule-file
+    edit (a rule file can be long to check) is made only for the change chosen, and the
+    next is taken when it cannot be."""
+    kinds: dict[str, list[tuple[int, _Tried]]] = {}
+    for order, t in enumerate(tried):  # in the order tried: the smaller change first
+        kinds.setdefault(t.option.kind, []).append((order, t))
+    best: list[_Judged] = []
+    for ranked in kinds.values():
+        ranked.sort(key=lambda ot: (not ot[1].effect.safe, -ot[1].effect.pages_saved, ot[0]))
+        for _, t in ranked:
+            try:
+                edit = t.edit or t.option.edit()
+            except AlertdError as exc:
+                log.info("recommendations for %s: %s left out: %s", rule, t.option.change,
+                         exc)
+                continue
+            best.append(_Judged(t.option, edit.diff, edit.path, t.effect))
+            break
+    return best
 
 
-def _rank(j: _Judged) -> tuple[bool, int]:
-    return j.effect.safe, j.effect.pages_saved
-
-
-async def _read(inputs: Inputs, rule: str,
-                since: float) -> tuple[list[HistoryEvent], list[Actionable]]:
-    """The rule's transitions from `since`, and its pages of the period that people acted
-    on (the report's own definition: its aggregator, fed the rule's events and the
-    silences' lifecycle)."""
+async def _silences(inputs: Inputs) -> list[HistoryEvent]:
+    """The silences' lifecycle, which every rule's pages are judged with."""
     s = inputs.settings
+    return [e async for e in inputs.history.between(s.warmup_start, s.end,
+                                                    kinds=("silence",))]
+
+
+async def _read(inputs: Inputs, rule: str, silences: list[HistoryEvent]
+                ) -> tuple[list[HistoryEvent], list[Actionable]]:
+    """The rule's transitions from LOOKBACK before the period, and its pages of the
+    period that people acted on (the report's own definition: its aggregator, fed the
+    rule's events and the silences' lifecycle)."""
+    s = inputs.settings
+    since = s.start - LOOKBACK
     transitions: list[HistoryEvent] = []
     acted: list[Actionable] = []
 
@@ -186,8 +234,6 @@ async def _read(inputs: Inputs, rule: str,
             acted.append(Actionable(page.at, frozenset(page.alerts)))
 
     aggregator = Aggregator(s, on_page=on_page)
-    silences = [e async for e in inputs.history.between(s.warmup_start, s.end,
-                                                        kinds=("silence",))]
     events = inputs.history.between(since, s.end, kinds=RULE_KINDS, rule=rule)
     async for e in _merged(silences, events):
         if e.kind == "transition":

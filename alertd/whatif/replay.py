@@ -9,7 +9,15 @@ notification and logs it as sent, as the outbox would once it had delivered.
 
 Evaluations at which no instance can change state (other than an episode's start, the
 end of its `for`, its end and the end of its `keep_firing_for`) are skipped: the state
-machine would return the same states from each of them.
+machine would return the same states from each of them. So are a group's flushes that
+would change nothing. Nothing is silenced nor inhibited in a replay, so a flush tells
+every integration of the group's alerts (or the route's time intervals mute them all)
+and lets its resolved alerts go; the flushes after it find the same firing alerts, each
+integration told of them, and send nothing until an alert changes (at an evaluation),
+a notification log entry's repeat interval or retention runs out, or the time intervals
+mute or unmute the route. A group that fires for days would otherwise flush every
+group_interval: most of a quarter's replay. Tested against a replay that flushes at
+every tick (tests/whatif/test_replay_skips.py).
 
 Silences and inhibition are left out, in the baseline and in the changed replay alike:
 the replay counts what the rule would page if nobody muted it.
@@ -19,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -28,12 +37,13 @@ from alertd.alerts.store import AlertStore
 from alertd.clock import FakeClock
 from alertd.config import Config
 from alertd.dispatch.dispatcher import Dispatcher
+from alertd.dispatch.group import AggregationGroup
 from alertd.dispatch.route import Route
 from alertd.dispatch.timeintervals import TimeIntervals
 from alertd.model import Labels
 from alertd.nflog.log import Entry, NotificationLog, needs_update
 from alertd.noise.pages import PAGING_INTEGRATIONS
-from alertd.notify.pipeline import Pipeline
+from alertd.notify.pipeline import FlushResult, Pipeline, RouteOptions
 from alertd.receivers import Notification
 from alertd.rules.state import (
     Active,
@@ -104,23 +114,42 @@ class Outcome:
 
 
 async def replay(rule: str, episodes: Sequence[Episode], timing: Timing, interval: float,
-                 routing: Routing, *, until: float) -> Outcome:
+                 routing: Routing, *, until: float, skip_settled: bool = True) -> Outcome:
     """The notifications of `rule` over its episodes up to `until`, under `timing`
-    (evaluated every `interval` seconds) and `routing`."""
+    (evaluated every `interval` seconds) and `routing`. `skip_settled=False` flushes every
+    group at every group_interval (what the skipping is tested against)."""
     out = Outcome()
     if not episodes:
         return out
-    sim = _Simulation(rule, routing, out)
+    sim = _Simulation(rule, routing, out, skip_settled=skip_settled)
     grid = _Grid.of(episodes[0].start, interval)
-    state = RuleState()
-    for k, active in _evaluations(episodes, grid, timing, until):
+    # Each instance is stepped only at the evaluations where it may change: instances
+    # never affect one another in the state machine, and stepping the few that change
+    # rather than every one held was most of a replay's time.
+    instances: dict[Labels, Instance] = {}
+    for k, changes in _evaluations(episodes, grid, timing, until):
         at = grid.time(k)
-        await sim.flush_until(at)
-        sim.clock.set(at)
-        obs = Observation(at, {ep.labels: Active(ep.labels, ep.value) for ep in active})
-        state, transitions = step(timing, state, obs)
+        before = RuleState(MappingProxyType({labels: inst for labels in changes
+                                             if (inst := instances.get(labels))}))
+        after, transitions = step(timing, before, Observation(
+            at, {labels: active for labels, active in changes.items() if active}))
+        for labels in changes:
+            if (inst := after.instances.get(labels)) is not None:
+                instances[labels] = inst
+            else:
+                instances.pop(labels, None)
         if any(t.new in _ANNOUNCED for t in transitions):
-            sim.alerts.sync_rule(rule, state.instances.values(), _no_annotations, at)
+            # The groups' flushes up to now first: an evaluation that announces nothing
+            # changes no group, and the flushes it would come between happen the same at
+            # the next one that does.
+            await sim.flush_until(at)
+            sim.clock.set(at)
+            sim.alerts.sync_rule(rule, instances.values(), _no_annotations, at)
+            # Told once: to the state machine and the store a resolved instance is as
+            # good as gone from here on.
+            for t in transitions:
+                if t.new is Status.RESOLVED:
+                    del instances[t.labels]
         for t in transitions:
             _note_firing(out, t.labels.fingerprint(), t.new, at)
     await sim.flush_until(until)
@@ -173,44 +202,62 @@ class _Grid:
 
 
 def _evaluations(episodes: Sequence[Episode], grid: _Grid, timing: Timing,
-                 until: float) -> Iterator[tuple[int, list[Episode]]]:
+                 until: float) -> Iterator[tuple[int, dict[Labels, Active | None]]]:
     """The evaluations at which something may change (an episode starts, its `for`
-    ends, it ends, its keep_firing_for ends), each with the episodes holding then."""
+    ends, it ends, its keep_firing_for ends), each with the instances that may change
+    then and what the expression returns for each (None: nothing, its episodes are
+    over), made once per episode into what the state machine reads."""
     last = grid.index(until)
-    spans: list[tuple[int, int, Episode]] = []
-    wanted: set[int] = set()
+    spans: list[tuple[int, int, Labels, Active]] = []
+    wanted: dict[int, set[Labels]] = {}
     margin = (0,) if grid.exact else (0, 1)
     for ep in episodes:
         start = grid.index(ep.start)
         end = last + 1 if ep.end is None else max(grid.index(ep.end), start + 1)
-        spans.append((start, end, ep))
+        spans.append((start, end, ep.labels, Active(ep.labels, ep.value)))
         fired = start + grid.steps(timing.for_)
         gone = end + grid.steps(timing.keep_firing_for)
-        wanted.update(k for base in (start, fired, end, gone) for m in margin
-                      if (k := base + m) <= last)
+        for k in {base + m for base in (start, fired, end, gone) for m in margin}:
+            if k <= last:
+                wanted.setdefault(k, set()).add(ep.labels)
     spans.sort(key=lambda span: span[0])
-    holding: list[tuple[int, int, Episode]] = []
+    # Per instance, the episodes begun and not yet over: a history can hold episodes of
+    # one instance that overlap, and it is active while any of them holds (with the
+    # value of the latest begun).
+    holding: dict[Labels, list[tuple[int, Active]]] = {}
     taken = 0
     for k in sorted(wanted):
         while taken < len(spans) and spans[taken][0] <= k:
-            holding.append(spans[taken])
+            _, end, labels, active = spans[taken]
+            holding.setdefault(labels, []).append((end, active))
             taken += 1
-        holding = [span for span in holding if span[1] > k]
-        yield k, [ep for _, _, ep in holding]
+        yield k, {labels: _held(holding, labels, k) for labels in wanted[k]}
+
+
+def _held(holding: dict[Labels, list[tuple[int, Active]]], labels: Labels,
+          k: int) -> Active | None:
+    """What the expression returns for the instance at evaluation k, forgetting the
+    episodes that are over."""
+    spans = holding.get(labels)
+    if not spans:
+        return None
+    spans[:] = [span for span in spans if span[0] > k]
+    return spans[-1][1] if spans else None
 
 
 class _Simulation:
     """The alert store, notification log, pipeline and dispatcher of one replay."""
 
-    def __init__(self, rule: str, routing: Routing, out: Outcome) -> None:
+    def __init__(self, rule: str, routing: Routing, out: Outcome, *,
+                 skip_settled: bool) -> None:
         self.clock = FakeClock()
         self.routing = routing
         self.out = out
         self.alerts = AlertStore()
         self.nflog = NotificationLog(_NoStore(), self.clock)
-        pipeline = _QuietPipeline(
-            silences=_NoSilences(), inhibitor=_NoInhibition(), nflog=self.nflog,
-            needs_update=needs_update,
+        self.pipeline = pipeline = _QuietPipeline(
+            note_settled=skip_settled, silences=_NoSilences(), inhibitor=_NoInhibition(),
+            nflog=self.nflog, needs_update=needs_update,
             integrations=lambda name: routing.integrations.get(name, ()),
             firing_alerts=self.alerts.active, record=_ignore, submit=self._submit)
         self.dispatcher = Dispatcher(
@@ -221,10 +268,40 @@ class _Simulation:
         self.alerts.subscribe(self.dispatcher.on_alerts)
 
     async def flush_until(self, until: float) -> None:
-        """Flush every group whose timer comes before `until`, in time order."""
+        """Flush every group whose timer comes before `until`, in time order; a group
+        that settled next flushes when something may change."""
         while (due := self.dispatcher.next_due()) is not None and due < until:
-            self.clock.set(max(due, self.clock.now()))
-            await self.dispatcher.flush_due_in_turn(self.clock.now())
+            now = max(due, self.clock.now())
+            self.clock.set(now)
+            await self.dispatcher.flush_due_in_turn(now)
+            for group, mute in self.pipeline.take_settled():
+                if group.alerts and self.dispatcher.groups.get(group.id) is group:
+                    self.dispatcher.postpone(group.id, self._news(group, mute, until))
+
+    def _news(self, group: AggregationGroup, mute: str | None, until: float) -> float:
+        """The group's first flush time after it settled at which a flush may do
+        something: at or after `until` (the next evaluation), once a notification log
+        entry's repeat interval or retention has run out, or once the route's time
+        intervals say otherwise than `mute`. Stepped as the dispatcher steps it (`now +
+        group_interval`, in floating point), and each condition tested as the pipeline
+        and the log test it."""
+        route = self.dispatcher.route_of(group.id)
+        timed = bool(route.mute_time_intervals or route.active_time_intervals)
+        entries = [e for i, integration in enumerate(
+            self.routing.integrations.get(group.receiver, ()))
+            if (e := self.nflog.query(group.key, f"{group.receiver}/{integration.name}/{i}"))]
+        tick, repeat = group.next_flush, group.repeat_interval
+        while tick < until:
+            # While the route is muted the log is not read: a repeat that came due waits
+            # for the mute to end.
+            if mute is None and any(e.at <= tick - repeat or e.expired(tick)
+                                    for e in entries):
+                break
+            if timed and self.routing.intervals.mute_reason(
+                    route.mute_time_intervals, route.active_time_intervals, tick) != mute:
+                break
+            tick += group.group_interval
+        return tick
 
     async def _submit(self, notification: Notification, reason: str, receiver: str,
                       index: int, firing: set[str], resolved: set[str]) -> None:
@@ -243,10 +320,36 @@ def _ignore(kind: str, alert: Alert, details: Mapping[str, Any], at: float) -> N
 
 class _QuietPipeline(Pipeline):
     """The pipeline without its history: a replay records nothing, and working out which
-    decisions repeat (to record each once) was a tenth of a replay's time."""
+    decisions repeat (to record each once) was a tenth of a replay's time. It notes the
+    groups that settled: after their flush they hold no resolved alert."""
+
+    def __init__(self, *, note_settled: bool, **parts: Any) -> None:
+        super().__init__(**parts)
+        self.note_settled = note_settled
+        self._settled: list[tuple[AggregationGroup, str | None]] = []
 
     def record(self, kind: str, alert: Alert, details: Mapping[str, Any], at: float) -> None:
         return None
+
+    async def flush(self, group: AggregationGroup, options: RouteOptions,
+                    now: float) -> FlushResult:
+        result = await super().flush(group, options, now)
+        # The group lets go of the resolved alerts in delivered_resolved once this returns.
+        gone = result.delivered_resolved
+        if self.note_settled and all(f in gone for f, a in group.alerts.items()
+                                     if a.resolved(now)):
+            self._settled.append((group, options.mute_reason))
+        return result
+
+    def _unmuted(self, group: AggregationGroup, alerts: Sequence[Alert], ended: AbstractSet[str],
+                 options: RouteOptions, now: float) -> tuple[list[Alert], list[Alert]]:
+        # Nothing is silenced nor inhibited in a replay: every alert goes on.
+        return list(alerts), []
+
+    def take_settled(self) -> list[tuple[AggregationGroup, str | None]]:
+        """The groups that settled since the last call, with the mute each flush found."""
+        settled, self._settled = self._settled, []
+        return settled
 
 
 class _NoStore:
