@@ -4,21 +4,26 @@ A synthetic but realistic history is written to a fresh store (SQLite, or Postgr
 --storage postgresql://...): 200 rules of 10 owners, alerts that fire and resolve (some
 flapping, some firing for days), notifications to Slack and PagerDuty carrying groups of
 alerts, acknowledgements, feedback clicks and silences, spread over 91 days. Then the
-report for the whole quarter is built once, timed, with the process's peak memory before
-and after (the report must not hold the events in memory: its peak grows little).
+report for the whole quarter is built once as `alertd report` builds it, timed, with the
+process's peak memory before and after (the report must not hold the events in memory:
+its peak grows little): the figures, then the recommendations, which replay the ten
+noisiest rules (all of this history's rules are rarely acted on) under each change tried,
+against a rule file and configuration written for the history (each owner's route groups
+by alertname; a `paging: false` ticket receiver exists, so sleep-hour routing is tried).
 
     .venv/bin/python bench/bench_report.py [--events 1000000] [--storage postgresql://...]
 
-Prints one JSON line: events written, write rate, report seconds, the process's RSS when
+Prints one JSON line: events written, write rate, report seconds (`report_s`: figures and
+recommendations; `figures_s` and `recommend_s` each), the process's RSS when
 the report starts and its peak during the report (the peak is reset before the report,
 on Linux, so that the writes' peak does not hide it; the package under test is imported
 before, so that the memory of its code is not the report's), and where the report's time
-went: `report_cpu_s` is the CPU time of the process (all its threads) during the report,
-`report_read_wait_s` the time it waited for pages of the history (reading not
-overlapped with counting), `events_read` the events it read (the kinds it needs), and
+went: `figures_cpu_s` is the CPU time of the process (all its threads) during the figures,
+`figures_read_wait_s` the time they waited for pages of the history (reading not
+overlapped with counting), `events_read` the events they read (the kinds they need), and
 `read_s` a second pass that only reads those events as the report does (pages, rows,
 details decoded), after the report, so that it counts in neither its time nor its memory.
-On a shared machine, a `report_cpu_s` well under `report_s` says the run was starved.
+On a shared machine, a `figures_cpu_s` well under `figures_s` says the run was starved.
 """
 
 from __future__ import annotations
@@ -37,10 +42,13 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from alertd.config import Config
+from alertd.config.load import load_config
 from alertd.history import HistoryEvent, event
 from alertd.model import Labels
-from alertd.noise import RuleInfo, build_report  # the package under test
+from alertd.noise import build_report  # the package under test
 from alertd.noise.build import PERIOD_KINDS
+from alertd.report.source import ReportQuery, RuleSpec, build, config_rules, rule_infos
 from alertd.store import Store
 
 DAY = 86400.0
@@ -170,14 +178,65 @@ class TimedScan:
             yield page
 
 
-async def report(store: Store, args: argparse.Namespace
-                 ) -> tuple[float, float, dict[str, Any]]:
-    rules = [RuleInfo(f"Rule{r:03d}", f"team{r % OWNERS}", "https://runbooks/x")
-             for r in range(RULES)]
+def rule_files(root: Path, storage: str) -> Path:
+    """The rules of the history (each owner's group, evaluated every minute, `for 1m`) and
+    a configuration routing each owner's alerts to its receiver, grouped by alertname;
+    the configuration's path."""
+    groups = []
+    for owner in range(OWNERS):
+        alerts = "".join(
+            f'  alert Rule{r:03d} {{\n    when     = m{r} > 1\n    for      = 1m\n'
+            f'    severity = "{"page" if r % 3 else "ticket"}"\n'
+            f'    runbook  = "https://runbooks/x"\n  }}\n'
+            for r in range(owner, RULES, OWNERS))
+        groups.append(f'group team{owner} {{\n  interval = 1m\n  owner    = "team{owner}"\n\n'
+                      f"{alerts}}}\n")
+    (root / "bench.rules").write_text("\n".join(groups), encoding="utf-8")
+    routes = "".join(f"    - matchers: ['owner=\"team{o}\"']\n      receiver: team{o}\n"
+                     for o in range(OWNERS))
+    receivers = "".join(f"  - name: team{o}\n    slack_configs:\n"
+                        f"      - api_url: http://127.0.0.1:9/slack\n"
+                        f'        channel: "#team{o}"\n' for o in range(OWNERS))
+    owners = "".join(f"  - name: team{o}\n    timezone: Europe/Berlin\n"
+                     for o in range(OWNERS))
+    config = root / "alertd.yml"
+    config.write_text(
+        f'storage: "{storage}"\nrule_files: ["bench.rules"]\nroute:\n  receiver: team0\n'
+        "  group_by: [alertname]\n  group_wait: 30s\n  group_interval: 5m\n"
+        f"  repeat_interval: 4h\n  routes:\n{routes}receivers:\n{receivers}"
+        "  - name: tickets\n    paging: false\n    webhook_configs:\n"
+        f"      - url: http://127.0.0.1:9/tickets\nowners:\n{owners}", encoding="utf-8")
+    return config
+
+
+def checked(config_path: Path) -> tuple[Config, list[RuleSpec]]:
+    config = load_config(str(config_path))
+    rules, errors = config_rules(config)
+    assert not errors and len(rules) == RULES
+    return config, rules
+
+
+async def full(store: Store, args: argparse.Namespace, config_path: Path
+               ) -> tuple[float, dict[str, Any]]:
+    """The report as `alertd report` builds it: figures and recommendations."""
+    config, rules = checked(config_path)
+    end = START + args.days * DAY
+    started = time.perf_counter()
+    body = await build(store.history, config, rules, ReportQuery(START, end, None, end),
+                       str(config_path))
+    return time.perf_counter() - started, body
+
+
+async def figures(store: Store, args: argparse.Namespace, config_path: Path
+                  ) -> tuple[float, float, dict[str, Any]]:
+    """The figures alone (no recommendations), timing the waits for history pages."""
+    config, specs = checked(config_path)
+    rules = rule_infos(specs, config.owners)
     timed = TimedScan(store)
     started = time.perf_counter()
     built = await build_report(timed, start=START, end=START + args.days * DAY,
-                               owner=None, rules=rules, owners=[], paging={},
+                               owner=None, rules=rules, owners=config.owners,
+                               paging={r.name: r.paging for r in config.receivers},
                                now=START + args.days * DAY)
     return time.perf_counter() - started, timed.waited, built.to_json()
 
@@ -199,24 +258,32 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             store = await Store.open(url)
             try:
                 count, wrote = await write(store, args)
+                config = rule_files(Path(tmp), url)
                 reset_peak_rss()
                 before = peak_rss_mib()
                 cpu = time.process_time()
-                seconds, waited, body = await report(store, args)
+                alone, waited, body = await figures(store, args, config)
                 cpu = time.process_time() - cpu
+                after_figures = peak_rss_mib()
+                seconds, whole = await full(store, args, config)
                 after = peak_rss_mib()
                 read, events_read = await read_only(store, args)
             finally:
                 await store.close()
         finally:
             drop(args.storage, database)
+    assert whole["totals"] == body["totals"]
     return {"benchmark": "report", "storage": args.storage.split(":")[0], "events": count,
             "days": args.days, "write_events_per_s": round(count / wrote),
-            "report_s": round(seconds, 2), "peak_rss_before_report_mib": round(before, 1),
+            "report_s": round(seconds, 2), "figures_s": round(alone, 2),
+            "recommend_s": round(seconds - alone, 2),
+            "recommendations": len(whole["recommendations"]),
+            "peak_rss_before_report_mib": round(before, 1),
+            "peak_rss_after_figures_mib": round(after_figures, 1),
             "peak_rss_after_report_mib": round(after, 1),
             "pages": body["totals"]["pages"], "firings": body["totals"]["firings"],
-            "events_read": events_read, "report_cpu_s": round(cpu, 2),
-            "report_read_wait_s": round(waited, 2),
+            "events_read": events_read, "figures_cpu_s": round(cpu, 2),
+            "figures_read_wait_s": round(waited, 2),
             "read_s": round(read, 2)}
 
 

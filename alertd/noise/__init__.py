@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from alertd.noise.bands import BANDS, band
 from alertd.noise.build import HistorySource, build_report, settings_for, summarize
-from alertd.noise.figures import nearest_rank
 from alertd.noise.flap import FlapDetector, FlapState, flap_score
 from alertd.noise.inputs import RuleInfo, Settings
+from alertd.noise.quantiles import nearest_rank
 from alertd.noise.report import Figures, Report
 
 __all__ = [

@@ -12,6 +12,7 @@ readable files, relative to the configuration's path, as when alertd loads it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Literal, TypeVar
@@ -149,18 +150,32 @@ def _route_value(rule: str, options: RouteOptions, inherited: bool) -> dict[str,
 
 def _load(text: str, path: str, what: str, *, changed: bool) -> tuple[Config, yaml.MappingNode]:
     try:
-        root = routes_edit.compose(text)
+        root = _composed(text)
     except ValueError as exc:
         raise cannot(path, what, str(exc)) from None
     if routes_edit.top_level(root, "route") is None:
         raise cannot(path, what, 'the file has no top-level "route:" (every alert goes to '
                      "the default receiver); add one first")
     try:
-        config = parse_config(text, path, env=routes_edit.placeholder_env(root))
+        config = parsed(text, path)
     except ConfigError as exc:
         state = "the changed file does not load" if changed else "the file does not load"
         raise cannot(path, what, f"{state}:\n{exc}") from None
     return config, root
+
+
+# Remembered for a few texts: every change tried for a rule starts from the same file,
+# and the file a change makes is loaded again to replay it.
+@functools.lru_cache(maxsize=8)
+def _composed(text: str) -> yaml.MappingNode:
+    return routes_edit.compose(text)
+
+
+@functools.lru_cache(maxsize=8)
+def parsed(text: str, path: str) -> Config:
+    """The configuration `text` as it loads, its `${NAME}` secrets taken as set (a change
+    is checked and replayed without them); raises ConfigError."""
+    return parse_config(text, path, env=routes_edit.placeholder_env(_composed(text)))
 
 
 def _edited(change: Callable[..., _T], *args: object, path: str, what: str) -> _T:

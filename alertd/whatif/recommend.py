@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from alertd.config import Config
-from alertd.config.load import parse_config
 from alertd.dispatch.route import Route
 from alertd.errors import AlertdError
 from alertd.history import HistoryEvent
@@ -36,7 +35,7 @@ from alertd.noise.report import RuleRow
 from alertd.noise.stats import Aggregator
 from alertd.rules.spec import AlertSpec
 from alertd.rules.state import Timing
-from alertd.whatif import options
+from alertd.whatif import config_edit, options
 from alertd.whatif.compare import Actionable, Effect, effect
 from alertd.whatif.edit import Edit
 from alertd.whatif.episodes import episodes
@@ -135,7 +134,7 @@ async def _judge(inputs: Inputs, row: RuleRow, transitions: list[HistoryEvent],
         if option.config_changed:  # the replay runs the changed configuration
             try:
                 edit = option.edit()
-                changed = Routing.of(parse_config(edit.after, edit.path))
+                changed = Routing.of(config_edit.parsed(edit.after, edit.path))
             except AlertdError as exc:
                 log.info("recommendations for %s: %s left out: %s", row.rule, option.change,
                          exc)
