@@ -14,15 +14,18 @@ by alertname; a `paging: false` ticket receiver exists, so sleep-hour routing is
     .venv/bin/python bench/bench_report.py [--events 1000000] [--storage postgresql://...]
 
 Prints one JSON line: events written, write rate, report seconds (`report_s`: figures and
-recommendations; `figures_s` and `recommend_s` each), the process's RSS when
-the report starts and its peak during the report (the peak is reset before the report,
-on Linux, so that the writes' peak does not hide it; the package under test is imported
-before, so that the memory of its code is not the report's), and where the report's time
-went: `figures_cpu_s` is the CPU time of the process (all its threads) during the figures,
-`figures_read_wait_s` the time they waited for pages of the history (reading not
-overlapped with counting), `events_read` the events they read (the kinds they need), and
-`read_s` a second pass that only reads those events as the report does (pages, rows,
-details decoded), after the report, so that it counts in neither its time nor its memory.
+recommendations; `figures_s` and `recommend_s` each), the process's RSS when the report
+starts and its peak after the figures and after the whole report (the peak is reset
+before the report, on Linux, so that the writes' peak does not hide it; the package under
+test is imported before, so that the memory of its code is not the report's), and where
+the figures' time and memory went: `figures_rss_at_tenth_mib` and `figures_rss_at_end_mib`
+are the process's RSS once a tenth of the periods' pages were counted and at their end
+(what grows with the events read shows between the two), `figures_cpu_s` the CPU time of
+the process (all its threads) during the figures, `figures_read_wait_s` the time they
+waited for pages of the history (reading not overlapped with counting), `events_read` the
+events they read (the kinds they need), and `read_s` a second pass that only reads those
+events as the report does (pages, rows, details decoded), after the report, so that it
+counts in neither its time nor its memory.
 On a shared machine, a `figures_cpu_s` well under `figures_s` says the run was starved.
 """
 
@@ -58,9 +61,9 @@ OWNERS = 10
 BATCH = 5000
 
 
-def peak_rss_mib() -> float:
+def peak_rss_mib(field: str = "VmHWM") -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
 
@@ -158,15 +161,28 @@ async def write(store: Store, args: argparse.Namespace) -> tuple[int, float]:
 
 
 class TimedScan:
-    """The history as build_report reads it, timing the waits for its pages."""
+    """The history as build_report reads it, timing the waits for its pages and noting
+    the process's RSS after each page of the periods (the second scan)."""
 
     def __init__(self, store: Store) -> None:
         self.history = store.history
         self.waited = 0.0
+        self.rss: list[float] = []
+
+    def feedback_by_voter(self, since: float,
+                          until: float) -> AsyncIterator[Iterable[Any]]:
+        return self.history.feedback_by_voter(since, until)
+
+    def growth(self) -> tuple[float, float]:
+        """RSS once a tenth of the periods' pages were counted, and at their end."""
+        if not self.rss:
+            return 0.0, 0.0
+        return self.rss[len(self.rss) // 10], self.rss[-1]
 
     async def scan(self, since: float, until: float,
                    kinds: Iterable[str] | None = None) -> AsyncIterator[Iterable[Any]]:
         pages = aiter(self.history.scan(since, until, kinds))
+        periods = kinds is not None and tuple(kinds) == PERIOD_KINDS
         while True:
             started = time.perf_counter()
             try:
@@ -176,6 +192,8 @@ class TimedScan:
             finally:
                 self.waited += time.perf_counter() - started
             yield page
+            if periods:  # the page was counted
+                self.rss.append(peak_rss_mib("VmRSS"))
 
 
 def rule_files(root: Path, storage: str) -> Path:
@@ -228,7 +246,7 @@ async def full(store: Store, args: argparse.Namespace, config_path: Path
 
 
 async def figures(store: Store, args: argparse.Namespace, config_path: Path
-                  ) -> tuple[float, float, dict[str, Any]]:
+                  ) -> tuple[float, TimedScan, dict[str, Any]]:
     """The figures alone (no recommendations), timing the waits for history pages."""
     config, specs = checked(config_path)
     rules = rule_infos(specs, config.owners)
@@ -238,7 +256,7 @@ async def figures(store: Store, args: argparse.Namespace, config_path: Path
                                owner=None, rules=rules, owners=config.owners,
                                paging={r.name: r.paging for r in config.receivers},
                                now=START + args.days * DAY)
-    return time.perf_counter() - started, timed.waited, built.to_json()
+    return time.perf_counter() - started, timed, built.to_json()
 
 
 async def read_only(store: Store, args: argparse.Namespace) -> tuple[float, int]:
@@ -262,7 +280,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 reset_peak_rss()
                 before = peak_rss_mib()
                 cpu = time.process_time()
-                alone, waited, body = await figures(store, args, config)
+                alone, timed, body = await figures(store, args, config)
                 cpu = time.process_time() - cpu
                 after_figures = peak_rss_mib()
                 seconds, whole = await full(store, args, config)
@@ -283,7 +301,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "peak_rss_after_report_mib": round(after, 1),
             "pages": body["totals"]["pages"], "firings": body["totals"]["firings"],
             "events_read": events_read, "figures_cpu_s": round(cpu, 2),
-            "figures_read_wait_s": round(waited, 2),
+            "figures_read_wait_s": round(timed.waited, 2),
+            "figures_rss_at_tenth_mib": round(timed.growth()[0], 1),
+            "figures_rss_at_end_mib": round(timed.growth()[1], 1),
             "read_s": round(read, 2)}
 
 

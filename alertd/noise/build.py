@@ -6,7 +6,9 @@ the warm-up (state changes, silences and rule health from 90 days before the end
 the previous period's start if that is earlier) and then the events of the previous and
 the current period that the figures are made of. It reads them with `scan`, which gives
 pages of light rows (no labels nor severity) rather than one HistoryEvent at a time, and
-reads the next page while this one is counted.
+reads the next page while this one is counted. Then, from a store, a third stream: the
+periods' feedback events in the order of whose verdict on which page they are, so that
+verdicts are counted one at a time rather than all kept to the end.
 """
 
 from __future__ import annotations
@@ -58,6 +60,16 @@ class HistoryScan(Protocol):
              kinds: Iterable[str] | None = None) -> AsyncIterator[Iterable[Event]]: ...
 
 
+@runtime_checkable
+class VoterScan(Protocol):
+    """A history that gives the feedback events in the order of whose verdict on which page
+    they are (alertd.store.notifications.HistoryRepository): verdicts are then counted one
+    at a time rather than kept to the end of the report."""
+
+    def feedback_by_voter(self, since: float,
+                          until: float) -> AsyncIterator[Iterable[Event]]: ...
+
+
 def settings_for(*, start: float, end: float, owner: str | None, rules: Sequence[RuleInfo],
                  owners: Sequence[Owner], paging: Mapping[str, bool],
                  self_resolve_minutes: float = 5) -> Settings:
@@ -76,7 +88,8 @@ async def build_report(repository: HistoryScan | HistorySource, *, start: float,
     owner or all; `paging` maps receiver names to their `paging` flag."""
     settings = settings_for(start=start, end=end, owner=owner, rules=rules, owners=owners,
                             paging=paging, self_resolve_minutes=self_resolve_minutes)
-    aggregator = Aggregator(settings)
+    by_voter = isinstance(repository, VoterScan)
+    aggregator = Aggregator(settings, verdicts_apart=by_voter)
     feed = aggregator.feed
     if settings.warmup_start < settings.previous_start:
         async for page in _pages(repository, settings.warmup_start, settings.previous_start,
@@ -87,6 +100,12 @@ async def build_report(repository: HistoryScan | HistorySource, *, start: float,
                              PERIOD_KINDS):
         for e in page:
             feed(e)
+    if by_voter:
+        assert isinstance(repository, VoterScan)
+        async for page in repository.feedback_by_voter(settings.previous_start,
+                                                       settings.end):
+            for e in page:
+                aggregator.feed_verdict(e)
     aggregator.finish()
     return assemble(aggregator, now)
 

@@ -58,9 +58,12 @@ Handler = Callable[[Event, str, str | None, int | None], None]
 
 class Aggregator:
     def __init__(self, settings: Settings,
-                 on_page: Callable[[Page], None] | None = None) -> None:
+                 on_page: Callable[[Page], None] | None = None, *,
+                 verdicts_apart: bool = False) -> None:
         """`on_page` is told of each page once it is done (the recommendations' replay
-        compares its pages with these)."""
+        compares its pages with these). With `verdicts_apart`, verdicts are not taken
+        from the feedback events `feed` is given but from those given to `feed_verdict`,
+        in the order of whose verdict on which page they are."""
         self.settings = settings
         self.on_page = on_page
         self.tallies = Tallies()
@@ -71,7 +74,8 @@ class Aggregator:
         self._closed: dict[str, float] = {}
         self.pages = PageBook()
         self.silences = SilenceBook()
-        self.verdicts = VerdictBook()
+        self._verdicts_apart = verdicts_apart
+        self.verdicts = VerdictBook(self._count_verdict if verdicts_apart else None)
         self.health: dict[str, tuple[str, float, str | None]] = {}  # rule -> state, since
         self.fired_recently: set[str] = set()
         self.seen_owner: dict[str, str | None] = {}  # rule -> owner of its first alert
@@ -126,6 +130,17 @@ class Aggregator:
                 else None
             handler(e, rule, owner, period)
 
+    def feed_verdict(self, e: Event) -> None:
+        """Count one feedback event's verdict in; events must come in the order of their
+        verdict key (alertd.noise.verdicts.verdict_key), then of time."""
+        s = self.settings
+        if not s.previous_start <= e.at < s.end:
+            return
+        rule = e.rule or e.alertname
+        owner = e.owner or self._rule_owner(rule)
+        if s.owner is None or owner == s.owner:
+            self.verdicts.record(e, CURRENT if e.at >= s.start else PREVIOUS, rule, owner)
+
     def finish(self) -> None:
         """The end of the period: what is still open is counted up to it."""
         s = self.settings
@@ -140,6 +155,8 @@ class Aggregator:
         for rule, (state, since, owner) in self.health.items():
             if state == NODATA:
                 self._add_nodata(rule, owner, since, s.end)
+        if self._verdicts_apart:
+            self.verdicts.close()
         for verdict in self.verdicts:
             self._count_verdict(verdict)
 
@@ -319,7 +336,7 @@ class Aggregator:
     def _feedback(self, e: Event, rule: str, owner: str | None,
                   period: int | None) -> None:
         self._touch(e.fingerprint)
-        if period is not None:
+        if period is not None and not self._verdicts_apart:
             self.verdicts.record(e, period, rule, owner)
         verdict = e.details.get("verdict")
         if verdict in VERDICTS:

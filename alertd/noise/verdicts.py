@@ -9,15 +9,18 @@ the API, say) is keyed by (person, fingerprint, group key): one verdict per aler
 Verdicts are counted in the period of their key's first event, once in the totals and
 once for each rule and each owner of the alerts the key's events were about.
 
-Verdicts are kept to the end of the report, so each is kept small: the names in it (the
-person, the channel, the reason) are shared by all the verdicts that have them, and its
-rules and owners, one of each as a rule, are tuples.
+Read in time order, verdicts are kept to the end of the report (a later click may change
+any), so each is kept small: the names in it (the person, the channel, the reason) are
+shared by all the verdicts that have them, and its rules and owners, one of each as a
+rule, are tuples. A store reads the feedback events in the order of their keys instead
+(alertd.store.history_read.by_voter): each verdict is then done, and counted, when the
+next key begins, and only one is kept at a time, however many a long period holds.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 
 from alertd.noise.event import Event
@@ -43,11 +46,13 @@ def verdict_key(e: Event) -> Hashable:
 
 
 class VerdictBook:
-    """Every verdict of the report's periods (one entry per person and page: a few
-    hundred a week, not one per event)."""
+    """The verdicts of the report's periods: every one until the end (events in time
+    order), or, with `done`, the current one only (events in key order), each handed to
+    `done` once the next key begins."""
 
-    def __init__(self) -> None:
+    def __init__(self, done: Callable[[Verdict], None] | None = None) -> None:
         self._by_key: dict[Hashable, Verdict] = {}
+        self._done = done
 
     def record(self, e: Event, period: int, rule: str, owner: str | None) -> None:
         given = e.details.get("verdict", "")
@@ -58,6 +63,8 @@ class VerdictBook:
         key = verdict_key(e)
         found = self._by_key.get(key)
         if found is None:
+            if self._done is not None:
+                self.close()  # key order: the verdict before is done
             found = self._by_key[key] = Verdict(verdict, None, period)
         found.verdict = verdict  # events come in time order: this one is the latest
         found.reason = sys.intern(str(reason)) if reason else None
@@ -65,6 +72,13 @@ class VerdictBook:
             found.rules += (rule,)
         if owner not in found.owners:
             found.owners += (owner,)
+
+    def close(self) -> None:
+        """Hand the verdicts kept to `done`, and forget them."""
+        if self._done is not None:
+            for verdict in self._by_key.values():
+                self._done(verdict)
+        self._by_key.clear()
 
     def __iter__(self) -> Iterator[Verdict]:
         return iter(self._by_key.values())

@@ -204,6 +204,48 @@ async def _fetcher(db: Database, purpose: str) -> AsyncIterator[Fetch]:
             yield fetch_sqlite
 
 
+def _voter_key(dialect: str) -> tuple[str, str, str]:
+    """SQL for whose verdict on which page a feedback event is, as
+    alertd.noise.verdicts.verdict_key says (compared as text): (person, Slack channel,
+    message ts), or (person, fingerprint, group key) for feedback naming no message."""
+    if dialect == "postgresql":
+        def field(name: str) -> str:
+            return f"COALESCE((details::jsonb) ->> '{name}', '')"
+    else:
+        def field(name: str) -> str:
+            return f"COALESCE(CAST(json_extract(details, '$.{name}') AS TEXT), '')"
+    paged = f"({field('channel')} <> '' AND {field('ts')} <> '')"
+    return (field("by"), f"CASE WHEN {paged} THEN {field('channel')} ELSE fingerprint END",
+            f"CASE WHEN {paged} THEN {field('ts')} ELSE {field('group_key')} END")
+
+
+async def by_voter(db: Database, since: float, until: float, columns: Sequence[str],
+                   page: int, purpose: str) -> AsyncGenerator[Rows, None]:
+    """The `feedback` events in [since, until), their `columns`, ordered by whose verdict
+    on which page they are, then by time: the events of one verdict come together, so a
+    reader keeps one verdict at a time whatever the number of them. One statement (the
+    database sorts the few feedback events), read `page` rows at a time."""
+    key = ", ".join(_voter_key(db.dialect))
+    sql = (f"SELECT {', '.join(columns)} FROM alert_history WHERE kind = 'feedback' "
+           f"AND at >= ? AND at < ? ORDER BY {key}, at, id")
+    if db.shared:  # in-memory SQLite: small, and its one connection is shared
+        async with db.transaction(purpose, write=False) as conn:
+            rows = (await conn.exec_driver_sql(sql, (since, until))).all()
+        for first in range(0, len(rows), page):
+            yield rows[first:first + page]
+        return
+    async with db.driver(purpose) as raw:
+        if db.dialect == "postgresql":
+            async with raw.transaction(readonly=True):
+                cursor = await raw.cursor(_numbered(sql), since, until)
+                while chunk := await cursor.fetch(page):
+                    yield chunk
+            return
+        async with raw.execute(sql, (since, until)) as cursor:
+            while chunk := await cursor.fetchmany(page):
+                yield chunk
+
+
 def _start(read: Awaitable[Rows]) -> asyncio.Future[Rows]:
     return asyncio.ensure_future(read)
 

@@ -50,6 +50,7 @@ from alertd.store.history_read import (
     SCAN_COLUMNS,
     HistoryRow,
     Wanted,
+    by_voter,
     pages,
 )
 
@@ -293,6 +294,15 @@ class HistoryRepository:
         severity, for the noise report, which reads a million of them."""
         read = pages(self._db, since, until, Wanted.of(kinds, None, None), SCAN_COLUMNS,
                      _PAGE, "read history")
+        async with contextlib.aclosing(read) as rows:
+            async for page in rows:
+                yield self._rows(page)
+
+    async def feedback_by_voter(self, since: float, until: float
+                                ) -> AsyncIterator[Iterator[HistoryRow]]:
+        """The feedback events of [since, until) as HistoryRows, a page at a time, each
+        person's clicks on one page together, oldest first (history_read.by_voter)."""
+        read = by_voter(self._db, since, until, SCAN_COLUMNS, _PAGE, "read feedback")
         async with contextlib.aclosing(read) as rows:
             async for page in rows:
                 yield self._rows(page)

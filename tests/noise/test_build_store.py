@@ -4,6 +4,7 @@ the same report as the events in hand."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator, Iterable
 
 import pytest
@@ -124,3 +125,43 @@ async def test_build_report_reads_a_source_without_pages_one_event_at_a_time() -
     settings = settings_for(start=START, end=END, owner=None, rules=RULES, owners=OWNERS,
                             paging=PAGING)
     assert got.to_json() == summarize(events, settings, now=END).to_json()
+
+
+def clicks(rng: random.Random) -> list[HistoryEvent]:
+    """Feedback of many people on many pages across both periods, clicked again (changing
+    their mind), on pages of two owners' alerts, some through the API (no Slack message:
+    one verdict per alert and group), in an order unrelated to their keys."""
+    alerts = [alert("DiskFull", owner=o, instance=f"db-{i}") for o in ("sre", "ml")
+              for i in range(4)]
+    out = []
+    for _ in range(300):
+        at = START - 7 * DAY + rng.uniform(0, 14 * DAY - HOUR)
+        a = rng.choice(alerts)
+        by = rng.choice(("alice", "bob", "carol"))
+        page = rng.randrange(12)
+        slack = rng.random() < 0.8
+        out.append(feedback(
+            at, a, by, rng.choice(("useful", "noise")),
+            reason=rng.choice((None, "too_sensitive", "not_actionable")),
+            channel=f"C{page % 3}" if slack else None,
+            ts=f"17924{page:05d}.000100" if slack else None, group_key=f"g{page % 2}"))
+    return sorted(out, key=lambda e: e.at)
+
+
+@pytest.mark.parametrize("owner", [None, "ml"])
+async def test_verdicts_read_a_verdict_at_a_time_count_as_in_time_order(
+        store: Store, monkeypatch: pytest.MonkeyPatch, owner: str | None) -> None:
+    """From a store, verdicts come from the feedback events in the order of their keys
+    (one kept at a time): the counts are those of the events in time order, in hand."""
+    monkeypatch.setattr(repository_module, "_PAGE", 7)
+    events = clicks(random.Random(5))
+    await store.history.append(events)
+    got = await build_report(store.history, start=START, end=END, owner=owner,
+                             rules=RULES, owners=OWNERS, paging=PAGING, now=END)
+    settings = settings_for(start=START, end=END, owner=owner, rules=RULES, owners=OWNERS,
+                            paging=PAGING)
+    expected = summarize(events, settings, now=END).to_json()
+    assert got.to_json() == expected
+    feedback_seen = expected["totals"]["feedback"]
+    assert feedback_seen["useful"] + feedback_seen["noise"] > 10  # many verdicts counted
+    assert expected["totals_previous"]["feedback"]["useful"] > 0  # in both periods
