@@ -19,7 +19,7 @@ import asyncio
 import heapq
 import logging
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from alertd.noise.report import RuleRow
 from alertd.noise.stats import Aggregator
 from alertd.rules.spec import AlertSpec
 from alertd.rules.state import Timing
-from alertd.whatif import config_edit, options
+from alertd.whatif import config_edit, options, workers
 from alertd.whatif.compare import Actionable, Effect, effect
 from alertd.whatif.edit import Edit
 from alertd.whatif.episodes import episodes
@@ -86,17 +86,22 @@ async def recommend(inputs: Inputs, report: Report) -> tuple[dict[str, Any], ...
     except AlertdError as exc:  # a store error, say: the report stands without them
         log.error("recommendations: %s", exc)
         return ()
+    jobs: list[_Job] = []
     for row in rows:
         try:
             transitions, actionable = await _read(inputs, row.rule, silences)
-            # Replays are all computation (a second or more per rule over a quarter):
-            # run in a thread of their own, the daemon's loop goes on meanwhile.
-            judged = await asyncio.to_thread(_judge_in_thread, inputs, row, transitions,
-                                             actionable)
         except AlertdError as exc:  # a store error, say: the report stands without it
             log.error("recommendations for %s: %s", row.rule, exc)
             continue
-        found += [(row, j) for j in judged]
+        jobs.append((replace(inputs, history=_NO_HISTORY), row, transitions, actionable))
+    results = await workers.run_all(jobs, _judge_job, lambda job: len(job[2]))
+    for (_, row, _, _), judged in zip(jobs, results, strict=True):
+        if isinstance(judged, AlertdError):  # a rule file that cannot be read, say
+            log.error("recommendations for %s: %s", row.rule, judged)
+        elif isinstance(judged, BaseException):
+            raise judged
+        else:
+            found += [(row, j) for j in judged]
     found.sort(key=lambda rj: (-rj[1].effect.pages_saved, not rj[1].effect.safe,
                                rj[0].rule, rj[1].option.kind))
     return tuple(_json(row, j) for row, j in found)
@@ -110,10 +115,26 @@ def candidates(report: Report, rules: Mapping[str, object]) -> list[RuleRow]:
     return rows[:MAX_RULES]  # report.rules is ordered by pages
 
 
-def _judge_in_thread(inputs: Inputs, row: RuleRow, transitions: list[HistoryEvent],
-                     actionable: list[Actionable]) -> list[_Judged]:
-    """`_judge` in a loop of its own (the replays' dispatcher and clock are made in it)."""
-    return asyncio.run(_judge(inputs, row, transitions, actionable))
+# What a rule's replays need: everything but the history, which was read already.
+_Job = tuple["Inputs", RuleRow, list[HistoryEvent], list[Actionable]]
+
+
+class _NoHistory:
+    """The history of a job: read before it was handed to a thread or a worker."""
+
+    def between(self, since: float, until: float, kinds: Iterable[str] | None = None,
+                owner: str | None = None, rule: str | None = None
+                ) -> AsyncIterator[HistoryEvent]:
+        raise AssertionError("a rule's replays read no history")
+
+
+_NO_HISTORY = _NoHistory()
+
+
+def _judge_job(job: _Job) -> list[_Judged]:
+    """`_judge` in a loop of its own (the replays' dispatcher and clock are made in it),
+    in a thread or a worker process (alertd.whatif.workers)."""
+    return asyncio.run(_judge(*job))
 
 
 async def _judge(inputs: Inputs, row: RuleRow, transitions: list[HistoryEvent],

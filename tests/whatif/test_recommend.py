@@ -10,6 +10,7 @@ import pytest
 
 from alertd.config import load_config
 from alertd.report.source import ReportQuery, build, config_rules
+from alertd.whatif import workers
 from tests.noise.timelines import END, START
 from tests.whatif.scenario import InMemoryHistory, history, write_files
 
@@ -62,3 +63,21 @@ async def test_each_states_the_change_as_a_diff(recs: list[dict[str, Any]],
     assert "group_wait: 5m" in group["diff"]
     assert "-  alert Useless {" in by[("Useless", "delete")]["diff"]
     assert "location: Europe/Berlin" in by[("Flappy", "sleep_route")]["diff"]
+
+
+async def test_worker_processes_recommend_as_a_thread_does(
+        tmp_path: Path, recs: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over a long history the rules' replays run in worker processes, side by side (here
+    forced for the constructed week, on however many cores): the same recommendations."""
+    started: list[int] = []
+    real = workers.ProcessPoolExecutor
+
+    def pool(count: int, **kwargs: Any) -> Any:
+        started.append(count)
+        return real(count, **kwargs)
+
+    monkeypatch.setattr(workers, "PARALLEL_MIN_WEIGHT", 0)
+    monkeypatch.setattr(workers, "_cores", lambda: 2)
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", pool)
+    assert await recommendations(tmp_path) == recs
+    assert started == [2]  # two workers: the week's three rules side by side
