@@ -45,7 +45,7 @@ from alertd.noise.inputs import (
 from alertd.noise.pages import Page, PageBook, reaches_person
 from alertd.noise.silences import SilenceBook
 from alertd.noise.timeline import Follower, OpenAlert, Track, covered, overlap
-from alertd.noise.verdicts import VERDICTS, Verdict, VerdictBook
+from alertd.noise.verdicts import VERDICTS, Verdict, VerdictBook, count_verdict
 
 FIRING, PENDING = "firing", "pending"
 ERROR, NODATA = "error", "nodata"
@@ -416,13 +416,4 @@ class Aggregator:
             self.days[(day, main)] += 1
 
     def _count_verdict(self, v: Verdict) -> None:
-        targets = (TOTAL, *(rule_scope(r) for r in v.rules),
-                   *(owner_scope(o) for o in v.owners))
-        for scope in targets:
-            tally = self._tally(v.period, scope)
-            if v.verdict == "useful":
-                tally.useful += 1
-            else:
-                tally.noise += 1
-            if v.reason:
-                tally.reasons[v.reason] += 1
+        count_verdict(v, self.tallies)

@@ -24,6 +24,7 @@ from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 
 from alertd.noise.event import Event
+from alertd.noise.figures import TOTAL, Tallies, owner_scope, rule_scope
 
 VERDICTS = ("useful", "noise")
 
@@ -82,3 +83,16 @@ class VerdictBook:
 
     def __iter__(self) -> Iterator[Verdict]:
         return iter(self._by_key.values())
+
+
+def count_verdict(v: Verdict, tallies: Tallies) -> None:
+    """A verdict counted once in the totals and once for each of its rules and owners."""
+    for scope in (TOTAL, *(rule_scope(r) for r in v.rules),
+                  *(owner_scope(o) for o in v.owners)):
+        tally = tallies(v.period, scope)
+        if v.verdict == "useful":
+            tally.useful += 1
+        else:
+            tally.noise += 1
+        if v.reason:
+            tally.reasons[v.reason] += 1
