@@ -102,7 +102,7 @@ class Pipeline:
         result = FlushResult()
         # Which alerts have ended, worked out once: every stage below asks.
         ended = {f for f, a in group.alerts.items() if a.resolved(now)}
-        alerts = sorted(group.alerts.values(), key=_order(ended))
+        alerts = _in_order(group.alerts, ended)
         # When nothing goes out, the flush still succeeds, as in Alertmanager: resolved
         # alerts are done with and leave the group.
         result.delivered_resolved = set(ended)
@@ -202,6 +202,16 @@ class Pipeline:
             if entry is not None and alert.fingerprint in entry.firing:
                 return True
         return False
+
+
+def _in_order(alerts: Mapping[str, Alert], ended: AbstractSet[str]) -> list[Alert]:
+    """The alerts firing first, then the `ended` ones, each by fingerprint (as `_order`
+    sorts them): the fingerprints sorted as plain strings, a fraction of the cost of a
+    key function per alert, at every flush of every group."""
+    keys = sorted(alerts)
+    if not ended:
+        return [alerts[f] for f in keys]
+    return [*(alerts[f] for f in keys if f not in ended), *(alerts[f] for f in keys if f in ended)]
 
 
 def _order(ended: AbstractSet[str]) -> Callable[[Alert], tuple[bool, str]]:

@@ -37,10 +37,11 @@ from alertd.rules.spec import AlertSpec
 from alertd.rules.state import Timing
 from alertd.whatif import config_edit, options, workers
 from alertd.whatif.compare import Actionable, Effect, effect
+from alertd.whatif.conditions import Conditions, conditions
 from alertd.whatif.edit import Edit
 from alertd.whatif.episodes import episodes
 from alertd.whatif.options import Option
-from alertd.whatif.replay import Outcome, Routing, replay
+from alertd.whatif.replay import Outcome, Routing, dispatch
 
 log = logging.getLogger("alertd.whatif")
 
@@ -147,7 +148,16 @@ async def _judge(inputs: Inputs, row: RuleRow, transitions: list[HistoryEvent],
                         keep_firing_for=spec.keep_firing_for)
     timing = Timing(spec.for_, spec.keep_firing_for)
     routing = Routing.of(inputs.config)
-    baseline = await replay(row.rule, timeline, timing, interval, routing, until=s.end)
+    # The state machine's half of a replay, once per timing: every routing change keeps
+    # the rule's own.
+    alerts: dict[Timing, Conditions] = {}
+
+    def under(t: Timing) -> Conditions:
+        if t not in alerts:
+            alerts[t] = conditions(row.rule, timeline, t, interval, s.end)
+        return alerts[t]
+
+    baseline = await dispatch(under(timing), routing, until=s.end)
     where = zone(s.zones.get(row.owner or ""))
     tried: list[_Tried] = []
     for option in _options(inputs, row, spec, timing, routing, timeline):
@@ -160,8 +170,8 @@ async def _judge(inputs: Inputs, row: RuleRow, transitions: list[HistoryEvent],
                 log.info("recommendations for %s: %s left out: %s", row.rule, option.change,
                          exc)
                 continue
-        after = Outcome() if option.kind == options.DELETE else await replay(
-            row.rule, timeline, option.timing, interval, changed, until=s.end)
+        after = Outcome() if option.kind == options.DELETE else await dispatch(
+            under(option.timing), changed, until=s.end)
         result = effect(baseline, after, actionable, start=s.start, end=s.end, where=where,
                         slack=interval)
         if result.pages_saved > 0:

@@ -1,23 +1,20 @@
 """One rule's condition timeline replayed through the daemon's own code: the state machine
-(`rules.state.step`), the alert store, the dispatcher with its aggregation groups and
-timers, the notification pipeline with the notification log's dedup, and the routing
-tree's time intervals, on a clock that jumps from one event to the next.
+and the alert store (alertd.whatif.conditions), then the dispatcher with its aggregation
+groups and timers, the notification pipeline with the notification log's dedup, and the
+routing tree's time intervals, on a clock that jumps from one event to the next.
 
 What comes out is the notifications the rule's alerts would have caused, and when each
 alert fired and resolved. Nothing is sent: the pipeline's `submit` notes the
 notification and logs it as sent, as the outbox would once it had delivered.
 
-Evaluations at which no instance can change state (other than an episode's start, the
-end of its `for`, its end and the end of its `keep_firing_for`) are skipped: the state
-machine would return the same states from each of them. So are a group's flushes that
-would change nothing. Nothing is silenced nor inhibited in a replay, so a flush tells
-every integration of the group's alerts (or the route's time intervals mute them all)
-and lets its resolved alerts go; the flushes after it find the same firing alerts, each
-integration told of them, and send nothing until an alert changes (at an evaluation),
-a notification log entry's repeat interval or retention runs out, or the time intervals
-mute or unmute the route. A group that fires for days would otherwise flush every
-group_interval: most of a quarter's replay. Tested against a replay that flushes at
-every tick (tests/whatif/test_replay_skips.py).
+A group's flushes that would change nothing are skipped. Nothing is silenced nor
+inhibited in a replay, so a flush tells every integration of the group's alerts (or the
+route's time intervals mute them all) and lets its resolved alerts go; the flushes after
+it find the same firing alerts, each integration told of them, and send nothing until an
+alert changes (at an evaluation), a notification log entry's repeat interval or
+retention runs out, or the time intervals mute or unmute the route. A group that fires
+for days would otherwise flush every group_interval: most of a quarter's replay. Tested
+against a replay that flushes at every tick (tests/whatif/test_replay_skips.py).
 
 Silences and inhibition are left out, in the baseline and in the changed replay alike:
 the replay counts what the rule would page if nobody muted it.
@@ -26,14 +23,13 @@ the replay counts what the rule would page if nobody muted it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
 from alertd.alerts.model import Alert
-from alertd.alerts.store import AlertStore
 from alertd.clock import FakeClock
 from alertd.config import Config
 from alertd.dispatch.dispatcher import Dispatcher
@@ -46,14 +42,9 @@ from alertd.noise.pages import PAGING_INTEGRATIONS
 from alertd.notify.pipeline import FlushResult, Pipeline, RouteOptions
 from alertd.receivers import Notification
 from alertd.rules.state import (
-    Active,
-    Instance,
-    Observation,
-    RuleState,
-    Status,
     Timing,
-    step,
 )
+from alertd.whatif.conditions import Conditions, conditions
 from alertd.whatif.episodes import Episode
 
 
@@ -118,154 +109,44 @@ async def replay(rule: str, episodes: Sequence[Episode], timing: Timing, interva
     """The notifications of `rule` over its episodes up to `until`, under `timing`
     (evaluated every `interval` seconds) and `routing`. `skip_settled=False` flushes every
     group at every group_interval (what the skipping is tested against)."""
-    out = Outcome()
-    if not episodes:
-        return out
-    sim = _Simulation(rule, routing, out, skip_settled=skip_settled)
-    grid = _Grid.of(episodes[0].start, interval)
-    # Each instance is stepped only at the evaluations where it may change: instances
-    # never affect one another in the state machine, and stepping the few that change
-    # rather than every one held was most of a replay's time.
-    instances: dict[Labels, Instance] = {}
-    for k, changes in _evaluations(episodes, grid, timing, until):
-        at = grid.time(k)
-        before = RuleState(MappingProxyType({labels: inst for labels in changes
-                                             if (inst := instances.get(labels))}))
-        after, transitions = step(timing, before, Observation(
-            at, {labels: active for labels, active in changes.items() if active}))
-        for labels in changes:
-            if (inst := after.instances.get(labels)) is not None:
-                instances[labels] = inst
-            else:
-                instances.pop(labels, None)
-        if any(t.new in _ANNOUNCED for t in transitions):
-            # The groups' flushes up to now first: an evaluation that announces nothing
-            # changes no group, and the flushes it would come between happen the same at
-            # the next one that does.
-            await sim.flush_until(at)
-            sim.clock.set(at)
-            sim.alerts.sync_rule(rule, instances.values(), _no_annotations, at)
-            # Told once: to the state machine and the store a resolved instance is as
-            # good as gone from here on.
-            for t in transitions:
-                if t.new is Status.RESOLVED:
-                    del instances[t.labels]
-        for t in transitions:
-            _note_firing(out, t.labels.fingerprint(), t.new, at)
+    return await dispatch(conditions(rule, episodes, timing, interval, until), routing,
+                          until=until, skip_settled=skip_settled)
+
+
+async def dispatch(conds: Conditions, routing: Routing, *, until: float,
+                   skip_settled: bool = True) -> Outcome:
+    """The notifications of the alerts `conds` announces, under `routing`, up to `until`."""
+    out = Outcome(firings={fp: list(spans) for fp, spans in conds.firings.items()})
+    sim = _Simulation(routing, out, skip_settled=skip_settled)
+    for at, alerts in conds.announced:
+        # The groups' flushes up to the evaluation first: an evaluation that announces
+        # nothing changes no group, and the flushes it would come between happen the same
+        # at the next one that does.
+        await sim.flush_until(at)
+        sim.clock.set(at)
+        sim.dispatcher.on_alerts(alerts)
     await sim.flush_until(until)
     return out
 
 
-# The changes the alert store announces to the dispatcher; a change to pending is not one.
-_ANNOUNCED = (Status.FIRING, Status.RESOLVED)
-
-
-def _no_annotations(instance: Instance) -> Mapping[str, str]:
-    return {}
-
-
-def _note_firing(out: Outcome, fingerprint: str, new: Status, at: float) -> None:
-    spans = out.firings.setdefault(fingerprint, [])
-    if new is Status.FIRING:
-        spans.append((at, None))
-    elif new is Status.RESOLVED and spans and spans[-1][1] is None:
-        spans[-1] = (spans[-1][0], at)
-
-
-@dataclass(frozen=True, slots=True)
-class _Grid:
-    """Evaluation times: `origin + k * interval`, phased on the first recorded change.
-
-    With a whole origin and interval (as evaluation intervals are), every time and every
-    difference of two is exact, so `for` and keep_firing_for end exactly at the
-    evaluation they should; otherwise the evaluation after is looked at too."""
-
-    origin: float
-    interval: float
-
-    @classmethod
-    def of(cls, first: float, interval: float) -> _Grid:
-        return cls(float(round(first)) if interval.is_integer() else first, interval)
-
-    @property
-    def exact(self) -> bool:
-        return self.interval.is_integer()
-
-    def index(self, at: float) -> int:
-        return round((at - self.origin) / self.interval)
-
-    def time(self, k: int) -> float:
-        return self.origin + k * self.interval
-
-    def steps(self, seconds: float) -> int:
-        return math.ceil(seconds / self.interval - 1e-9)
-
-
-def _evaluations(episodes: Sequence[Episode], grid: _Grid, timing: Timing,
-                 until: float) -> Iterator[tuple[int, dict[Labels, Active | None]]]:
-    """The evaluations at which something may change (an episode starts, its `for`
-    ends, it ends, its keep_firing_for ends), each with the instances that may change
-    then and what the expression returns for each (None: nothing, its episodes are
-    over), made once per episode into what the state machine reads."""
-    last = grid.index(until)
-    spans: list[tuple[int, int, Labels, Active]] = []
-    wanted: dict[int, set[Labels]] = {}
-    margin = (0,) if grid.exact else (0, 1)
-    for ep in episodes:
-        start = grid.index(ep.start)
-        end = last + 1 if ep.end is None else max(grid.index(ep.end), start + 1)
-        spans.append((start, end, ep.labels, Active(ep.labels, ep.value)))
-        fired = start + grid.steps(timing.for_)
-        gone = end + grid.steps(timing.keep_firing_for)
-        for k in {base + m for base in (start, fired, end, gone) for m in margin}:
-            if k <= last:
-                wanted.setdefault(k, set()).add(ep.labels)
-    spans.sort(key=lambda span: span[0])
-    # Per instance, the episodes begun and not yet over: a history can hold episodes of
-    # one instance that overlap, and it is active while any of them holds (with the
-    # value of the latest begun).
-    holding: dict[Labels, list[tuple[int, Active]]] = {}
-    taken = 0
-    for k in sorted(wanted):
-        while taken < len(spans) and spans[taken][0] <= k:
-            _, end, labels, active = spans[taken]
-            holding.setdefault(labels, []).append((end, active))
-            taken += 1
-        yield k, {labels: _held(holding, labels, k) for labels in wanted[k]}
-
-
-def _held(holding: dict[Labels, list[tuple[int, Active]]], labels: Labels,
-          k: int) -> Active | None:
-    """What the expression returns for the instance at evaluation k, forgetting the
-    episodes that are over."""
-    spans = holding.get(labels)
-    if not spans:
-        return None
-    spans[:] = [span for span in spans if span[0] > k]
-    return spans[-1][1] if spans else None
-
-
 class _Simulation:
-    """The alert store, notification log, pipeline and dispatcher of one replay."""
+    """The notification log, pipeline and dispatcher of one replay."""
 
-    def __init__(self, rule: str, routing: Routing, out: Outcome, *,
-                 skip_settled: bool) -> None:
+    def __init__(self, routing: Routing, out: Outcome, *, skip_settled: bool) -> None:
         self.clock = FakeClock()
         self.routing = routing
         self.out = out
-        self.alerts = AlertStore()
         self.nflog = NotificationLog(_NoStore(), self.clock)
         self.pipeline = pipeline = _QuietPipeline(
             note_settled=skip_settled, silences=_NoSilences(), inhibitor=_NoInhibition(),
             nflog=self.nflog, needs_update=needs_update,
             integrations=lambda name: routing.integrations.get(name, ()),
-            firing_alerts=self.alerts.active, record=_ignore, submit=self._submit)
+            firing_alerts=_no_alerts, record=_ignore, submit=self._submit)
         self.dispatcher = Dispatcher(
             routing.routes, pipeline, self.clock, record=_ignore,
             time_mute=lambda route, at: routing.intervals.mute_reason(
                 route.mute_time_intervals, route.active_time_intervals, at),
             notify_resolved_after_mute=lambda route: route.notify_resolved_after_mute)
-        self.alerts.subscribe(self.dispatcher.on_alerts)
 
     async def flush_until(self, until: float) -> None:
         """Flush every group whose timer comes before `until`, in time order; a group
@@ -316,6 +197,10 @@ class _Simulation:
         if firing and self.routing.pages(notification.receiver, integration):
             self.out.pages.append(Page(at, notification.receiver, integration,
                                        frozenset(firing)))
+
+
+def _no_alerts(now: float) -> list[Alert]:
+    return []  # nothing is inhibited in a replay: the pipeline never asks
 
 
 def _ignore(kind: str, alert: Alert, details: Mapping[str, Any], at: float) -> None:
