@@ -38,9 +38,10 @@ from pathlib import Path
 from aiohttp import ClientSession, TCPConnector, web
 
 from alertd.clock import SystemClock
+from alertd.series import OutOfOrderError
 from alertd.sources.mqtt import MqttSettings, MqttSource, MqttSubscription
 from alertd.sources.push import PushedSample, parse_samples_bytes
-from alertd.sources.samples import OutOfOrderError, SeriesStore
+from alertd.sources.samples import SeriesStore
 from alertd.sources.webhook import SAMPLES_PATH, webhook_routes
 
 T0 = 1_800_000_000.0

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 import pytest
 
 from alertd.model import LabelMatcher, Labels
-from alertd.sources.samples import STALE_NAN, OutOfOrderError, SeriesStore, is_stale
+from alertd.series import STALE_NAN, OutOfOrderError, is_stale
+from alertd.sources.samples import SeriesStore
 
 
 def test_select_by_name_and_matchers() -> None:

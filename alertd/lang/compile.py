@@ -36,7 +36,7 @@ from alertd.lang.slo_eval import compile_slo
 from alertd.lang.time_functions import BUILDERS as TIME_BUILDERS
 from alertd.lang.types import AGGREGATIONS, DRIFT, FUNCTIONS, SLO, ValueType
 from alertd.model import METRIC_NAME, LabelMatcher, Labels, Sample, Vector
-from alertd.sources.samples import Series, is_stale
+from alertd.series import Series, is_stale
 
 Matrix = list[tuple[Series, int, int]]
 """A range vector: each series with the index bounds [lo, hi) of its window."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from alertd.errors import EvalError
 from alertd.model import LabelMatcher, Vector
-from alertd.sources.samples import Series
+from alertd.series import Series
 
 if TYPE_CHECKING:
     from alertd.drift import Window

@@ -31,7 +31,7 @@ from alertd.lang import ast
 from alertd.lang.context import EvalContext
 from alertd.lang.types import ValueType
 from alertd.model import METRIC_NAME, Labels, Sample, Vector
-from alertd.sources.samples import Series
+from alertd.series import Series
 
 __all__ = ["CATEGORY_LABEL", "Baseline", "DriftScore", "compile_drift"]
 

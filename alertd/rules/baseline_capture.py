@@ -19,7 +19,7 @@ from alertd.lang.parse import parse_expr
 from alertd.model import METRIC_NAME, LabelMatcher, Labels
 from alertd.report.period import FORMS
 from alertd.rules.baselines import references_from_series
-from alertd.sources.samples import is_stale
+from alertd.series import is_stale
 from alertd.store.baselines import BaselineRepository, BaselineVersion
 
 __all__ = ["CaptureError", "capture_pushed", "parse_selector"]

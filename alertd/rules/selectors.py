@@ -22,7 +22,7 @@ from alertd.lang.compile import SelectorRef
 from alertd.lang.diagnostics import did_you_mean
 from alertd.model import METRIC_NAME, LabelMatcher
 from alertd.rules.rule import AlertRule
-from alertd.sources.samples import Series
+from alertd.series import Series
 
 MAX_VALUES = 5  # label values named in a hint
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 
-from alertd.sources.samples import STALE_NAN
+from alertd.series import STALE_NAN
 
 __all__ = ["MAX_VALUES", "NotationError", "expand", "format_value", "parse_number"]
 

@@ -47,7 +47,8 @@ from alertd.ruletest.spec import (
     load_test_file,
     normalize_query,
 )
-from alertd.sources.samples import Series, SeriesStore, is_stale
+from alertd.series import Series, is_stale
+from alertd.sources.samples import SeriesStore
 
 __all__ = ["PromStub", "run_test_file", "run_test_files"]
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from alertd.model import LabelMatcher, Labels
-from alertd.sources.samples import Series
+from alertd.series import Series
 
 __all__ = ["BUCKET", "CounterSelector", "SloCounters", "SloCountersSnapshot"]
 

@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable, Sequence
 
 from alertd.lang.context import DEFAULT_LOOKBACK
 from alertd.model import Labels
+from alertd.series import OutOfOrderError
 from alertd.sources.push import PushedSample
-from alertd.sources.samples import OutOfOrderError, SeriesStore
+from alertd.sources.samples import SeriesStore
 
 Listener = Callable[[frozenset[str]], None]
 """Called after an ingest with the metric names that received samples."""

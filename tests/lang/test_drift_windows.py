@@ -16,7 +16,8 @@ from alertd.lang.drift_eval import Baseline
 from alertd.lang.parse import parse_expr, parse_file
 from alertd.model import Labels, Sample
 from alertd.rules.evaluator import Evaluator, RuleSet
-from alertd.sources.samples import STALE_NAN, SeriesStore
+from alertd.series import STALE_NAN
+from alertd.sources.samples import SeriesStore
 
 T = 1000.0
 RNG = np.random.default_rng(5)

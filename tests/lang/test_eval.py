@@ -11,7 +11,8 @@ from alertd.lang.compile import compile_expr
 from alertd.lang.context import EvalContext
 from alertd.lang.parse import parse_expr
 from alertd.model import Labels, Sample, Vector
-from alertd.sources.samples import STALE_NAN, SeriesStore
+from alertd.series import STALE_NAN
+from alertd.sources.samples import SeriesStore
 
 
 def ev(expr: str, store: SeriesStore, at: float, **kw: object) -> object:

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from alertd.ruletest.notation import NotationError, expand, format_value, parse_number
-from alertd.sources.samples import is_stale
+from alertd.series import is_stale
 
 
 def test_plain_numbers() -> None:

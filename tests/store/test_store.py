@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from alertd.model import Labels
 from alertd.rules.state import Health, Instance, RuleState, Status
-from alertd.sources.samples import STALE_NAN, is_stale
+from alertd.series import STALE_NAN, is_stale
 from alertd.store import (
     LATEST_VERSION,
     MIGRATIONS,
