@@ -27,7 +27,8 @@ from alertd.alerts.store import AlertStore
 from alertd.clock import Clock, SystemClock
 from alertd.config import Config, load_config
 from alertd.config.model import MqttSource as MqttConfig
-from alertd.config.model import PrometheusSource, TLSConfig
+from alertd.config.model import PrometheusSource
+from alertd.config.types import TLSConfig
 from alertd.console import ConsolePrinter
 from alertd.dispatch.inhibit import InhibitRule, WithGenerated
 from alertd.errors import AlertdError, EvalError

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from alertd.config.load import config_problems, load_config, parse_config
 from alertd.config.model import (
-    BasicAuth,
     Config,
     MqttSource,
     MqttTopic,
     PrometheusSource,
     SamplesConfig,
     Sources,
-    TLSConfig,
     WebhookSource,
 )
+from alertd.config.types import BasicAuth, TLSConfig
 
 __all__ = [
     "BasicAuth",

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from alertd.config.model import Config, TLSConfig
+from alertd.config.model import Config
 from alertd.config.routing import (
     GlobalConfig,
     HTTPConfig,
@@ -33,6 +33,7 @@ from alertd.config.routing import (
     parse_matchers,
     sort_matchers,
 )
+from alertd.config.types import TLSConfig
 from alertd.lang.durations import format_duration
 
 __all__ = ["SECRET", "to_alertmanager_yaml"]

@@ -9,7 +9,7 @@ before, and a little more.
 
 from __future__ import annotations
 
-from alertd.config.model import Duration, _Model
+from alertd.config.types import Duration, _Model
 
 DEFAULT_RETENTION = 400 * 86400.0
 

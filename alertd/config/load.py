@@ -19,7 +19,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
-from alertd.config.model import SECRET_KEYS, Config, describe, load_context
+from alertd.config.model import Config
+from alertd.config.types import SECRET_KEYS, describe, load_context
 from alertd.errors import ConfigError
 from alertd.lang.diagnostics import did_you_mean
 from alertd.yamlfile import StrictLoader

@@ -20,8 +20,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from alertd.config.model import Duration, NonEmptyStr, _Model
 from alertd.config.routing import GlobalConfig, Receiver, _check_timezone
+from alertd.config.types import Duration, NonEmptyStr, _Model
 from alertd.lang.diagnostics import did_you_mean
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

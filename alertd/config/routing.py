@@ -32,7 +32,7 @@ from pydantic import (
     model_validator,
 )
 
-from alertd.config.model import (
+from alertd.config.types import (
     NonEmptyStr,
     Secret,
     SecretFile,

@@ -21,7 +21,7 @@ from alertd.alerts.model import Alert
 from alertd.alerts.store import AlertStore
 from alertd.clock import Clock
 from alertd.config import Config
-from alertd.config.model import mqtt_host_port, read_file
+from alertd.config.model import mqtt_host_port
 from alertd.config.routing import (
     GlobalConfig,
     HTTPConfig,
@@ -32,6 +32,7 @@ from alertd.config.routing import (
     SlackConfig,
     WebhookConfig,
 )
+from alertd.config.types import read_file
 from alertd.dispatch.dispatcher import Dispatcher
 from alertd.dispatch.inhibit import Inhibitor
 from alertd.dispatch.route import Route, with_fallback

@@ -28,8 +28,8 @@ from apscheduler.triggers.cron import CronTrigger
 
 from alertd.clock import Clock
 from alertd.config import Config
-from alertd.config.model import read_file
 from alertd.config.report import ReportConfig
+from alertd.config.types import read_file
 from alertd.errors import AlertdError
 from alertd.report.due import due_period, rfc3339
 from alertd.report.send import SlackTarget, send_report
