@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import copyreg
+import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from types import MappingProxyType
 from typing import Any, TypeVar
+
+log = logging.getLogger("alertd.whatif")
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -52,9 +56,21 @@ async def run_all(jobs: Sequence[J], work: Callable[[J], R],
     cores = _cores()
     if cores < 2 or len(jobs) < 2 or sum(weight(j) for j in jobs) < PARALLEL_MIN_WEIGHT:
         return [await _in_thread(work, job) for job in jobs]
+    try:
+        results = await _in_workers(jobs, work, min(cores, len(jobs)))
+    except OSError as exc:  # no worker could start (no /dev/shm, say): the thread then
+        log.warning("replaying in one thread: worker processes cannot start: %s", exc)
+        results = [BrokenProcessPool(str(exc))] * len(jobs)
+    # A job whose worker died (killed, out of memory) is done again here, in the thread.
+    return [await _in_thread(work, job) if isinstance(result, BrokenProcessPool) else result
+            for job, result in zip(jobs, results, strict=True)]
+
+
+async def _in_workers(jobs: Sequence[J], work: Callable[[J], R],
+                      count: int) -> list[R | BaseException]:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([work.__module__])
-    pool = ProcessPoolExecutor(min(cores, len(jobs)), mp_context=context)
+    pool = ProcessPoolExecutor(count, mp_context=context)
     try:
         loop = asyncio.get_running_loop()
         return list(await asyncio.gather(

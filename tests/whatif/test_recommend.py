@@ -3,6 +3,8 @@ answers worked out by hand there."""
 
 from __future__ import annotations
 
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +72,7 @@ async def test_worker_processes_recommend_as_a_thread_does(
     """Over a long history the rules' replays run in worker processes, side by side (here
     forced for the constructed week, on however many cores): the same recommendations."""
     started: list[int] = []
-    real = workers.ProcessPoolExecutor
+    real = ProcessPoolExecutor
 
     def pool(count: int, **kwargs: Any) -> Any:
         started.append(count)
@@ -81,3 +83,24 @@ async def test_worker_processes_recommend_as_a_thread_does(
     monkeypatch.setattr(workers, "ProcessPoolExecutor", pool)
     assert await recommendations(tmp_path) == recs
     assert started == [2]  # two workers: the week's three rules side by side
+
+
+async def test_without_workers_the_thread_replays_them(
+        tmp_path: Path, recs: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Worker processes that cannot start (no /dev/shm in a container, say), or that die,
+    leave the replays to the thread: the same recommendations, and a warning."""
+    def no_pool(count: int, **kwargs: Any) -> Any:
+        raise OSError("[Errno 38] Function not implemented")
+
+    monkeypatch.setattr(workers, "PARALLEL_MIN_WEIGHT", 0)
+    monkeypatch.setattr(workers, "_cores", lambda: 2)
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", no_pool)
+    assert await recommendations(tmp_path) == recs
+    assert "worker processes cannot start" in caplog.text
+
+    async def died(jobs: list[Any], work: Any, count: int) -> list[Any]:
+        return [BrokenProcessPool("a worker was killed")] * len(jobs)
+
+    monkeypatch.setattr(workers, "_in_workers", died)
+    assert await recommendations(tmp_path) == recs
