@@ -20,9 +20,7 @@ from urllib.parse import quote, urlsplit
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PlainSerializer,
     PrivateAttr,
@@ -33,11 +31,13 @@ from pydantic import (
 )
 
 from alertd.config.types import (
+    _LABEL_NAME,
     NonEmptyStr,
     Secret,
     SecretFile,
     TLSConfig,
     _context,
+    _Model,
     _split_url,
     describe,
 )
@@ -87,13 +87,6 @@ DEFAULT_PAGERDUTY_URL = "https://events.pagerduty.com/v2/enqueue"
 DEFAULT_SLACK_APP_URL = "https://slack.com/api/chat.postMessage"
 SUPPORTED_RECEIVER_KEYS = ("slack_configs", "pagerduty_configs", "webhook_configs",
                            "mqtt_configs")
-
-_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
 
 # --- keys Alertmanager has and alertd does not -------------------------------------------------
 
