@@ -75,7 +75,7 @@ class Aggregator:
         self.pages = PageBook()
         self.silences = SilenceBook()
         self._verdicts_apart = verdicts_apart
-        self.verdicts = VerdictBook(self._count_verdict if verdicts_apart else None)
+        self.verdicts = VerdictBook(self._count_verdict, key_order=verdicts_apart)
         self.health: dict[str, tuple[str, float, str | None]] = {}  # rule -> state, since
         self.fired_recently: set[str] = set()
         self.seen_owner: dict[str, str | None] = {}  # rule -> owner of its first alert
@@ -155,10 +155,7 @@ class Aggregator:
         for rule, (state, since, owner) in self.health.items():
             if state == NODATA:
                 self._add_nodata(rule, owner, since, s.end)
-        if self._verdicts_apart:
-            self.verdicts.close()
-        for verdict in self.verdicts:
-            self._count_verdict(verdict)
+        self.verdicts.close()
 
     def _rule_owner(self, rule: str) -> str | None:
         """The owner of an event that names none: its rule's, if configured."""

@@ -20,7 +20,7 @@ next key begins, and only one is kept at a time, however many a long period hold
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from alertd.noise.event import Event
@@ -47,13 +47,15 @@ def verdict_key(e: Event) -> Hashable:
 
 
 class VerdictBook:
-    """The verdicts of the report's periods: every one until the end (events in time
-    order), or, with `done`, the current one only (events in key order), each handed to
-    `done` once the next key begins."""
+    """The verdicts of the report's periods, each handed to `done` once no later click can
+    change it: at `close` (events in time order: any later click may), or when the next
+    key begins (`key_order`: events in the order of their keys, then of time), so that
+    only one is kept at a time."""
 
-    def __init__(self, done: Callable[[Verdict], None] | None = None) -> None:
+    def __init__(self, done: Callable[[Verdict], None], *, key_order: bool = False) -> None:
         self._by_key: dict[Hashable, Verdict] = {}
         self._done = done
+        self._key_order = key_order
 
     def record(self, e: Event, period: int, rule: str, owner: str | None) -> None:
         given = e.details.get("verdict", "")
@@ -64,8 +66,8 @@ class VerdictBook:
         key = verdict_key(e)
         found = self._by_key.get(key)
         if found is None:
-            if self._done is not None:
-                self.close()  # key order: the verdict before is done
+            if self._key_order:
+                self.close()  # the verdict before is done
             found = self._by_key[key] = Verdict(verdict, None, period)
         found.verdict = verdict  # events come in time order: this one is the latest
         found.reason = sys.intern(str(reason)) if reason else None
@@ -76,13 +78,9 @@ class VerdictBook:
 
     def close(self) -> None:
         """Hand the verdicts kept to `done`, and forget them."""
-        if self._done is not None:
-            for verdict in self._by_key.values():
-                self._done(verdict)
+        for verdict in self._by_key.values():
+            self._done(verdict)
         self._by_key.clear()
-
-    def __iter__(self) -> Iterator[Verdict]:
-        return iter(self._by_key.values())
 
 
 def count_verdict(v: Verdict, tallies: Tallies) -> None:

@@ -135,8 +135,8 @@ class Pipeline:
         still = [a for a in told if a.fingerprint not in ended]
         told_ended = [a for a in told if a.fingerprint in ended]
         # `kept` is in order already; only the resolutions told after a mute join it.
-        shown = sorted([*alerts.kept, *told_ended], key=_order(ended)) if told_ended \
-            else alerts.kept
+        shown = _in_order({a.fingerprint: a for a in [*alerts.kept, *told_ended]}, ended) \
+            if told_ended else alerts.kept
         if not shown:
             return
         firing = {a.fingerprint for a in [*shown, *still] if a.fingerprint not in ended}
@@ -205,18 +205,13 @@ class Pipeline:
 
 
 def _in_order(alerts: Mapping[str, Alert], ended: AbstractSet[str]) -> list[Alert]:
-    """The alerts firing first, then the `ended` ones, each by fingerprint (as `_order`
-    sorts them): the fingerprints sorted as plain strings, a fraction of the cost of a
-    key function per alert, at every flush of every group."""
+    """The alerts firing first, then the `ended` ones, each by fingerprint: the
+    fingerprints sorted as plain strings, a fraction of the cost of a key function per
+    alert, at every flush of every group."""
     keys = sorted(alerts)
     if not ended:
         return [alerts[f] for f in keys]
     return [*(alerts[f] for f in keys if f not in ended), *(alerts[f] for f in keys if f in ended)]
-
-
-def _order(ended: AbstractSet[str]) -> Callable[[Alert], tuple[bool, str]]:
-    """Firing alerts first, then the `ended` ones, each by fingerprint."""
-    return lambda a: (a.fingerprint in ended, a.fingerprint)
 
 
 @dataclass(frozen=True, slots=True)
