@@ -8,11 +8,11 @@ windows are split between the calling thread and a small pool, one thread per ot
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from alertd.cores import usable_cores
 from alertd.drift.values import Window
 
 # Below this many values in all, handing windows to threads costs more than it saves.
@@ -53,10 +53,7 @@ def _sort(windows: Sequence[Window]) -> None:
 
 def _helpers() -> int:
     """Threads besides the caller: one per other core this process may run on."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
+    cores = usable_cores()
     return cores - 1 if max_helpers is None else min(max_helpers, cores - 1)
 
 

@@ -14,14 +14,17 @@ import asyncio
 import copyreg
 import logging
 import multiprocessing
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from alertd.cores import usable_cores
+
 log = logging.getLogger("alertd.whatif")
+
+_cores = usable_cores  # a name of this module's, which tests replace
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -85,10 +88,3 @@ async def _in_thread(work: Callable[[J], R], job: J) -> R | BaseException:
         return await asyncio.to_thread(work, job)
     except Exception as exc:
         return exc
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
