@@ -9,10 +9,10 @@ before, and a little more.
 
 from __future__ import annotations
 
-from alertd.config.types import Duration, _Model
+from alertd.config.types import Duration, Model
 
 DEFAULT_RETENTION = 400 * 86400.0
 
 
-class HistoryConfig(_Model):
+class HistoryConfig(Model):
     retention: Duration = DEFAULT_RETENTION

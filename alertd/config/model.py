@@ -34,24 +34,25 @@ from alertd.config.routing import (
     routing_problems,
 )
 from alertd.config.types import (
-    _LABEL_NAME,
-    _STORAGE_PREFIXES,
+    LABEL_NAME,
     BasicAuth,
     ByteSize,
     Duration,
+    Model,
     NonEmptyStr,
     Secret,
     SecretFile,
     TLSConfig,
-    _context,
-    _Model,
-    _read_secret,
-    _resolve,
-    _split_url,
+    read_secret,
     redact_url,
+    resolve_path,
+    split_url,
+    validation_context,
 )
 from alertd.lang.diagnostics import did_you_mean
 from alertd.lang.durations import format_duration
+
+_STORAGE_PREFIXES = ("sqlite:///", "sqlite+aiosqlite:///", "postgresql://", "postgresql+asyncpg://")
 
 __all__ = [
     "Config",
@@ -63,7 +64,7 @@ __all__ = [
     "WebhookSource",
 ]
 
-class PrometheusSource(_Model):
+class PrometheusSource(Model):
     enabled: bool = True
     url: str = "http://127.0.0.1:9090"
     # Where people open Prometheus (its --web.external-url), for the graph links of prom()
@@ -81,7 +82,7 @@ class PrometheusSource(_Model):
     def _check_url(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        _split_url(value, ("http", "https"), "http://host:port or https://host:port")
+        split_url(value, ("http", "https"), "http://host:port or https://host:port")
         return value.rstrip("/")
 
     def graph_url(self) -> str:
@@ -105,12 +106,12 @@ class PrometheusSource(_Model):
         if self.bearer_token is not None:
             return "Bearer " + self.bearer_token.get_secret_value()
         if self.bearer_token_file is not None:
-            return "Bearer " + _read_secret(
+            return "Bearer " + read_secret(
                 self.bearer_token_file, "sources.prometheus.bearer_token_file")
         return None
 
 
-class WebhookSource(_Model):
+class WebhookSource(Model):
     enabled: bool = True
     bearer_tokens: list[Secret] = []
     bearer_token_files: list[SecretFile] = []
@@ -120,11 +121,11 @@ class WebhookSource(_Model):
         """Every accepted token, files read now; empty means requests need no token."""
         found = {t.get_secret_value() for t in self.bearer_tokens}
         for i, path in enumerate(self.bearer_token_files):
-            found.add(_read_secret(path, f"sources.webhook.bearer_token_files[{i}]"))
+            found.add(read_secret(path, f"sources.webhook.bearer_token_files[{i}]"))
         return frozenset(found)
 
 
-class ApiConfig(_Model):
+class ApiConfig(Model):
     """Who may use the HTTP API. Writes (posting alerts, silences, reloads) need one of the
     write tokens when any is set; reads need a read or write token when `read_tokens` is set
     (an empty list closes reads to all but write tokens)."""
@@ -136,7 +137,7 @@ class ApiConfig(_Model):
     def write(self) -> frozenset[str]:
         found = {t.get_secret_value() for t in self.write_tokens}
         for i, path in enumerate(self.write_token_files):
-            found.add(_read_secret(path, f"api.write_token_files[{i}]"))
+            found.add(read_secret(path, f"api.write_token_files[{i}]"))
         return frozenset(found)
 
     def read(self) -> frozenset[str] | None:
@@ -145,7 +146,7 @@ class ApiConfig(_Model):
         return frozenset(t.get_secret_value() for t in self.read_tokens) | self.write()
 
 
-class MqttTopic(_Model):
+class MqttTopic(Model):
     topic: NonEmptyStr
     labels_from_topic: dict[str, int] = {}
     qos: int = 1
@@ -182,7 +183,7 @@ class MqttTopic(_Model):
         fixed = None if levels is None else levels.index("#") if "#" in levels else len(levels)
         problems = []
         for name, index in value.items():
-            if not _LABEL_NAME.fullmatch(name):
+            if not LABEL_NAME.fullmatch(name):
                 problems.append(f'"{name}" is not a valid label name')
             elif index < 0:
                 problems.append(f'label "{name}": a level index is 0 or more, got {index}')
@@ -195,7 +196,7 @@ class MqttTopic(_Model):
         return value
 
 
-class MqttSource(_Model):
+class MqttSource(Model):
     enabled: bool = False
     url: str = "mqtt://127.0.0.1:1883"
     topics: list[MqttTopic] = []
@@ -211,7 +212,7 @@ class MqttSource(_Model):
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        parts = _split_url(value, ("mqtt", "mqtts"), "mqtt://host:port or mqtts://host:port")
+        parts = split_url(value, ("mqtt", "mqtts"), "mqtt://host:port or mqtts://host:port")
         if parts.path not in ("", "/") or parts.query or parts.fragment:
             raise ValueError(f'the URL "{value}" must not have a path; '
                              "give topics in the topics key")
@@ -245,7 +246,7 @@ class MqttSource(_Model):
         if self.password is not None:
             return self.password.get_secret_value()
         if self.password_file is not None:
-            return _read_secret(self.password_file, "sources.mqtt.password_file")
+            return read_secret(self.password_file, "sources.mqtt.password_file")
         return None
 
     def uses_tls(self) -> bool:
@@ -263,25 +264,25 @@ def mqtt_host_port(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port or (8883 if parts.scheme == "mqtts" else 1883)
 
 
-class Sources(_Model):
+class Sources(Model):
     prometheus: PrometheusSource = PrometheusSource()
     webhook: WebhookSource = WebhookSource()
     mqtt: MqttSource = MqttSource()
 
 
-class SamplesConfig(_Model):
+class SamplesConfig(Model):
     max_series_per_metric: int = Field(default=10000, ge=1)
     snapshot_interval: Duration = 60.0
     min_retention: Duration = 3600.0
 
 
-class RetryConfig(_Model):
+class RetryConfig(Model):
     initial_backoff: Duration = 1.0
     max_backoff: Duration = 300.0
     give_up_after: Duration = 6 * 3600.0
 
 
-class SlackApp(_Model):
+class SlackApp(Model):
     """The Slack app's signing secret: button clicks are verified with it."""
 
     signing_secret: Secret | None = None
@@ -294,14 +295,14 @@ class SlackApp(_Model):
         return self
 
 
-class NotifyConfig(_Model):
+class NotifyConfig(Model):
     fallback_receiver: NonEmptyStr | None = None
     failing_after: int = Field(default=3, ge=1)
     retry: RetryConfig = RetryConfig()
     slack: SlackApp = SlackApp()
 
 
-class Config(_Model):
+class Config(Model):
     listen: str = "127.0.0.1:9095"
     # The URL users reach alertd at (behind a proxy, say), for links in notifications, as
     # Alertmanager's --web.external-url; the listen address when left out.
@@ -350,7 +351,7 @@ class Config(_Model):
     @field_validator("rule_files", "templates", mode="after")
     @classmethod
     def _resolve_patterns(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        return [_resolve(pattern, info) for pattern in value]
+        return [resolve_path(pattern, info) for pattern in value]
 
     @model_validator(mode="after")
     def _check_routing(self) -> Config:
@@ -370,7 +371,7 @@ class Config(_Model):
 
     @model_validator(mode="after")
     def _remember_base_dir(self, info: ValidationInfo) -> Config:
-        base = _context(info).get("base_dir")
+        base = validation_context(info).get("base_dir")
         if isinstance(base, str):
             self._base_dir = base
         return self

@@ -21,7 +21,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from alertd.config.routing import GlobalConfig, Receiver, _check_timezone
-from alertd.config.types import Duration, NonEmptyStr, _Model
+from alertd.config.types import Duration, Model, NonEmptyStr
 from alertd.lang.diagnostics import did_you_mean
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -62,7 +62,7 @@ def _check_period(value: float) -> float:
     return value
 
 
-class ReportConfig(_Model):
+class ReportConfig(Model):
     schedule: Annotated[str, AfterValidator(_check_schedule)] = "mon 09:00"
     timezone: Annotated[str, AfterValidator(_check_timezone)] = "UTC"
     receivers: list[NonEmptyStr] = Field(default=[])

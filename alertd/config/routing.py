@@ -31,15 +31,15 @@ from pydantic import (
 )
 
 from alertd.config.types import (
-    _LABEL_NAME,
+    LABEL_NAME,
+    Model,
     NonEmptyStr,
     Secret,
     SecretFile,
     TLSConfig,
-    _context,
-    _Model,
-    _split_url,
     describe,
+    split_url,
+    validation_context,
 )
 from alertd.lang.diagnostics import did_you_mean
 from alertd.lang.durations import format_duration, parse_duration
@@ -140,7 +140,7 @@ def _am_duration(value: object, info: ValidationInfo) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool):
         if value == 0:
             return 0.0
-        if _context(info).get("from_text"):
+        if validation_context(info).get("from_text"):
             raise ValueError(f"expected a duration, got the number {value}; "
                              "write a duration such as 30s")
         seconds = float(value)
@@ -195,7 +195,7 @@ SecretURL = Annotated[Secret, AfterValidator(_check_secret_url)]
 
 
 def _check_label_name(value: str) -> str:
-    if not _LABEL_NAME.fullmatch(value):
+    if not LABEL_NAME.fullmatch(value):
         raise ValueError(f'"{value}" is not a valid label name')
     return value
 
@@ -212,7 +212,7 @@ LabelValue = Annotated[str, BeforeValidator(_label_value)]
 
 
 def _check_label_map(value: dict[str, str]) -> dict[str, str]:
-    bad = [name for name in value if not _LABEL_NAME.fullmatch(name)]
+    bad = [name for name in value if not LABEL_NAME.fullmatch(name)]
     if bad:
         raise ValueError("\n".join(f'"{name}" is not a valid label name' for name in bad))
     return value
@@ -354,7 +354,7 @@ def _compiled(matchers: Sequence[str], equal: Mapping[str, str] | None = None,
 # --- HTTP client settings ----------------------------------------------------------------------
 
 
-class HTTPBasicAuth(_Model):
+class HTTPBasicAuth(Model):
     username: str
     password: Secret | None = None
     password_file: SecretFile | None = None
@@ -366,7 +366,7 @@ class HTTPBasicAuth(_Model):
         return self
 
 
-class Authorization(_Model):
+class Authorization(Model):
     type: NonEmptyStr = "Bearer"
     credentials: Secret | None = None
     credentials_file: SecretFile | None = None
@@ -383,7 +383,7 @@ class Authorization(_Model):
         return self
 
 
-class HTTPConfig(_Model):
+class HTTPConfig(Model):
     """`http_config`, as in Prometheus and Alertmanager (without OAuth2)."""
 
     basic_auth: HTTPBasicAuth | None = None
@@ -412,7 +412,7 @@ class HTTPConfig(_Model):
 # --- global ------------------------------------------------------------------------------------
 
 
-class GlobalConfig(_Model):
+class GlobalConfig(Model):
     resolve_timeout: AMDuration = DEFAULT_RESOLVE_TIMEOUT
     http_config: HTTPConfig | None = None
     slack_api_url: SecretURL | None = None
@@ -459,20 +459,20 @@ class GlobalConfig(_Model):
 # --- receivers ---------------------------------------------------------------------------------
 
 
-class SlackField(_Model):
+class SlackField(Model):
     title: NonEmptyStr
     value: NonEmptyStr
     short: bool | None = None
 
 
-class SlackConfirm(_Model):
+class SlackConfirm(Model):
     text: NonEmptyStr
     title: str | None = None
     ok_text: str | None = None
     dismiss_text: str | None = None
 
 
-class SlackAction(_Model):
+class SlackAction(Model):
     type: NonEmptyStr
     text: NonEmptyStr
     url: str | None = None
@@ -499,7 +499,7 @@ def _template(value: str | None, key: str) -> str | None:
     return value
 
 
-class SlackConfig(_Model):
+class SlackConfig(Model):
     """`slack_configs` items. Message fields left out use the receiver's built-in default.
 
     With `app_token` (a bot token, here or in `global`) alertd uses Slack's Web API: one
@@ -549,18 +549,18 @@ class SlackConfig(_Model):
         return _template(value, str(info.field_name))
 
 
-class PagerdutyImage(_Model):
+class PagerdutyImage(Model):
     src: str | None = None
     alt: str | None = None
     href: str | None = None
 
 
-class PagerdutyLink(_Model):
+class PagerdutyLink(Model):
     href: str | None = None
     text: str | None = None
 
 
-class PagerdutyConfig(_Model):
+class PagerdutyConfig(Model):
     """`pagerduty_configs` items: Events API v2 with `routing_key`, v1 with `service_key`.
     `url` left out is `global.pagerduty_url`; message fields left out use the built-in
     defaults."""
@@ -607,7 +607,7 @@ class PagerdutyConfig(_Model):
         return self
 
 
-class WebhookConfig(_Model):
+class WebhookConfig(Model):
     send_resolved: bool = True
     http_config: HTTPConfig | None = None
     url: SecretURL | None = None
@@ -638,7 +638,7 @@ class WebhookConfig(_Model):
         return self
 
 
-class MqttReceiverConfig(_Model):
+class MqttReceiverConfig(Model):
     """`mqtt_configs` items (alertd): each notification published as JSON (the webhook
     payload) to a topic rendered from the group's labels."""
 
@@ -657,7 +657,7 @@ class MqttReceiverConfig(_Model):
     @classmethod
     def _check_url(cls, value: str) -> str:
         # As the MQTT source's url: the same parsing, the same messages.
-        _split_url(value, ("mqtt", "mqtts"), "mqtt://host:1883 or mqtts://host:8883")
+        split_url(value, ("mqtt", "mqtts"), "mqtt://host:1883 or mqtts://host:8883")
         return value
 
     @field_validator("topic")
@@ -675,7 +675,7 @@ class MqttReceiverConfig(_Model):
         return self
 
 
-class Receiver(_Model):
+class Receiver(Model):
     """A named set of notification configs; one with none sends nothing, as in
     Alertmanager."""
 
@@ -706,7 +706,7 @@ class Receiver(_Model):
 # --- the routing tree --------------------------------------------------------------------------
 
 
-class Route(_Model):
+class Route(Model):
     """A node of the routing tree. Options left out (None) are inherited from the parent;
     the root's defaults are group_wait 30s, group_interval 5m and repeat_interval 4h."""
 
@@ -736,7 +736,7 @@ class Route(_Model):
             problems.append("'...' (group by every label) cannot be combined with other labels")
         seen: set[str] = set()
         for name in value:
-            if name != "..." and not _LABEL_NAME.fullmatch(name):
+            if name != "..." and not LABEL_NAME.fullmatch(name):
                 problems.append(f'"{name}" is not a valid label name')
             elif name in seen:
                 problems.append(f'label "{name}" is listed twice')
@@ -766,7 +766,7 @@ class Route(_Model):
 # --- inhibition --------------------------------------------------------------------------------
 
 
-class InhibitRule(_Model):
+class InhibitRule(Model):
     """Mutes alerts matching the target side while an alert matching the source side fires
     and both have the same values for the `equal` labels."""
 
@@ -811,7 +811,7 @@ def _clock_time(value: object) -> object:
 ClockTime = Annotated[str, BeforeValidator(_clock_time)]
 
 
-class TimeRange(_Model):
+class TimeRange(Model):
     """A range of the day, `start_time` included and `end_time` excluded (`24:00` ends the
     day)."""
 
@@ -948,7 +948,7 @@ def _check_location(value: str) -> str:
     return value
 
 
-class TimeIntervalSpec(_Model):
+class TimeIntervalSpec(Model):
     """One item of a time interval: every key given must contain the time; a key left out
     contains any time. Without `location`, the time is taken in UTC."""
 
@@ -960,7 +960,7 @@ class TimeIntervalSpec(_Model):
     location: Annotated[str, AfterValidator(_check_location)] | None = None
 
 
-class NamedTimeInterval(_Model):
+class NamedTimeInterval(Model):
     """An item of `time_intervals` (or of the deprecated `mute_time_intervals`): a name and
     the intervals it stands for (any of them)."""
 
@@ -982,7 +982,7 @@ def _check_timezone(value: str) -> str:
     return value
 
 
-class Owner(_Model):
+class Owner(Model):
     """Who owns the alerts its matchers match: the team, where to reach it, its runbooks."""
 
     name: NonEmptyStr

@@ -38,8 +38,7 @@ SECRET_KEYS = frozenset({
     "signing_secret", "signing_secrets",
 })
 
-_STORAGE_PREFIXES = ("sqlite:///", "sqlite+aiosqlite:///", "postgresql://", "postgresql+asyncpg://")
-_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SIZE = re.compile(r"(\d+) ?(B|KB|kB|MB|GB|KiB|MiB|GiB)?")
 _SIZE_UNITS = {
@@ -75,12 +74,12 @@ def redact_url(url: str) -> str:
     return re.sub(r"(://[^/@:]*:)[^/]*@", r"\1***@", url)
 
 
-def _context(info: ValidationInfo) -> Mapping[str, Any]:
+def validation_context(info: ValidationInfo) -> Mapping[str, Any]:
     return info.context if isinstance(info.context, Mapping) else {}
 
 
-def _resolve(path: str, info: ValidationInfo) -> str:
-    base = _context(info).get("base_dir")
+def resolve_path(path: str, info: ValidationInfo) -> str:
+    base = validation_context(info).get("base_dir")
     if isinstance(base, str) and not os.path.isabs(path):
         return os.path.normpath(os.path.join(base, path))
     return path
@@ -91,7 +90,7 @@ def _resolve(path: str, info: ValidationInfo) -> str:
 
 def _duration(value: object, info: ValidationInfo) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if _context(info).get("from_text"):
+        if validation_context(info).get("from_text"):
             raise ValueError(f"expected a duration, got the number {value}; "
                              "write a duration such as 30s")
         seconds = float(value)
@@ -137,7 +136,7 @@ def _secret(value: object, info: ValidationInfo) -> object:
             raise ValueError("an environment variable reference must be the whole value, "
                              "as in ${NAME}")
         return value
-    env = _context(info).get("env")
+    env = validation_context(info).get("env")
     if not isinstance(env, Mapping):
         env = os.environ
     name = match[1]
@@ -153,7 +152,7 @@ def _readable_file(value: object, info: ValidationInfo) -> object:
         return value
     if value == "":
         raise ValueError("must not be empty")
-    path = _resolve(value, info)
+    path = resolve_path(value, info)
     try:
         with open(path, "rb"):
             pass
@@ -179,7 +178,7 @@ def read_file(path: str, error: type[Exception]) -> str:
         raise error(f'cannot read "{path}": {reason}') from None
 
 
-def _read_secret(path: str, key: str) -> str:
+def read_secret(path: str, key: str) -> str:
     """The secret held in the file at `path` (surrounding whitespace removed), read now."""
     try:
         return read_file(path, ValueError).strip()
@@ -208,11 +207,11 @@ SecretFile = Annotated[str, BeforeValidator(_secret_file)]
 NonEmptyStr = Annotated[str, BeforeValidator(_nonempty)]
 
 
-class _Model(BaseModel):
+class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-def _split_url(value: str, schemes: tuple[str, ...], example: str) -> SplitResult:
+def split_url(value: str, schemes: tuple[str, ...], example: str) -> SplitResult:
     shown = redact_url(value)
     try:
         parts = urlsplit(value)
@@ -230,7 +229,7 @@ def _split_url(value: str, schemes: tuple[str, ...], example: str) -> SplitResul
 # --- models ------------------------------------------------------------------------------------
 
 
-class TLSConfig(_Model):
+class TLSConfig(Model):
     ca_file: ReadableFile | None = None
     cert_file: ReadableFile | None = None
     key_file: ReadableFile | None = None
@@ -263,7 +262,7 @@ class TLSConfig(_Model):
         return ctx
 
 
-class BasicAuth(_Model):
+class BasicAuth(Model):
     username: str
     password: Secret | None = None
     password_file: SecretFile | None = None
@@ -278,6 +277,6 @@ class BasicAuth(_Model):
         if self.password is not None:
             return self.password.get_secret_value()
         assert self.password_file is not None  # the validator requires one of them
-        return _read_secret(self.password_file, "sources.prometheus.basic_auth.password_file")
+        return read_secret(self.password_file, "sources.prometheus.basic_auth.password_file")
 
 
