@@ -80,7 +80,7 @@ class Store:
     @property
     def sync_engines(self) -> list[Engine]:
         """Every engine statements run on, for event hooks: the asyncio engine's, and the
-        SQLite writer's (see store/db.py)."""
+        SQLite writer's (see store/sqlite_writer.py)."""
         inloop = [] if self._db.inloop is None else [self._db.inloop.engine]
         return [self._db.engine.sync_engine, *inloop]
 

@@ -18,40 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Boolean, Column, Double, Index, MetaData, String, Table, Text, delete, select
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy import Boolean, Column, Double, String, Table, Text, delete, select
+from sqlalchemy.engine import RowMapping
 
 from alertd.alerts.model import Alert
 from alertd.store.batch import GroupCommit
-from alertd.store.db import (
-    Database,
-    StoreConnection,
-    StoreError,
-    decode_labels,
-    encode_labels,
-    metadata,
-    upsert,
-)
-
-
-def migrate_v8(conn: Connection) -> None:
-    """Create the table of posted alerts (frozen: never edit, add a step)."""
-    md = MetaData()
-    Table(
-        "posted_alert", md,
-        Column("fingerprint", String(32), primary_key=True),
-        Column("labels", Text, nullable=False),
-        Column("annotations", Text, nullable=False),
-        Column("starts_at", Double, nullable=False),
-        Column("ends_at", Double),
-        Column("updated_at", Double, nullable=False),
-        Column("received_at", Double, nullable=False),
-        Column("generator_url", Text, nullable=False),
-        Column("timeout", Boolean, nullable=False),
-        Index("ix_posted_alert_ends_at", "ends_at"),
-    )
-    md.create_all(conn)
-
+from alertd.store.connection import StoreConnection
+from alertd.store.db import Database, StoreError, decode_labels, encode_labels, metadata, upsert
 
 posted_alert = Table(
     "posted_alert", metadata,

@@ -26,7 +26,6 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Integer,
     LargeBinary,
-    MetaData,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -36,53 +35,42 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Connection
 
 from alertd.drift import DriftError, Reference
 from alertd.store.db import Database, StoreError, metadata
 
 __all__ = ["BaselineRepository", "BaselineVersion", "FeatureSummary", "StoredBaseline",
-           "baseline_repository", "migrate_v12"]
+           "baseline_repository"]
 
 
-def _tables(md: MetaData) -> tuple[Table, Table, Table]:
-    names = Table(
-        "baseline_name", md,
-        Column("name", String, primary_key=True),
-        Column("last_version", Integer, nullable=False),
-    )
-    versions = Table(
-        "baseline_version", md,
-        Column("name", String, nullable=False),
-        Column("version", Integer, nullable=False),
-        Column("created_at", Double, nullable=False),
-        Column("created_by", String, nullable=False),
-        Column("kind", String, nullable=False),  # file, prometheus or capture
-        Column("origin", Text, nullable=False),  # JSON
-        Column("features", Text, nullable=False),  # JSON: the FeatureSummary of each
-        PrimaryKeyConstraint("name", "version"),
-    )
-    features = Table(
-        "baseline_feature", md,
-        Column("name", String, nullable=False),
-        Column("version", Integer, nullable=False),
-        Column("feature", String, nullable=False),
-        Column("reference", LargeBinary, nullable=False),  # zlib(JSON of to_dict())
-        PrimaryKeyConstraint("name", "version", "feature"),
-        ForeignKeyConstraint(["name", "version"],
-                             ["baseline_version.name", "baseline_version.version"]),
-    )
-    return names, versions, features
+baseline_name = Table(
+    "baseline_name", metadata,
+    Column("name", String, primary_key=True),
+    Column("last_version", Integer, nullable=False),
+)
 
+baseline_version = Table(
+    "baseline_version", metadata,
+    Column("name", String, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("created_by", String, nullable=False),
+    Column("kind", String, nullable=False),  # file, prometheus or capture
+    Column("origin", Text, nullable=False),  # JSON
+    Column("features", Text, nullable=False),  # JSON: the FeatureSummary of each
+    PrimaryKeyConstraint("name", "version"),
+)
 
-def migrate_v12(conn: Connection) -> None:
-    """Create the baseline tables (frozen: never edit, add a step)."""
-    md = MetaData()
-    _tables(md)
-    md.create_all(conn)
-
-
-baseline_name, baseline_version, baseline_feature = _tables(metadata)
+baseline_feature = Table(
+    "baseline_feature", metadata,
+    Column("name", String, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("feature", String, nullable=False),
+    Column("reference", LargeBinary, nullable=False),  # zlib(JSON of to_dict())
+    PrimaryKeyConstraint("name", "version", "feature"),
+    ForeignKeyConstraint(["name", "version"],
+                         ["baseline_version.name", "baseline_version.version"]),
+)
 
 
 @dataclass(frozen=True, slots=True)

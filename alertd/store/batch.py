@@ -20,7 +20,8 @@ from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from alertd.store.db import StoreConnection, StoreError
+from alertd.store.connection import StoreConnection
+from alertd.store.db import StoreError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -51,8 +52,9 @@ class GroupCommit(Generic[T, R]):
         self._write = write
         self._linger = linger
         # Whether a write with nothing to share its transaction commits in its caller's
-        # task: for SQLite on the loop, where a commit never suspends (store/db.py), so
-        # the writer's task would only add two turns of the loop to the caller's wait.
+        # task: for SQLite on the loop, where a commit never suspends
+        # (store/sqlite_writer.py), so the writer's task would only add two turns of the
+        # loop to the caller's wait.
         self._inline = inline
         self._queue: list[tuple[T, asyncio.Future[R] | None]] = []
         self._task: asyncio.Task[None] | None = None
@@ -107,8 +109,9 @@ class GroupCommit(Generic[T, R]):
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
                 await self._commit(batch)
                 if self._queue:
-                    # A SQLite commit does not suspend (store/db.py): let the callers whose
-                    # writes just landed, and everyone else, run before the next batch.
+                    # A SQLite commit does not suspend (store/sqlite_writer.py): let the
+                    # callers whose writes just landed, and everyone else, run before the
+                    # next batch.
                     await asyncio.sleep(0)
         finally:
             self._task = None

@@ -1,15 +1,11 @@
 """The store's engine and tables: SQLite by default, PostgreSQL by URL.
 
-The tables here are the schema the code reads and writes today; `migrations.py` builds it
-step by step (and keeps its own frozen copy of each step, so old steps never change when
-these tables do).
+The tables here are the schema the code reads and writes today, beside those the
+repositories define in the same MetaData; `migrations/` builds it step by step (and keeps
+its own frozen copy of each step, so old steps never change when these tables do).
 
-SQLite writes run on the event loop, through a synchronous connection, one writer at a
-time. SQLite is a library, not a server: a write transaction of a few rows costs it tens
-of microseconds, while the asyncio driver hands every statement, BEGIN and COMMIT to its
-thread and back, about a millisecond of CPU per transaction, most of it spent taking the
-interpreter lock back and forth. Reads, which can be long scans (the noise report), stay on
-the asyncio driver, off the loop; in WAL mode they never wait for the writer.
+SQLite writes run on the event loop, one writer at a time (sqlite_writer.py, which says
+why); reads stay on the asyncio driver, off the loop.
 """
 
 from __future__ import annotations
@@ -17,16 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import logging
-import operator
 import re
 import sqlite3
-import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import orjson
 from sqlalchemy import (
@@ -47,20 +40,14 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL, Connection, CursorResult, Engine, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.sql.base import Executable
-from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from alertd.errors import AlertdError
 from alertd.model import Labels
-
-log = logging.getLogger("alertd.store")
-
-# Seconds between checkpoints of SQLite's write-ahead log while it is written (see
-# _LoopWriter); SQLite's own would come every 1,000 pages, on the writer's commit.
-CHECKPOINT_INTERVAL = 1.0
+from alertd.store.connection import InLoopConnection, StoreConnection, as_store_connection
+from alertd.store.sqlite_writer import LoopWriter
 
 
 class StoreError(AlertdError):
@@ -126,238 +113,6 @@ _WRITE = "alertd_write"
 _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
 
-T = TypeVar("T")
-
-
-class StoreConnection(Protocol):
-    """What the repositories use of a connection in a transaction: an AsyncConnection,
-    or for SQLite writes the synchronous connection behind the same awaitable calls."""
-
-    async def execute(self, statement: Executable,
-                      parameters: Any = None) -> CursorResult[Any]: ...
-
-    async def exec_driver_sql(self, statement: str,
-                              parameters: Any = None) -> CursorResult[Any]: ...
-
-    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T: ...
-
-    async def execute_many(self, statement: Executable,
-                           rows: Sequence[Mapping[str, Any]]) -> None:
-        """An INSERT or UPDATE once per row, the rows all with the same keys."""
-
-
-class _Async:
-    """An AsyncConnection as a StoreConnection."""
-
-    __slots__ = ("_conn",)
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
-
-    async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
-        return await self._conn.execute(statement, parameters)
-
-    async def exec_driver_sql(self, statement: str, parameters: Any = None) -> CursorResult[Any]:
-        return await self._conn.exec_driver_sql(statement, parameters)
-
-    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self._conn.run_sync(fn, *args)
-
-    async def execute_many(self, statement: Executable,
-                           rows: Sequence[Mapping[str, Any]]) -> None:
-        if rows:
-            await self._conn.execute(statement, list(rows))
-
-
-def as_store_connection(conn: AsyncConnection) -> StoreConnection:
-    return _Async(conn)
-
-
-class _InLoop:
-    """A synchronous connection behind awaitable methods (see the module's docstring)."""
-
-    __slots__ = ("_conn",)
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-
-    async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
-        return self._conn.execute(statement, parameters)
-
-    async def exec_driver_sql(self, statement: str, parameters: Any = None) -> CursorResult[Any]:
-        return self._conn.exec_driver_sql(statement, parameters)
-
-    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        return fn(self._conn, *args)
-
-    async def execute_many(self, statement: Executable,
-                           rows: Sequence[Mapping[str, Any]]) -> None:
-        # Straight to sqlite3's executemany with the statement compiled once: SQLAlchemy's
-        # own path costs some fifty microseconds a statement, more than SQLite's work.
-        if not rows:
-            return
-        plan = _plan(statement, tuple(rows[0])) if isinstance(statement, ClauseElement) else None
-        params = None if plan is None else plan.parameters(rows)
-        if plan is None or params is None:
-            # A parameter no row gives, or rows of different keys: SQLAlchemy's own path,
-            # which says which value is missing.
-            self._conn.execute(statement, list(rows))
-            return
-        raw: Any = self._conn.connection.driver_connection  # sqlite3.Connection
-        raw.executemany(plan.sql, params)
-
-
-_SQLITE = sqlite.dialect(paramstyle="qmark")
-_PLANS: dict[tuple[int, tuple[str, ...]], tuple[ClauseElement, _Plan | None]] = {}
-
-
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """A statement ready for sqlite3's executemany: its SQL, and how to make a row's
-    parameters (in the SQL's order) from the row's mapping."""
-
-    sql: str
-    given: Callable[[Mapping[str, Any]], tuple[Any, ...]]  # the row's values, in order
-    fixed_at: tuple[tuple[int, Any], ...]  # (position, value) of literals, ascending
-    convert_at: tuple[tuple[int, Callable[[Any], Any]], ...]  # SQLAlchemy's conversions
-
-    def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[Sequence[Any]] | None:
-        """Each row's parameters; None if a row lacks one."""
-        try:
-            if not self.fixed_at and not self.convert_at:
-                return [self.given(row) for row in rows]
-            out: list[Sequence[Any]] = []
-            for row in rows:
-                values = list(self.given(row))
-                for i, value in self.fixed_at:
-                    values.insert(i, value)
-                for i, convert in self.convert_at:
-                    values[i] = convert(values[i])
-                out.append(values)
-            return out
-        except KeyError:
-            return None
-
-
-def _plan(statement: ClauseElement, keys: tuple[str, ...]) -> _Plan | None:
-    """The statement as SQLite's SQL, with the values of the parameters the rows do not
-    give (literals in the statement) and the conversions SQLAlchemy would apply to the
-    others (float() for a Double); None if a parameter is neither given nor a literal."""
-    key = (id(statement), keys)
-    cached = _PLANS.get(key)
-    if cached is not None and cached[0] is statement:
-        return cached[1]
-    compiled: Any = statement.compile(dialect=_SQLITE, column_keys=list(keys))
-    names = tuple(compiled.positiontup or ())
-    convert = {n: proc for n in names
-               if (proc := compiled.binds[n].type.bind_processor(_SQLITE)) is not None}
-    plan: _Plan | None = None
-    if not any(compiled.binds[n].required for n in names if n not in keys):
-        given = tuple(n for n in names if n in keys)
-        fixed_at = tuple((i, convert[n](compiled.params[n]) if n in convert
-                          else compiled.params[n]) for i, n in enumerate(names) if n not in keys)
-        convert_at = tuple((i, convert[n]) for i, n in enumerate(names)
-                           if n in keys and n in convert)
-        plan = _Plan(str(compiled.string), _getter(given), fixed_at, convert_at)
-    _PLANS[key] = (statement, plan)
-    return plan
-
-
-def _getter(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
-    # itemgetter of several names gives the tuple itself, in C; of one, the bare value.
-    if len(names) > 1:
-        return operator.itemgetter(*names)
-    if names:
-        name = names[0]
-        return lambda row: (row[name],)
-    return lambda row: ()
-
-
-class _LoopWriter:
-    """SQLite's writer on the loop: one connection, kept open (checking a connection out of
-    a pool and back costs more than a small transaction does).
-
-    Its commits never checkpoint the WAL (copy it into the database file and sync it, which
-    held the loop up to 15 ms at a time): a PASSIVE checkpoint runs in a thread, where it
-    waits for nobody and nobody waits for it, at most once a CHECKPOINT_INTERVAL while
-    commits come, and once more after the last of them.
-    """
-
-    def __init__(self, engine: Engine, path: str) -> None:
-        self.engine = engine
-        self.path = path
-        self._conn: Connection | None = None
-        self._checkpoint: asyncio.Task[None] | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self._last_checkpoint = 0.0  # monotonic
-        self._dirty = False  # committed since the running checkpoint started
-
-    @contextlib.contextmanager
-    def begin(self) -> Iterator[Connection]:
-        if self._conn is None or self._conn.closed or self._conn.invalidated:
-            self._conn = self.engine.connect()
-        # The engine is in autocommit mode and the transaction is SQLite's own, begun and
-        # ended here: SQLAlchemy's transaction machinery (events, pool bookkeeping) cost
-        # more than the commit itself.
-        raw: Any = self._conn.connection.driver_connection  # sqlite3.Connection
-        raw.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-            raw.execute("COMMIT")
-        except BaseException:
-            if raw.in_transaction:
-                raw.execute("ROLLBACK")
-            raise
-        self._committed()
-
-    def _committed(self) -> None:
-        self._dirty = True
-        if self._checkpoint is not None or self._timer is not None:
-            return  # the running one or the one due picks this commit up
-        wait = self._last_checkpoint + CHECKPOINT_INTERVAL - time.monotonic()
-        if wait <= 0:
-            self._start_checkpoint()
-        else:
-            self._timer = asyncio.get_running_loop().call_later(wait, self._start_checkpoint)
-
-    def _start_checkpoint(self) -> None:
-        self._timer = None
-        self._dirty = False
-        self._last_checkpoint = time.monotonic()
-        self._checkpoint = asyncio.get_running_loop().create_task(
-            self._run_checkpoint(), name="sqlite checkpoint")
-
-    async def _run_checkpoint(self) -> None:
-        try:
-            await asyncio.to_thread(_checkpoint, self.path)
-        except (sqlite3.Error, OSError) as exc:
-            log.warning("sqlite %s: checkpoint failed (retried after the next write): %s",
-                        self.path, exc)
-        finally:
-            self._checkpoint = None
-        if self._dirty:
-            self._dirty = False
-            self._committed()  # commits made while it ran: the next one, in its time
-
-    async def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self._checkpoint is not None:
-            with contextlib.suppress(Exception):
-                await self._checkpoint
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-        self.engine.dispose()  # the last connection to close checkpoints what is left
-
-
-def _checkpoint(path: str) -> None:
-    # timeout=0: if a writer holds the lock, this checkpoint is skipped, not waited for.
-    with contextlib.closing(sqlite3.connect(path, timeout=0, isolation_level=None)) as conn:
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-
-
 @dataclass(frozen=True, slots=True)
 class Database:
     """An engine, and the URL to name it by in messages (its password hidden)."""
@@ -368,7 +123,7 @@ class Database:
     writer: AsyncEngine
     # A SQLite file's synchronous engine for writes on the loop (None: PostgreSQL, or an
     # in-memory database, which a second engine would not share).
-    inloop: _LoopWriter | None = None
+    inloop: LoopWriter | None = None
     write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
@@ -394,7 +149,7 @@ class Database:
                 # One writer at a time, queued here rather than in SQLite's busy handler.
                 async with self.write_lock:
                     with self.inloop.begin() as conn:
-                        yield _InLoop(conn)
+                        yield InLoopConnection(conn)
                 return
             engine = self.writer if write else self.engine
             # SQLite: one writer at a time. An in-memory database is one connection that
@@ -402,7 +157,7 @@ class Database:
             lock = (self.write_lock if self.dialect == "sqlite" and (write or self.shared)
                     else contextlib.nullcontext())
             async with lock, engine.begin() as aconn:
-                yield _Async(aconn)
+                yield as_store_connection(aconn)
         except (SQLAlchemyError, sqlite3.Error, OSError, TimeoutError) as exc:
             raise StoreError(f'database "{self.url}": cannot {purpose}: {reason(exc)}') from exc
 
@@ -462,19 +217,19 @@ def _is_file(url: URL) -> bool:
     return bool(database) and database != ":memory:" and url.query.get("uri") != "true"
 
 
-def _inloop_engine(url: URL, shown: str) -> _LoopWriter:
+def _inloop_engine(url: URL, shown: str) -> LoopWriter:
     try:
         engine = create_engine(url.set(drivername="sqlite+pysqlite"), hide_parameters=True,
-                               isolation_level="AUTOCOMMIT")  # see _LoopWriter.begin
+                               isolation_level="AUTOCOMMIT")  # see LoopWriter.begin
     except (SQLAlchemyError, ImportError, TypeError, ValueError) as exc:
         raise StoreError(f'database "{shown}": cannot open: {reason(exc)}') from exc
     event.listen(engine, "connect", _sqlite_connect)
     event.listen(engine, "connect", _no_autocheckpoint)
-    return _LoopWriter(engine, str(url.database))
+    return LoopWriter(engine, str(url.database))
 
 
 def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")  # see _LoopWriter
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")  # see LoopWriter
 
 
 def parse_url(url: str) -> URL:

@@ -8,7 +8,8 @@ all of those notifications again after its restart. Marks are idempotent single 
 kept open in autocommit, a batch of them is one round trip (asyncpg pipelines an
 executemany, and commits it as one).
 
-SQLite writes run on the loop already (store/db.py): there, this is `Database.transaction`.
+SQLite writes run on the loop already (store/sqlite_writer.py): there, this is
+`Database.transaction`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from collections.abc import AsyncIterator
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from alertd.store.db import Database, StoreConnection, StoreError, as_store_connection, reason
+from alertd.store.connection import StoreConnection, as_store_connection
+from alertd.store.db import Database, StoreError, reason
 
 # A connection idle this long is pinged before use (one round trip), as the pool pings
 # every connection it hands out: a PostgreSQL restart meanwhile must cost a reconnect, not

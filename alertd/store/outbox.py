@@ -21,9 +21,7 @@ import orjson
 from sqlalchemy import (
     Column,
     Double,
-    Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -33,70 +31,14 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import update as sql_update
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import RowMapping
 
 from alertd.nflog.log import Entry
 from alertd.store.batch import GroupCommit
-from alertd.store.db import Database, StoreConnection, StoreError, metadata, upsert
+from alertd.store.connection import StoreConnection
+from alertd.store.db import Database, StoreError, metadata, upsert
 from alertd.store.kept import KeptConnection
 from alertd.store.notifications import entry_row, save_entries
-
-
-def migrate_v5(conn: Connection) -> None:
-    """Create the outbox and receiver state tables (frozen: never edit, add a step)."""
-    md = MetaData()
-    Table(
-        "outbox", md,
-        Column("id", String(64), primary_key=True),
-        Column("slot", String(64), nullable=False),
-        Column("receiver", Text, nullable=False),
-        Column("integration", Text, nullable=False),
-        Column("group_key", Text, nullable=False),
-        Column("state", String(16), nullable=False),
-        Column("created_at", Double, nullable=False),
-        Column("next_attempt_at", Double, nullable=False),
-        Column("attempts", Integer, nullable=False),
-        Column("last_error", Text, nullable=False),
-        Column("finished_at", Double),
-        Column("notification", Text, nullable=False),
-        Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
-        Index("ix_outbox_slot", "slot"),
-    )
-    Table(
-        "receiver_state", md,
-        Column("key", String(64), primary_key=True),
-        Column("kind", String(32), nullable=False),
-        Column("group_key", Text, nullable=False),
-        Column("receiver", Text, nullable=False),
-        Column("value", Text, nullable=False),
-        Column("updated_at", Double, nullable=False),
-        Index("ix_receiver_state_kind_updated_at", "kind", "updated_at"),
-    )
-    md.create_all(conn)
-
-
-def migrate_v6(conn: Connection) -> None:
-    """Index the outbox by (slot, state) in place of slot alone (frozen: never edit).
-
-    The pending rows of a slot are looked up at every enqueue; with the slot index alone,
-    SQLite's planner chose the (state, next_attempt_at) index and read every pending row,
-    which under a backlog (a receiver down) is all of them, at every enqueue."""
-    md = MetaData()
-    table = Table("outbox", md, Column("slot", String(64)), Column("state", String(16)))
-    Index("ix_outbox_slot", table.c.slot).drop(conn)
-    Index("ix_outbox_slot_state", table.c.slot, table.c.state).create(conn)
-
-
-def migrate_v7(conn: Connection) -> None:
-    """Index what the cleanup deletes by (frozen: never edit): finished outbox rows by
-    finished_at, receiver state by updated_at. Without them each cleanup read every row,
-    holding the loop the longer the week's rows."""
-    md = MetaData()
-    out = Table("outbox", md, Column("finished_at", Double))
-    state = Table("receiver_state", md, Column("updated_at", Double))
-    Index("ix_outbox_finished_at", out.c.finished_at).create(conn)
-    Index("ix_receiver_state_updated_at", state.c.updated_at).create(conn)
-
 
 outbox = Table(
     "outbox", metadata,

@@ -8,25 +8,9 @@ a few a week and kept: the receiver state table's weekly cleanup would forget th
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Double, Index, MetaData, String, Table, func, select
-from sqlalchemy.engine import Connection
+from sqlalchemy import Column, Double, String, Table, func, select
 
 from alertd.store.db import Database, metadata, upsert
-
-
-def migrate_v10(conn: Connection) -> None:
-    """Create the table of sent reports (frozen: never edit, add a step)."""
-    md = MetaData()
-    Table(
-        "report_sent", md,
-        Column("key", String, primary_key=True),
-        Column("target", String, nullable=False),
-        Column("period_end", Double, nullable=False),
-        Column("sent_at", Double, nullable=False),
-        Index("ix_report_sent_target", "target", "period_end"),
-    )
-    md.create_all(conn)
-
 
 report_sent = Table(
     "report_sent", metadata,

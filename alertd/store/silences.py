@@ -18,14 +18,13 @@ from sqlalchemy import (
     Column,
     Double,
     Index,
-    MetaData,
     String,
     Table,
     Text,
     delete,
     select,
 )
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Row
 
 from alertd.model import Labels
 from alertd.silence.model import InvalidSilence, Silence, is_equal, is_regex, make_matcher
@@ -37,7 +36,7 @@ log = logging.getLogger("alertd.store")
 _CHUNK = 500
 
 # The schema the code reads and writes today, beside db.py's tables in the same MetaData
-# (so it is part of "the schema the code uses"); migrate_v3 keeps its own frozen copy.
+# (so it is part of "the schema the code uses"); migrations/v3.py keeps its own frozen copy.
 silence = Table(
     "silence", metadata,
     Column("id", String, primary_key=True),
@@ -51,26 +50,6 @@ silence = Table(
     Column("expire_on_resolve", Boolean, nullable=False),
     Index("silence_ends_at", "ends_at"),
 )
-
-
-def migrate_v3(conn: Connection) -> None:
-    """Create the silence tables."""
-    md = MetaData()
-    Table(
-        "silence", md,
-        Column("id", String, primary_key=True),
-        Column("matchers", Text, nullable=False),
-        Column("starts_at", Double, nullable=False),
-        Column("ends_at", Double, nullable=False),
-        Column("updated_at", Double, nullable=False),
-        Column("created_by", Text, nullable=False),
-        Column("comment", Text, nullable=False),
-        Column("annotations", Text, nullable=False),
-        Column("expire_on_resolve", Boolean, nullable=False),
-        # Garbage collection looks for silences that ended long ago.
-        Index("silence_ends_at", "ends_at"),
-    )
-    md.create_all(conn)
 
 
 class SilenceRepository:

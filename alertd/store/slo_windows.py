@@ -13,38 +13,26 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from sqlalchemy import Column, Integer, LargeBinary, MetaData, String, Table, Text, delete, insert
+from sqlalchemy import Column, Integer, LargeBinary, String, Table, Text, delete, insert
 from sqlalchemy import select as select_
-from sqlalchemy.engine import Connection
 
 from alertd.model import Labels
 from alertd.sources.slo_windows import SloCountersSnapshot
 from alertd.store.db import Database, StoreError, metadata
 from alertd.store.windows import pack, unpack
 
-__all__ = ["SloWindowRepository", "migrate_v13", "slo_window_repository"]
+__all__ = ["SloWindowRepository", "slo_window_repository"]
 
 
-def _table(md: MetaData) -> Table:
-    return Table(
-        "slo_window", md,
-        Column("slo", String, primary_key=True),
-        Column("definition", Text, nullable=False),
-        Column("first_bucket", Integer, nullable=False),
-        Column("good", LargeBinary, nullable=False),
-        Column("total", LargeBinary, nullable=False),
-        Column("last_samples", Text, nullable=False),  # [[which, labels, time, value], ...]
-    )
-
-
-def migrate_v13(conn: Connection) -> None:
-    """Create the SLO counter table (frozen: never edit, add a step)."""
-    md = MetaData()
-    _table(md)
-    md.create_all(conn)
-
-
-slo_window = _table(metadata)
+slo_window = Table(
+    "slo_window", metadata,
+    Column("slo", String, primary_key=True),
+    Column("definition", Text, nullable=False),
+    Column("first_bucket", Integer, nullable=False),
+    Column("good", LargeBinary, nullable=False),
+    Column("total", LargeBinary, nullable=False),
+    Column("last_samples", Text, nullable=False),  # [[which, labels, time, value], ...]
+)
 
 
 class SloWindowRepository:

@@ -16,8 +16,8 @@ from alertd.history import HistoryEvent
 from alertd.model import Labels
 from alertd.store import Store
 from alertd.store.db import encode_labels, open_database
-from alertd.store.history_keys import event_key
 from alertd.store.migrations import MIGRATIONS, migrate
+from alertd.store.migrations.v9 import event_key
 from alertd.store.notifications import encode_details
 
 T0 = 1_800_000_000.0

@@ -1,7 +1,7 @@
-"""SQLite writes on the event loop (store/db.py): a SQLite file's writes and quick reads go
-through a kept synchronous connection, `execute_many` straight to sqlite3's executemany,
-and the write-ahead log is checkpointed in a thread; an in-memory database has no such
-writer."""
+"""SQLite writes on the event loop (store/sqlite_writer.py): a SQLite file's writes and
+quick reads go through a kept synchronous connection, `execute_many` straight to sqlite3's
+executemany (store/connection.py), and the write-ahead log is checkpointed in a thread; an
+in-memory database has no such writer."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import Column, Double, MetaData, String, Table, bindparam, insert, update
 from sqlalchemy.sql.base import Executable
 
-from alertd.store import Store
-from alertd.store import db as store_db
+from alertd.store import Store, sqlite_writer
+from alertd.store import connection as store_connection
 from alertd.store.db import Database, StoreError, open_database
 from alertd.store.outbox import PENDING, OutboxRow, StateRow
 
@@ -86,13 +86,13 @@ async def test_literals_in_the_statement_apply_to_every_row(db: Database) -> Non
 
 async def test_a_statement_is_compiled_once_per_set_of_keys(db: Database) -> None:
     statement = insert(item)
-    before = len(store_db._PLANS)
+    before = len(store_connection._PLANS)
     for i in range(3):
         await write(db, statement, [pending(f"a{i}"), pending(f"b{i}")])
-    assert len(store_db._PLANS) == before + 1
+    assert len(store_connection._PLANS) == before + 1
     await write(db, statement, [{"id": "c", "state": "pending"}])  # no score: other keys
     await write(db, statement, [{"id": "d", "state": "pending"}])
-    assert len(store_db._PLANS) == before + 2
+    assert len(store_connection._PLANS) == before + 2
     assert len(await stored(db)) == 8
 
 
@@ -113,7 +113,7 @@ async def test_a_failed_write_names_the_database_and_rolls_back_the_whole_transa
 
 async def test_committed_rows_reach_the_database_file_itself_by_dispose(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(store_db, "CHECKPOINT_INTERVAL", 0.0)
+    monkeypatch.setattr(sqlite_writer, "CHECKPOINT_INTERVAL", 0.0)
     path = tmp_path / "x.db"
     db = await created(f"sqlite:///{path}")
     await write(db, insert(item), [pending("a"), pending("b")])

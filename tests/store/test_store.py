@@ -31,7 +31,7 @@ from alertd.store import (
     Store,
     StoreError,
 )
-from alertd.store.db import metadata, open_database, schema_version
+from alertd.store.db import open_database, schema_version
 from alertd.store.migrations import Migration, migrate
 from tests.store.conftest import PG_PASSWORD
 
@@ -422,22 +422,6 @@ async def test_a_failed_migration_changes_nothing(db_url: str) -> None:
 
     async with await Store.open(db_url) as store:
         assert await _versions(store) == before
-
-
-async def test_migrations_build_the_schema_the_code_uses(store: Store) -> None:
-    def describe(conn: Connection) -> dict[str, Any]:
-        insp = inspect(conn)
-        return {name: ({c["name"]: c["nullable"] for c in insp.get_columns(name)},
-                       insp.get_pk_constraint(name)["constrained_columns"])
-                for name in insp.get_table_names()}
-
-    async with store.engine.connect() as conn:
-        actual = await conn.run_sync(describe)
-    import alertd.store  # noqa: F401  (every repository registers its tables on `metadata`)
-
-    expected = {t.name: ({c.name: c.nullable for c in t.columns}, [c.name for c in t.primary_key])
-                for t in metadata.sorted_tables}
-    assert actual == expected
 
 
 def test_migration_versions_must_follow_each_other() -> None:
