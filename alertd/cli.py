@@ -60,7 +60,7 @@ def check(output: str, require: frozenset[str], config_path: str | None, expand:
         diagnostics = result.diagnostics
     else:
         from alertd.alerts.coverage import coverage_problems
-        from alertd.config import load_config
+        from alertd.templates.config import load_config
 
         config = load_config(config_path)
         result = check_paths(list(paths) or config.rule_files)
@@ -166,8 +166,8 @@ def routes() -> None:
 @click.argument("labels", nargs=-1, required=True)
 def routes_test_cmd(config_path: str | None, labels: Sequence[str]) -> None:
     """Print the receivers an alert with these labels (name=value...) would reach, and why."""
-    from alertd.config import load_config
     from alertd.dispatch.routes_cli import routes_test
+    from alertd.templates.config import load_config
 
     parsed: dict[str, str] = {}
     for item in labels:
@@ -210,8 +210,8 @@ def template_preview(config_path: str | None, receiver: str, annotations: Sequen
     import asyncio
     import time
 
-    from alertd.config import load_config
     from alertd.notify.preview import preview, preview_alert
+    from alertd.templates.config import load_config
 
     config = load_config(config_path)
     now = time.time()

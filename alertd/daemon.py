@@ -24,10 +24,18 @@ from alertd import __version__
 from alertd.alerts.model import Alert
 from alertd.alerts.owners import Ownership
 from alertd.alerts.store import AlertStore
+from alertd.api.alertmanager import AlertmanagerContext
+from alertd.api.app import ApiContext, build_app
+from alertd.api.ops import OpsContext
+from alertd.api.rules import RulesContext
+from alertd.api.silences import SilenceContext
+from alertd.api.slack import SlackContext
+from alertd.api.status import StatusContext
 from alertd.clock import Clock, SystemClock
-from alertd.config import Config, load_config
-from alertd.config.model import MqttSource as MqttConfig
-from alertd.config.model import PrometheusSource
+from alertd.config import Config
+from alertd.config.amyaml import to_alertmanager_yaml
+from alertd.config.sources import MqttSource as MqttConfig
+from alertd.config.sources import PrometheusSource
 from alertd.config.types import TLSConfig
 from alertd.console import ConsolePrinter
 from alertd.dispatch.inhibit import InhibitRule, WithGenerated
@@ -56,6 +64,7 @@ from alertd.sources.push import PushedSample
 from alertd.sources.windows import SampleWindows
 from alertd.store import Store
 from alertd.store.slo_windows import slo_window_repository
+from alertd.templates.config import load_config
 
 log = logging.getLogger("alertd")
 
@@ -509,10 +518,36 @@ class Daemon:
                                on_state=lambda up: self.metrics.mqtt_connected.set(int(up)))
         self._mqtt_task = asyncio.create_task(self.mqtt.run(), name="mqtt")
 
-    async def _serve(self) -> None:
-        from alertd.api.app import build_app
+    def api_context(self) -> ApiContext:
+        """What the API reads and calls: getters for what a reload or a restart replaces."""
+        n = self.notifications
+        return ApiContext(
+            clock=self.clock, config=lambda: self.config,
+            alertmanager=AlertmanagerContext(
+                store=self.alerts, clock=self.clock, started_at=self.started_at or 0.0,
+                routes=lambda: n.routes, groups=n.dispatcher.views, silences=lambda: n.silences,
+                inhibitor=lambda: self.inhibitor, receivers=lambda: n.receiver_names,
+                config_yaml=lambda: to_alertmanager_yaml(self.config),
+                resolve_timeout=lambda: n.resolve_timeout, muted_by=n.muted_by,
+                accept=self.accept),
+            silences=SilenceContext(n.silences, self.clock),
+            rules=RulesContext(self.clock, self.manager, self.group_status, self.flaps,
+                               self.windows.store, store=lambda: self.store,
+                               history=lambda: self.history),
+            status=StatusContext(
+                self.started_at, self.config_path, config=lambda: self.config,
+                ready=lambda: self.ready, last_reload=lambda: self.reload_status,
+                manager=self.manager, overruns=self.scheduler.overruns, windows=self.windows,
+                prometheus=lambda: self.prometheus, mqtt=lambda: self.mqtt,
+                webhook_ingested=lambda: self.webhook_sink.ingested),
+            ops=OpsContext(ready=lambda: self.ready, reload=self.reload,
+                           metrics=self.metrics.registry),
+            report=daemon_source(self),
+            slack=SlackContext(n.actions, self.clock, self.slack_signing_secret),
+            samples=self.webhook_sink)
 
-        app = build_app(self)
+    async def _serve(self) -> None:
+        app = build_app(self.api_context())
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         host, port = self.config.listen_host_port()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from alertd.config.routing import Owner
+from alertd.config.owners import Owner
 from alertd.lang.diagnostics import Diagnostic
 from alertd.rules.spec import GroupSpec
 

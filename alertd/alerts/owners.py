@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from alertd.alerts.model import LazyAnnotations
-from alertd.config.routing import Owner
+from alertd.config.owners import Owner
 from alertd.model import ALERTNAME, Labels
 
 

@@ -5,6 +5,9 @@ Prometheus's Alertmanager client and amtool talk to alertd through these, unchan
 `/api/v2/alerts/groups` (amtool alert query), `GET /api/v2/receivers` and
 `GET /api/v2/status` (whose `config.original` is the routing part as Alertmanager YAML,
 which `amtool config routes test` reads).
+
+The handlers read what they need from the app (`ALERTMANAGER`); `install` puts it there
+and adds the routes, behind the app's tokens (`ACCESS`).
 """
 
 from __future__ import annotations
@@ -21,13 +24,14 @@ from aiohttp import web
 from alertd import __version__
 from alertd.alerts.model import Alert
 from alertd.alerts.store import AlertStore
-from alertd.api.auth import Access
+from alertd.api.auth import reads, writes
 from alertd.api.body import BadBody, read_json
 from alertd.api.errors import alertmanager_error
 from alertd.api.timefmt import rfc3339
 from alertd.clock import Clock
-from alertd.config.routing import parse_matchers
+from alertd.config.matchers import parse_matchers
 from alertd.dispatch.dispatcher import GroupView
+from alertd.dispatch.route import Route
 from alertd.errors import AlertdError
 from alertd.model import LabelMatcher, Labels
 from alertd.notify.pipeline import InhibitIndex, Inhibitor, SilenceIndex
@@ -48,23 +52,27 @@ def parse_filter(text: str) -> list[LabelMatcher]:
     return parse_matchers(text.strip())
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class AlertmanagerContext:
+    """What the endpoints read and call; getters for what a reload replaces."""
+
     store: AlertStore
     clock: Clock
     started_at: float
-    routes: Callable[[], Any]  # the current routing tree (it changes on reload)
+    routes: Callable[[], Route]  # the current routing tree (it changes on reload)
     groups: Callable[[], Sequence[GroupView]]
     silences: Callable[[], SilenceIndex]
     inhibitor: Callable[[], Inhibitor]
     receivers: Callable[[], Sequence[str]]
     config_yaml: Callable[[], str]
     resolve_timeout: Callable[[], float]
-    access: Access
     muted_by: Callable[[Labels, float], list[str]]
     # Merges posted alerts into the store and returns once they are durable (raises
     # AlertdError if they could not be stored): a 2xx means the alerts survive a crash.
     accept: Callable[[list[Alert], float], Awaitable[None]]
+
+
+ALERTMANAGER = web.AppKey("alertmanager", AlertmanagerContext)
 
 
 def _bad(message: str) -> web.Response:
@@ -104,21 +112,24 @@ def _label_map(value: Any, field: str, index: int, *, required: bool) -> dict[st
         return {}
     if not isinstance(value, dict):
         raise ValueError(f"[{index}].{field}: must be an object of strings")
-    out: dict[str, str] = {}
-    for k, v in value.items():
-        if isinstance(k, str) and not valid_text(k):
-            raise ValueError(f"[{index}].{field}: {INVALID_UNICODE} in a name")
-        if not isinstance(k, str) or not _LABEL_NAME.fullmatch(k):
-            raise ValueError(f'[{index}].{field}: invalid label name "{k}"')
-        if not isinstance(v, str):
-            raise ValueError(f"[{index}].{field}.{k}: must be a string")
-        if not valid_text(v):
-            raise ValueError(f"[{index}].{field}.{k}: {INVALID_UNICODE}")
-        if v:
-            out[k] = v
+    out = {k: v for k, v in value.items() if _label(k, v, f"[{index}].{field}")}
     if required and not out:
         raise ValueError(f"[{index}].{field}: at least one label is required")
     return out
+
+
+def _label(name: object, value: object, where: str) -> bool:
+    """Whether the pair is a label to keep (one with an empty value is not); ValueError
+    when it is not a label at all."""
+    if isinstance(name, str) and not valid_text(name):
+        raise ValueError(f"{where}: {INVALID_UNICODE} in a name")
+    if not isinstance(name, str) or not _LABEL_NAME.fullmatch(name):
+        raise ValueError(f'{where}: invalid label name "{name}"')
+    if not isinstance(value, str):
+        raise ValueError(f"{where}.{name}: must be a string")
+    if not valid_text(value):
+        raise ValueError(f"{where}.{name}: {INVALID_UNICODE}")
+    return bool(value)
 
 
 def parse_postable(body: Any, now: float, resolve_timeout: float) -> tuple[list[Alert], list[str]]:
@@ -188,107 +199,131 @@ class _AlertQuery:
         except RegexError as exc:
             raise ValueError(f'invalid receiver regular expression "{receiver}": {exc}') from None
 
-    def keeps(self, labels: Labels, receivers: list[str], silenced: bool,
-              inhibited: bool) -> bool:
-        if not all(m.matches_labels(labels) for m in self.matchers):
+    def keeps(self, alert: _Described) -> bool:
+        if not all(m.matches_labels(alert.labels) for m in self.matchers):
             return False
-        if self.receiver and not any(self.receiver.matches(r) for r in receivers):
+        if self.receiver and not any(self.receiver.matches(r) for r in alert.receivers):
             return False
-        if silenced and not self.silenced:
+        if alert.silenced and not self.silenced:
             return False
-        if inhibited and not self.inhibited:
+        if alert.inhibited and not self.inhibited:
             return False
-        return (silenced or inhibited) or self.active
+        return (alert.silenced or alert.inhibited) or self.active
 
 
-def routes(ctx: AlertmanagerContext) -> list[web.RouteDef]:
-    def describe(alert: Alert, now: float,
-                 index: InhibitIndex) -> tuple[dict[str, Any], list[str], bool, bool]:
+@dataclass(frozen=True, slots=True)
+class _Described:
+    labels: Labels
+    body: dict[str, Any]  # the gettableAlert
+    receivers: list[str]
+    silenced: bool
+    inhibited: bool  # by another alert, or muted by a time interval
+
+
+class _Describe:
+    """Alerts as gettableAlerts, with what a query filters on, at `now`."""
+
+    def __init__(self, ctx: AlertmanagerContext, now: float, index: InhibitIndex) -> None:
+        self.ctx = ctx
+        self.now = now
+        self.index = index
+
+    def __call__(self, alert: Alert) -> _Described:
+        ctx, now = self.ctx, self.now
         receivers = [r.receiver for r in ctx.routes().match(alert.labels)]
-        inhibitors = index.inhibited_by(alert.labels)
-        inhibited_by = [labels.fingerprint() for labels in inhibitors]
+        inhibited_by = [labels.fingerprint() for labels in self.index.inhibited_by(alert.labels)]
         silenced_by = ctx.silences().mutes(alert.labels, now)
         muted_by = ctx.muted_by(alert.labels, now)
         body = gettable(alert, now, receivers=receivers, silenced_by=silenced_by,
                         inhibited_by=inhibited_by, muted_by=muted_by)
-        return body, receivers, bool(silenced_by), bool(inhibited_by or muted_by)
+        return _Described(alert.labels, body, receivers, bool(silenced_by),
+                          bool(inhibited_by or muted_by))
 
-    async def get_alerts(request: web.Request) -> web.Response:
-        try:
-            query = _AlertQuery(request)
-        except ValueError as exc:
-            return _bad(str(exc))
-        now = ctx.clock.now()
-        active = ctx.store.active(now)
-        index = ctx.inhibitor().index([a.labels for a in active])
-        out = []
-        for alert in active:
-            body, receivers, silenced, inhibited = describe(alert, now, index)
-            if query.keeps(alert.labels, receivers, silenced, inhibited):
-                out.append(body)
-        out.sort(key=lambda a: (a["labels"].get("alertname", ""), a["fingerprint"]))
-        return web.json_response(out)
 
-    async def post_alerts(request: web.Request) -> web.Response:
+def install(app: web.Application, ctx: AlertmanagerContext) -> None:
+    """The routes on `app`; POST is a write, GETs reads (see `Access`)."""
+    app[ALERTMANAGER] = ctx
+    app.add_routes([
+        web.get("/api/v2/alerts", reads(get_alerts, alertmanager_error)),
+        web.post("/api/v2/alerts", writes(post_alerts, alertmanager_error)),
+        web.get("/api/v2/alerts/groups", reads(get_groups, alertmanager_error)),
+        web.get("/api/v2/receivers", reads(get_receivers, alertmanager_error)),
+        web.get("/api/v2/status", reads(get_status, alertmanager_error)),
+    ])
+
+
+async def get_alerts(request: web.Request) -> web.Response:
+    ctx = request.app[ALERTMANAGER]
+    try:
+        query = _AlertQuery(request)
+    except ValueError as exc:
+        return _bad(str(exc))
+    now = ctx.clock.now()
+    active = ctx.store.active(now)
+    describe = _Describe(ctx, now, ctx.inhibitor().index([a.labels for a in active]))
+    out = [d.body for d in map(describe, active) if query.keeps(d)]
+    out.sort(key=lambda a: (a["labels"].get("alertname", ""), a["fingerprint"]))
+    return web.json_response(out)
+
+
+async def post_alerts(request: web.Request) -> web.Response:
+    ctx = request.app[ALERTMANAGER]
+    try:
+        body = await read_json(request)
+    except BadBody as exc:
+        return _bad(str(exc))
+    now = ctx.clock.now()
+    alerts, errors = parse_postable(body, now, ctx.resolve_timeout())
+    if alerts:
         try:
-            body = await read_json(request)
-        except BadBody as exc:
-            return _bad(str(exc))
-        now = ctx.clock.now()
-        alerts, errors = parse_postable(body, now, ctx.resolve_timeout())
+            await ctx.accept(alerts, now)
+        except AlertdError as exc:
+            log.error("posted alerts not acknowledged: %s", exc)
+            return alertmanager_error(500, f"cannot store the alerts: {exc}")
+    if errors:
+        return _bad("; ".join(errors))
+    # No body, as in Alertmanager; the type is the one the spec declares for all.
+    return web.Response(status=200, content_type="application/json")
+
+
+async def get_groups(request: web.Request) -> web.Response:
+    ctx = request.app[ALERTMANAGER]
+    try:
+        query = _AlertQuery(request)
+    except ValueError as exc:
+        return _bad(str(exc))
+    now = ctx.clock.now()
+    describe = _Describe(ctx, now, ctx.inhibitor().index([a.labels
+                                                          for a in ctx.store.active(now)]))
+    out = []
+    for view in ctx.groups():
+        if query.receiver and not query.receiver.matches(view.group.receiver):
+            continue
+        unresolved = (a for a in view.group.alerts.values() if not a.resolved(now))
+        alerts = [d.body for d in map(describe, unresolved) if query.keeps(d)]
         if alerts:
-            try:
-                await ctx.accept(alerts, now)
-            except AlertdError as exc:
-                log.error("posted alerts not acknowledged: %s", exc)
-                return web.json_response(f"cannot store the alerts: {exc}", status=500)
-        if errors:
-            return _bad("; ".join(errors))
-        # No body, as in Alertmanager; the type is the one the spec declares for all.
-        return web.Response(status=200, content_type="application/json")
+            out.append(_group_json(view, alerts))
+    return web.json_response(out)
 
-    async def get_groups(request: web.Request) -> web.Response:
-        try:
-            query = _AlertQuery(request)
-        except ValueError as exc:
-            return _bad(str(exc))
-        now = ctx.clock.now()
-        index = ctx.inhibitor().index([a.labels for a in ctx.store.active(now)])
-        out = []
-        for view in ctx.groups():
-            group = view.group
-            if query.receiver and not query.receiver.matches(group.receiver):
-                continue
-            alerts = []
-            for alert in group.alerts.values():
-                if alert.resolved(now):
-                    continue
-                body, receivers, silenced, inhibited = describe(alert, now, index)
-                if query.keeps(alert.labels, receivers, silenced, inhibited):
-                    alerts.append(body)
-            if alerts:
-                route_labels = {m.name: m.value for m in view.route.matchers if m.op == "="}
-                out.append({"labels": dict(group.labels), "routeLabels": route_labels,
-                            "receiver": {"name": group.receiver}, "alerts": alerts})
-        return web.json_response(out)
 
-    async def get_receivers(request: web.Request) -> web.Response:
-        return web.json_response([{"name": name} for name in ctx.receivers()])
+async def get_receivers(request: web.Request) -> web.Response:
+    ctx = request.app[ALERTMANAGER]
+    return web.json_response([{"name": name} for name in ctx.receivers()])
 
-    async def get_status(request: web.Request) -> web.Response:
-        return web.json_response({
-            "cluster": {"status": "disabled", "peers": []},
-            "versionInfo": {"version": __version__, "revision": "", "branch": "",
-                            "buildUser": "", "buildDate": "", "goVersion": ""},
-            "config": {"original": ctx.config_yaml()},
-            "uptime": rfc3339(ctx.started_at),
-        })
 
-    read, write = ctx.access.guard_read, ctx.access.guard_write
-    return [
-        web.get("/api/v2/alerts", read(get_alerts, alertmanager_error)),
-        web.post("/api/v2/alerts", write(post_alerts, alertmanager_error)),
-        web.get("/api/v2/alerts/groups", read(get_groups, alertmanager_error)),
-        web.get("/api/v2/receivers", read(get_receivers, alertmanager_error)),
-        web.get("/api/v2/status", read(get_status, alertmanager_error)),
-    ]
+async def get_status(request: web.Request) -> web.Response:
+    ctx = request.app[ALERTMANAGER]
+    return web.json_response({
+        "cluster": {"status": "disabled", "peers": []},
+        "versionInfo": {"version": __version__, "revision": "", "branch": "",
+                        "buildUser": "", "buildDate": "", "goVersion": ""},
+        "config": {"original": ctx.config_yaml()},
+        "uptime": rfc3339(ctx.started_at),
+    })
+
+
+def _group_json(view: GroupView, alerts: list[dict[str, Any]]) -> dict[str, Any]:
+    group = view.group
+    route_labels = {m.name: m.value for m in view.route.matchers if m.op == "="}
+    return {"labels": dict(group.labels), "routeLabels": route_labels,
+            "receiver": {"name": group.receiver}, "alerts": alerts}

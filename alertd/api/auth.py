@@ -7,6 +7,11 @@ that rotates `api.write_tokens` or `api.read_tokens` (or the file behind a
 Writes (posting alerts and silences, expiring silences, reloading) need a write token when
 any is set; with none set they are open. Reads need a read or a write token when read
 tokens are set (an empty list: only write tokens); otherwise they are open.
+
+The app keeps its `Access` under `ACCESS`; a route is wrapped in `reads` or `writes` (or, for
+the samples endpoint, whose tokens are its own and read at start, `fixed_tokens`):
+
+    web.get("/api/alertd/v1/rules", reads(rules, alertd_error))
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ log = logging.getLogger("alertd.api")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # How an endpoint family writes an error: (status, message) -> response.
 ErrorBody = Callable[[int, str], web.Response]
+# The tokens that open a request; None: it is open to all.
+Tokens = Callable[[web.Request], frozenset[str] | None]
 
 
 @dataclass(frozen=True)
@@ -47,11 +54,24 @@ class Access:
         """The tokens that open writes; None: open to all (no write token is set)."""
         return self.write() or None
 
-    def guard_read(self, handler: Handler, error: ErrorBody) -> Handler:
-        return _guard(self.read, handler, error)
 
-    def guard_write(self, handler: Handler, error: ErrorBody) -> Handler:
-        return _guard(self.writers, handler, error)
+ACCESS = web.AppKey("access", Access)
+
+
+def reads(handler: Handler, error: ErrorBody) -> Handler:
+    """`handler` behind the read tokens of the app's `Access`."""
+    return guarded(lambda request: request.app[ACCESS].read(), handler, error)
+
+
+def writes(handler: Handler, error: ErrorBody) -> Handler:
+    """`handler` behind the write tokens of the app's `Access`."""
+    return guarded(lambda request: request.app[ACCESS].writers(), handler, error)
+
+
+def fixed_tokens(tokens: frozenset[str], handler: Handler, error: ErrorBody) -> Handler:
+    """`handler` behind `tokens`, which never change; with none it is open."""
+    opening = tokens or None
+    return guarded(lambda request: opening, handler, error)
 
 
 @dataclass(frozen=True)
@@ -79,11 +99,13 @@ def refusal(header: str | None, tokens: frozenset[str] | None) -> Refusal | None
     return None if ok else Refusal("invalid bearer token", invalid_token=True)
 
 
-def _guard(tokens: Callable[[], frozenset[str] | None], handler: Handler,
-           error: ErrorBody) -> Handler:
-    async def guarded(request: web.Request) -> web.StreamResponse:
+def guarded(tokens: Tokens, handler: Handler, error: ErrorBody) -> Handler:
+    """`handler`, run once the request's bearer token is one of `tokens(request)`; else
+    the refusal, written by `error`."""
+
+    async def guard(request: web.Request) -> web.StreamResponse:
         try:
-            current = tokens()
+            current = tokens(request)
         except AlertdError as exc:  # a token file that cannot be read now: refuse
             log.warning("cannot check the bearer token of %s %s: %s", request.method,
                         request.path, exc)
@@ -93,7 +115,7 @@ def _guard(tokens: Callable[[], frozenset[str] | None], handler: Handler,
             return unauthorized(error, refused)
         return await handler(request)
 
-    return guarded
+    return guard
 
 
 def unauthorized(error: ErrorBody, refused: Refusal) -> web.Response:

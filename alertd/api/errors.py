@@ -1,4 +1,15 @@
-"""What the API answers, and logs, when a request goes wrong in a way no handler expected.
+"""Every error answer of the API, in one of two shapes, and what the API answers and logs
+when a request goes wrong in a way no handler expected.
+
+- Alertmanager's endpoints (`/api/v2/...`) answer an error with a bare JSON string, the
+  message itself: the OpenAPI spec declares their error bodies `type: string`, and amtool
+  and Alertmanager's clients read them so (`alertmanager_error`).
+- Every other endpoint that answers in JSON (`/api/alertd/v1/...`, the samples endpoint,
+  the Slack endpoint, `/-/reload`) answers `{"error": "..."}` (`alertd_error`).
+  `/-/reload` adds `"status": "error"` beside it, the counterpart of its
+  `{"status": "success", ...}` (`reload_error`). The samples endpoint lists each invalid
+  sample in its own body (see alertd/sources/webhook.py), and the report page answers a
+  person with a page.
 
 - A handler that raises gets its client a 500 with a short message, and the log one
   record with the traceback: a bug, to be found and fixed.
@@ -21,19 +32,32 @@ from alertd.api.auth import Handler
 
 log = logging.getLogger("alertd.api")
 
-
-def error_json(status: int, body: object) -> web.Response:
-    """A JSON answer; Alertmanager's API writes its errors as a bare JSON string."""
-    return web.Response(status=status, text=json.dumps(body),
-                        content_type="application/json")
+ALERTMANAGER_PREFIX = "/api/v2/"
 
 
 def alertmanager_error(status: int, message: str) -> web.Response:
-    return error_json(status, message)
+    """An error of Alertmanager's API: the message as a JSON string."""
+    return _json(status, message)
+
+
+def error_body(message: str) -> dict[str, str]:
+    """The body of an error of alertd's own endpoints."""
+    return {"error": message}
 
 
 def alertd_error(status: int, message: str) -> web.Response:
-    return error_json(status, {"error": message})
+    """An error of alertd's own endpoints: `{"error": message}`."""
+    return _json(status, error_body(message))
+
+
+def reload_error(status: int, message: str) -> web.Response:
+    """An error of `/-/reload`: alertd's error body with the reload's status."""
+    return _json(status, {"status": "error", **error_body(message)})
+
+
+def _json(status: int, body: object) -> web.Response:
+    return web.Response(status=status, text=json.dumps(body),
+                        content_type="application/json")
 
 
 @web.middleware
@@ -56,7 +80,7 @@ async def unexpected_errors(request: web.Request, handler: Handler) -> web.Strea
 
 
 def _answer(request: web.Request, status: int, message: str) -> web.Response:
-    if request.path.startswith("/api/v2/"):
+    if request.path.startswith(ALERTMANAGER_PREFIX):
         return alertmanager_error(status, message)
     return alertd_error(status, message)
 

@@ -17,6 +17,7 @@ import logging
 import re
 import urllib.parse
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -24,6 +25,7 @@ from slack_sdk.signature import Clock as SlackClock
 from slack_sdk.signature import SignatureVerifier
 
 from alertd.api.body import BadBody, loads
+from alertd.api.errors import alertd_error
 from alertd.api.replay import SeenSignatures
 from alertd.clock import Clock
 from alertd.notify.actions import ACTIONS, Click, Responder, SlackActions
@@ -55,35 +57,61 @@ class _ClockAdapter(SlackClock):
         return self.clock.now()
 
 
-def slack_routes(actions: SlackActions, clock: Clock,
-                 signing_secret: Callable[[], str | None]) -> list[web.RouteDef]:
-    seen = SeenSignatures(clock)
+@dataclass(frozen=True, slots=True)
+class SlackContext:
+    actions: SlackActions
+    clock: Clock
+    # Read when a click arrives, so that a rotated secret (or its file) applies at once.
+    signing_secret: Callable[[], str | None]
 
-    async def handle(request: web.Request) -> web.StreamResponse:
-        secret = signing_secret()
-        if not secret:
-            return web.json_response({"error": "Slack interactivity is not configured: set "
-                                      "notify.slack.signing_secret"}, status=404)
-        raw = await request.read()
-        verifier = SignatureVerifier(secret, clock=_ClockAdapter(clock))
-        if not _verified(verifier, raw, request.headers):
-            log.warning("slack: rejected a request with a wrong or stale signature")
-            return web.json_response({"error": "invalid or stale Slack signature"}, status=401)
-        if not seen.first_time(request.headers["X-Slack-Signature"],
-                               int(request.headers["X-Slack-Request-Timestamp"])):
-            log.warning("slack: rejected a replayed request (its signature was already used)")
-            return web.json_response({"error": "replayed Slack request"}, status=401)
-        try:
-            payload = _payload(raw)
-            if payload.get("type") == "block_actions":
-                return _clicked(actions, payload)
-            if payload.get("type") == "view_submission":
-                return _submitted(actions, payload)
-        except BadBody as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        return web.Response(status=200)  # other interactions: nothing to do
 
-    return [web.post(PATH, handle)]
+SLACK = web.AppKey("slack", SlackContext)
+# The signatures this app has taken already (see replay.py).
+SEEN = web.AppKey("slack_seen", SeenSignatures)
+
+
+def install(app: web.Application, ctx: SlackContext) -> None:
+    app[SLACK] = ctx
+    app[SEEN] = SeenSignatures(ctx.clock)
+    app.add_routes([web.post(PATH, handle)])
+
+
+async def handle(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[SLACK]
+    secret = ctx.signing_secret()
+    if not secret:
+        return alertd_error(404, "Slack interactivity is not configured: set "
+                            "notify.slack.signing_secret")
+    raw = await request.read()
+    refused = _refusal(request, raw, secret, ctx.clock)
+    if refused is not None:
+        return alertd_error(401, refused)
+    try:
+        return _interaction(ctx.actions, _payload(raw))
+    except BadBody as exc:
+        return alertd_error(400, str(exc))
+
+
+def _refusal(request: web.Request, raw: bytes, secret: str, clock: Clock) -> str | None:
+    """Why the request is not taken as Slack's: a wrong or stale signature, or one that
+    was used already; None when it is taken (and its signature remembered)."""
+    verifier = SignatureVerifier(secret, clock=_ClockAdapter(clock))
+    if not _verified(verifier, raw, request.headers):
+        log.warning("slack: rejected a request with a wrong or stale signature")
+        return "invalid or stale Slack signature"
+    if not request.app[SEEN].first_time(request.headers["X-Slack-Signature"],
+                                        int(request.headers["X-Slack-Request-Timestamp"])):
+        log.warning("slack: rejected a replayed request (its signature was already used)")
+        return "replayed Slack request"
+    return None
+
+
+def _interaction(actions: SlackActions, payload: dict[str, Any]) -> web.Response:
+    if payload.get("type") == "block_actions":
+        return _clicked(actions, payload)
+    if payload.get("type") == "view_submission":
+        return _submitted(actions, payload)
+    return web.Response(status=200)  # other interactions: nothing to do
 
 
 def _clicked(actions: SlackActions, payload: dict[str, Any]) -> web.Response:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from alertd.config.load import config_problems, load_config, parse_config
-from alertd.config.model import (
-    Config,
+from alertd.config.model import Config, SamplesConfig
+from alertd.config.sources import (
     MqttSource,
     MqttTopic,
     PrometheusSource,
-    SamplesConfig,
     Sources,
     WebhookSource,
 )

@@ -18,21 +18,18 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from alertd.config.http import HTTPConfig
+from alertd.config.matchers import format_matcher, parse_matchers, sort_matchers
 from alertd.config.model import Config
-from alertd.config.routing import (
+from alertd.config.receivers import (
     GlobalConfig,
-    HTTPConfig,
-    InhibitRule,
-    NamedTimeInterval,
     PagerdutyConfig,
     Receiver,
-    Route,
     SlackConfig,
     WebhookConfig,
-    format_matcher,
-    parse_matchers,
-    sort_matchers,
 )
+from alertd.config.route import InhibitRule, Route
+from alertd.config.time_intervals import NamedTimeInterval
 from alertd.config.types import TLSConfig
 from alertd.lang.durations import format_duration
 
@@ -146,22 +143,28 @@ def _route(r: Route) -> dict[str, Any]:
     if r.group_by is not None:
         out["group_by"] = list(r.group_by)
     out["continue"] = r.continue_
-    if r.match:
-        out["match"] = dict(r.match)
-    if r.match_re:
-        out["match_re"] = dict(r.match_re)
-    if r.matchers:
-        out["matchers"] = _matchers(r.matchers)
-    if r.mute_time_intervals:
-        out["mute_time_intervals"] = list(r.mute_time_intervals)
-    if r.active_time_intervals:
-        out["active_time_intervals"] = list(r.active_time_intervals)
+    out.update(_route_matchers(r))
+    for key in ("mute_time_intervals", "active_time_intervals"):
+        if getattr(r, key):
+            out[key] = list(getattr(r, key))
     for key in ("group_wait", "group_interval", "repeat_interval"):
         value = getattr(r, key)
         if value is not None:
             out[key] = format_duration(value)
     if r.routes:
         out["routes"] = [_route(child) for child in r.routes]
+    return out
+
+
+def _route_matchers(r: Route) -> dict[str, Any]:
+    """A route's matchers, each way of writing them kept (Alertmanager reads all three)."""
+    out: dict[str, Any] = {}
+    if r.match:
+        out["match"] = dict(r.match)
+    if r.match_re:
+        out["match_re"] = dict(r.match_re)
+    if r.matchers:
+        out["matchers"] = _matchers(r.matchers)
     return out
 
 

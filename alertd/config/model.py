@@ -1,17 +1,17 @@
-"""The models of `alertd.yml`: the sections (sources, samples, notify, ...) and `Config`,
-with defaults that run a local set-up unchanged. Their value types are in `types.py`, the
-routing sections in `routing.py`.
+"""The models of `alertd.yml`: the smaller sections (api, samples, notify) and `Config`,
+with defaults that run a local set-up unchanged. Their value types are in `types.py`; the
+other sections have a module each (`sources.py`, `history.py`, `report.py`, and for the
+routing part `route.py`, `receivers.py`, `time_intervals.py`, `owners.py`), tied together
+by `references.py`.
 """
 
 from __future__ import annotations
 
-import base64
 import ipaddress
 import os
 import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 from pydantic import (
     Field,
@@ -21,108 +21,33 @@ from pydantic import (
     model_validator,
 )
 
+from alertd.config.amtypes import HttpURL
 from alertd.config.history import HistoryConfig
+from alertd.config.owners import Owner
+from alertd.config.receivers import GlobalConfig, Receiver
+from alertd.config.references import routing_problems
 from alertd.config.report import ReportConfig, report_problems
-from alertd.config.routing import (
-    GlobalConfig,
-    HttpURL,
-    InhibitRule,
-    NamedTimeInterval,
-    Owner,
-    Receiver,
-    Route,
-    routing_problems,
-)
+from alertd.config.route import InhibitRule, Route
+from alertd.config.sources import Sources
+from alertd.config.time_intervals import NamedTimeInterval
 from alertd.config.types import (
-    LABEL_NAME,
-    BasicAuth,
-    ByteSize,
     Duration,
     Model,
     NonEmptyStr,
     Secret,
     SecretFile,
-    TLSConfig,
+    at_most_one,
+    raise_problems,
     read_secret,
     redact_url,
     resolve_path,
-    split_url,
     validation_context,
 )
 from alertd.lang.diagnostics import did_you_mean
-from alertd.lang.durations import format_duration
 
 _STORAGE_PREFIXES = ("sqlite:///", "sqlite+aiosqlite:///", "postgresql://", "postgresql+asyncpg://")
 
-__all__ = [
-    "Config",
-    "MqttSource",
-    "MqttTopic",
-    "PrometheusSource",
-    "SamplesConfig",
-    "Sources",
-    "WebhookSource",
-]
-
-class PrometheusSource(Model):
-    enabled: bool = True
-    url: str = "http://127.0.0.1:9090"
-    # Where people open Prometheus (its --web.external-url), for the graph links of prom()
-    # rules' alerts; by default `url`, which alertd queries and people may not reach.
-    external_url: str | None = None
-    timeout: Duration = 10.0
-    max_concurrency: int = Field(default=16, ge=1)
-    basic_auth: BasicAuth | None = None
-    bearer_token: Secret | None = None
-    bearer_token_file: SecretFile | None = None
-    tls: TLSConfig | None = None
-
-    @field_validator("url", "external_url")
-    @classmethod
-    def _check_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        split_url(value, ("http", "https"), "http://host:port or https://host:port")
-        return value.rstrip("/")
-
-    def graph_url(self) -> str:
-        """The base of the links to Prometheus's graph page."""
-        return self.external_url or self.url
-
-    @model_validator(mode="after")
-    def _check(self) -> PrometheusSource:
-        given = [self.basic_auth, self.bearer_token, self.bearer_token_file]
-        if sum(v is not None for v in given) > 1:
-            raise ValueError("set at most one of basic_auth, bearer_token and bearer_token_file")
-        if self.tls is not None and not self.url.startswith("https://"):
-            raise ValueError("tls is set but the url is not https://")
-        return self
-
-    def auth_header(self) -> str | None:
-        """The Authorization header for each query (token files are read on every call)."""
-        if self.basic_auth is not None:
-            pair = f"{self.basic_auth.username}:{self.basic_auth.password_value()}"
-            return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
-        if self.bearer_token is not None:
-            return "Bearer " + self.bearer_token.get_secret_value()
-        if self.bearer_token_file is not None:
-            return "Bearer " + read_secret(
-                self.bearer_token_file, "sources.prometheus.bearer_token_file")
-        return None
-
-
-class WebhookSource(Model):
-    enabled: bool = True
-    bearer_tokens: list[Secret] = []
-    bearer_token_files: list[SecretFile] = []
-    max_body_bytes: ByteSize = 10 * 1024**2
-
-    def tokens(self) -> frozenset[str]:
-        """Every accepted token, files read now; empty means requests need no token."""
-        found = {t.get_secret_value() for t in self.bearer_tokens}
-        for i, path in enumerate(self.bearer_token_files):
-            found.add(read_secret(path, f"sources.webhook.bearer_token_files[{i}]"))
-        return frozenset(found)
+__all__ = ["ApiConfig", "Config", "NotifyConfig", "RetryConfig", "SamplesConfig", "SlackApp"]
 
 
 class ApiConfig(Model):
@@ -145,131 +70,6 @@ class ApiConfig(Model):
             return None
         return frozenset(t.get_secret_value() for t in self.read_tokens) | self.write()
 
-
-class MqttTopic(Model):
-    topic: NonEmptyStr
-    labels_from_topic: dict[str, int] = {}
-    qos: int = 1
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_string(cls, data: object) -> object:
-        return {"topic": data} if isinstance(data, str) else data
-
-    @field_validator("qos")
-    @classmethod
-    def _check_qos(cls, value: int) -> int:
-        if value not in (0, 1, 2):
-            raise ValueError(f"must be 0, 1 or 2, got {value}")
-        return value
-
-    @field_validator("topic")
-    @classmethod
-    def _check_topic(cls, value: str) -> str:
-        levels = value.split("/")
-        for i, level in enumerate(levels):
-            if ("+" in level and level != "+") or ("#" in level and level != "#"):
-                raise ValueError(f'invalid topic filter "{value}": + and # must fill a level')
-            if level == "#" and i != len(levels) - 1:
-                raise ValueError(f'invalid topic filter "{value}": # must be the last level')
-        return value
-
-    @field_validator("labels_from_topic")
-    @classmethod
-    def _check_labels(cls, value: dict[str, int], info: ValidationInfo) -> dict[str, int]:
-        topic = info.data.get("topic")  # absent when the topic itself is invalid
-        levels = topic.split("/") if isinstance(topic, str) else None
-        # Levels at or after "#" have no fixed position, so no index may point there.
-        fixed = None if levels is None else levels.index("#") if "#" in levels else len(levels)
-        problems = []
-        for name, index in value.items():
-            if not LABEL_NAME.fullmatch(name):
-                problems.append(f'"{name}" is not a valid label name')
-            elif index < 0:
-                problems.append(f'label "{name}": a level index is 0 or more, got {index}')
-            elif fixed is not None and index >= fixed:
-                has = {0: "it has none", 1: "level 0"}.get(fixed, f"levels 0 to {fixed - 1}")
-                problems.append(f'label "{name}": level {index} is not a fixed level of '
-                                f'"{topic}" ({has})')
-        if problems:
-            raise ValueError("\n".join(problems))
-        return value
-
-
-class MqttSource(Model):
-    enabled: bool = False
-    url: str = "mqtt://127.0.0.1:1883"
-    topics: list[MqttTopic] = []
-    client_id: str | None = None
-    username: str | None = None
-    password: Secret | None = None
-    password_file: SecretFile | None = None
-    tls: TLSConfig | None = None
-    keepalive: Duration = 60.0
-    reconnect_min: Duration = 0.5
-    reconnect_max: Duration = 30.0
-
-    @field_validator("url")
-    @classmethod
-    def _check_url(cls, value: str) -> str:
-        parts = split_url(value, ("mqtt", "mqtts"), "mqtt://host:port or mqtts://host:port")
-        if parts.path not in ("", "/") or parts.query or parts.fragment:
-            raise ValueError(f'the URL "{value}" must not have a path; '
-                             "give topics in the topics key")
-        return value
-
-    @field_validator("keepalive")
-    @classmethod
-    def _check_keepalive(cls, value: float) -> float:
-        if not 1 <= value <= 65535:
-            raise ValueError(f"must be between 1s and 18h12m15s, got {format_duration(value)}")
-        return value
-
-    @model_validator(mode="after")
-    def _check(self) -> MqttSource:
-        problems = []
-        if self.password is not None and self.password_file is not None:
-            problems.append("set at most one of password and password_file")
-        if (self.password is not None or self.password_file is not None) and not self.username:
-            problems.append("a password needs a username")
-        if self.tls is not None and not self.url.startswith("mqtts://"):
-            problems.append("tls is set but the url is not mqtts://")
-        if self.reconnect_min > self.reconnect_max:
-            problems.append("reconnect_min must not be longer than reconnect_max")
-        if self.enabled and not self.topics:
-            problems.append("enabled but no topics are given")
-        if problems:
-            raise ValueError("\n".join(problems))  # load.py gives each its own line
-        return self
-
-    def password_value(self) -> str | None:
-        if self.password is not None:
-            return self.password.get_secret_value()
-        if self.password_file is not None:
-            return read_secret(self.password_file, "sources.mqtt.password_file")
-        return None
-
-    def uses_tls(self) -> bool:
-        return self.url.startswith("mqtts://")
-
-    def host_port(self) -> tuple[str, int]:
-        return mqtt_host_port(self.url)
-
-
-def mqtt_host_port(url: str) -> tuple[str, int]:
-    """A checked MQTT URL's host and port (1883 for mqtt://, 8883 for mqtts:// unless
-    given); IPv6 addresses without their brackets."""
-    parts = urlsplit(url)
-    assert parts.hostname is not None  # checked by the validators
-    return parts.hostname, parts.port or (8883 if parts.scheme == "mqtts" else 1883)
-
-
-class Sources(Model):
-    prometheus: PrometheusSource = PrometheusSource()
-    webhook: WebhookSource = WebhookSource()
-    mqtt: MqttSource = MqttSource()
-
-
 class SamplesConfig(Model):
     max_series_per_metric: int = Field(default=10000, ge=1)
     snapshot_interval: Duration = 60.0
@@ -290,8 +90,7 @@ class SlackApp(Model):
 
     @model_validator(mode="after")
     def _check(self) -> SlackApp:
-        if self.signing_secret is not None and self.signing_secret_file is not None:
-            raise ValueError("set at most one of signing_secret and signing_secret_file")
+        raise_problems(at_most_one(self, "signing_secret"))
         return self
 
 
@@ -319,8 +118,8 @@ class Config(Model):
     notify: NotifyConfig = NotifyConfig()
     history: HistoryConfig = HistoryConfig()
     report: ReportConfig = ReportConfig()
-    # The routing part, with Alertmanager's keys (see routing.py); by default every alert
-    # goes to the receiver "console", which has no notification configs.
+    # The routing part, with Alertmanager's keys (see route.py and receivers.py); by default
+    # every alert goes to the receiver "console", which has no notification configs.
     global_: GlobalConfig = Field(default=GlobalConfig(), alias="global")
     route: Route = Route(receiver="console")
     receivers: list[Receiver] = [Receiver(name="console")]

@@ -20,8 +20,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from alertd.config.routing import GlobalConfig, Receiver, _check_timezone
-from alertd.config.types import Duration, Model, NonEmptyStr
+from alertd.config.receivers import GlobalConfig, Receiver
+from alertd.config.types import Duration, Model, NonEmptyStr, TimeZone
 from alertd.lang.diagnostics import did_you_mean
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -64,7 +64,7 @@ def _check_period(value: float) -> float:
 
 class ReportConfig(Model):
     schedule: Annotated[str, AfterValidator(_check_schedule)] = "mon 09:00"
-    timezone: Annotated[str, AfterValidator(_check_timezone)] = "UTC"
+    timezone: TimeZone = "UTC"
     receivers: list[NonEmptyStr] = Field(default=[])
     per_owner: bool = False
     period: Annotated[Duration, AfterValidator(_check_period)] = 7 * 86400.0

@@ -1,6 +1,7 @@
 """The value types of `alertd.yml`: durations, sizes, secrets and secret files, readable
-files, non-empty strings, URLs, TLS and basic auth, and the base model every section
-builds on (frozen, strict: an unknown key or a value of the wrong type is an error).
+files, non-empty strings, time zones, URLs, TLS and basic auth, the base model every
+section builds on (frozen, strict: an unknown key or a value of the wrong type is an
+error), and the checks of a key given inline or in a file (`at_most_one`, `exactly_one`).
 
 Values read from YAML go through `load.py`, which passes a validation context (see
 `load_context`): durations must then be written as text (`30s`), `${NAME}` secrets are
@@ -14,11 +15,13 @@ from __future__ import annotations
 import os
 import re
 import ssl
+import zoneinfo
 from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import SplitResult, urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -207,8 +210,48 @@ SecretFile = Annotated[str, BeforeValidator(_secret_file)]
 NonEmptyStr = Annotated[str, BeforeValidator(_nonempty)]
 
 
+def _check_timezone(value: str) -> str:
+    # An IANA name only: unlike a time interval's location, "Local" would make what is
+    # computed in this zone depend on the machine it runs on.
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f'unknown time zone "{value}": write an IANA name such as '
+                         "Europe/Berlin, or UTC") from None
+    return value
+
+
+# An IANA time zone name, such as Europe/Berlin or UTC.
+TimeZone = Annotated[str, AfterValidator(_check_timezone)]
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def _given(model: BaseModel, key: str) -> bool:
+    return getattr(model, key) is not None
+
+
+def at_most_one(model: BaseModel, key: str) -> list[str]:
+    """The problem of a model that sets both `key` and `key_file` (one value given inline
+    and in a file: which wins would be a guess), as a list of at most one line."""
+    if _given(model, key) and _given(model, f"{key}_file"):
+        return [f"set at most one of {key} and {key}_file"]
+    return []
+
+
+def exactly_one(model: BaseModel, key: str) -> list[str]:
+    """As `at_most_one`, for a value that is required: one of `key` and `key_file`."""
+    if _given(model, key) == _given(model, f"{key}_file"):
+        return [f"set exactly one of {key} and {key}_file"]
+    return []
+
+
+def raise_problems(problems: list[str]) -> None:
+    """Raises ValueError with one problem a line (load.py gives each its own line)."""
+    if problems:
+        raise ValueError("\n".join(problems))
 
 
 def split_url(value: str, schemes: tuple[str, ...], example: str) -> SplitResult:
@@ -269,8 +312,7 @@ class BasicAuth(Model):
 
     @model_validator(mode="after")
     def _check(self) -> BasicAuth:
-        if (self.password is None) == (self.password_file is None):
-            raise ValueError("set exactly one of password and password_file")
+        raise_problems(exactly_one(self, "password"))
         return self
 
     def password_value(self) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from alertd.config import routing
+from alertd.config import route as routing
 from alertd.model import LabelMatcher, Labels
 
 __all__ = ["InhibitRule", "Inhibition", "InhibitionIndex", "Inhibitor", "WithGenerated"]

@@ -19,8 +19,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from alertd.config import routing
-from alertd.config.routing import format_matcher
+from alertd.config import route as routing
+from alertd.config.matchers import format_matcher
 from alertd.lang.durations import format_duration
 from alertd.model import LabelMatcher, Labels
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from alertd.config.matchers import format_matcher
 from alertd.config.model import Config
-from alertd.config.routing import format_matcher, match_owner
+from alertd.config.owners import match_owner
 from alertd.dispatch.route import Route
 from alertd.model import Labels
 

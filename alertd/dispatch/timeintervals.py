@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from alertd.config import routing
+from alertd.config import time_intervals as routing
 
 __all__ = ["TimeInterval", "TimeIntervals"]
 

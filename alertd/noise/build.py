@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Protocol, runtime_checkable
 
-from alertd.config.routing import Owner
+from alertd.config.owners import Owner
 from alertd.history import HistoryEvent
 from alertd.noise.bands import BUSINESS, OFF, SLEEP, dates, zone
 from alertd.noise.event import Event

@@ -26,7 +26,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -59,6 +59,8 @@ SILENCE_FOR = 3600.0
 PAGE_ANNOTATION = "alertd_slack_page"
 # A modal must open within the 3 s a trigger_id lives: waiting longer is pointless.
 VIEWS_OPEN_TIMEOUT = 3
+
+_N = TypeVar("_N", SlackNotifier, PagerDutyNotifier)  # the integrations buttons act on
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +288,7 @@ class SlackActions:
         if await slack.change(key, edit, now):
             log.info("slack: the page %s shows that silence %s ended", key[:12], silence.id)
 
-    def _of(self, kind: type[Any]) -> list[Any]:
+    def _of(self, kind: type[_N]) -> list[_N]:
         return [n for n in self.integrations() if isinstance(n, kind)]
 
     def _done(self, task: asyncio.Task[Any]) -> None:

@@ -10,34 +10,23 @@ on a reload; the groups are rebuilt from the current alerts, keeping their timer
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
 from alertd.alerts.model import Alert
 from alertd.alerts.store import AlertStore
 from alertd.clock import Clock
 from alertd.config import Config
-from alertd.config.model import mqtt_host_port
-from alertd.config.routing import (
-    GlobalConfig,
-    HTTPConfig,
-    MqttReceiverConfig,
-    Owner,
-    PagerdutyConfig,
-    Receiver,
-    SlackConfig,
-    WebhookConfig,
-)
-from alertd.config.types import read_file
+from alertd.config.owners import Owner
+from alertd.config.receivers import GlobalConfig, Receiver
 from alertd.dispatch.dispatcher import Dispatcher
 from alertd.dispatch.inhibit import Inhibitor
 from alertd.dispatch.route import Route, with_fallback
 from alertd.dispatch.timeintervals import TimeIntervals
-from alertd.errors import AlertdError, ConfigError
+from alertd.errors import AlertdError
 from alertd.history.recorder import HistoryRecorder
 from alertd.model import Labels
 from alertd.nflog.log import NotificationLog, needs_update
@@ -47,24 +36,16 @@ from alertd.notify.outbox import Deliverer, Delivery, DeliveryStats
 from alertd.notify.pipeline import Pipeline
 from alertd.notify.recording import Recording
 from alertd.notify.retry import RetryPolicy
-from alertd.notify.templating import compile_field
-from alertd.receivers import Notification, Notifier
-from alertd.receivers.console import ConsoleNotifier
-from alertd.receivers.mqtt import MqttNotifier
-from alertd.receivers.page import PageView
-from alertd.receivers.pagerduty import Acknowledged, PagerDutyNotifier
-from alertd.receivers.signing import check_secret
-from alertd.receivers.slack import SlackNotifier
-from alertd.receivers.slack_channels import warn_masked_channels
-from alertd.receivers.state import ReceiverStates
-from alertd.receivers.webhook import WebhookNotifier
+from alertd.receivers import Notification, Notifier, registry
+from alertd.receivers.registry import CONSOLE, Services
 from alertd.rules.meta import NOTIFY_FAILING
 from alertd.silence.silences import Silences
 from alertd.store import PostedAlert, Store
 
+__all__ = ["CONSOLE", "Notifications", "Prepared", "build_integrations"]
+
 log = logging.getLogger("alertd.notify")
 
-CONSOLE = "console"
 SWEEP_INTERVAL = 10.0  # how often alerts that ended by the clock are looked for
 # How long delivered notifications and the Slack pages of quiet groups are kept.
 KEEP_FINISHED = 7 * 86400.0
@@ -79,167 +60,14 @@ async def _close(notifiers: Sequence[Notifier]) -> None:
                 await close()
 
 
-def _secret(value: Any, file: str | None) -> str:
-    if value is not None:
-        return str(value.get_secret_value())
-    assert file is not None
-    # A ValueError naming the file; build_integrations puts the config's key before it.
-    return read_file(file, ValueError).strip()
-
-
-def _maybe_secret(value: Any, file: str | None) -> str | None:
-    return None if value is None and file is None else _secret(value, file)
-
-
-def _auth_headers(http: HTTPConfig | None) -> dict[str, str]:
-    """The Authorization header an http_config asks for (bearer or basic)."""
-    if http is None:
-        return {}
-    if http.authorization is not None:
-        auth = http.authorization
-        credentials = _maybe_secret(auth.credentials, auth.credentials_file)
-        return {"Authorization": f"{auth.type or 'Bearer'} {credentials}"} if credentials else {}
-    token = _maybe_secret(http.bearer_token, http.bearer_token_file)
-    if token:
-        return {"Authorization": f"Bearer {token}"}
-    if http.basic_auth is not None:
-        basic = http.basic_auth
-        password = _maybe_secret(basic.password, basic.password_file) or ""
-        raw = base64.b64encode(f"{basic.username}:{password}".encode()).decode()
-        return {"Authorization": f"Basic {raw}"}
-    return {}
-
-
-@dataclass(frozen=True)
-class BuildContext:
-    global_: GlobalConfig
-    owners: Sequence[Owner]
-    states: ReceiverStates
-    console: TextIO | None
-    external_url: str
-    acknowledged: Acknowledged | None = None  # told of PagerDuty acknowledgements
-
-    def owner(self, name: str) -> Owner | None:
-        return next((o for o in self.owners if o.name == name), None)
-
-
 def build_integrations(receivers: Sequence[Receiver], *, console: TextIO | None,
                        external_url: str, global_: GlobalConfig | None = None,
-                       owners: Sequence[Owner] = (),
-                       states: ReceiverStates | None = None,
-                       acknowledged: Acknowledged | None = None) -> dict[str, list[Notifier]]:
-    ctx = BuildContext(global_ or GlobalConfig(), owners, states or ReceiverStates(), console,
-                       external_url, acknowledged)
-    out: dict[str, list[Notifier]] = {}
-    for i, receiver in enumerate(receivers):
-        notifiers: list[Notifier] = []
-        builders: list[tuple[str, Sequence[Any], Callable[..., Notifier]]] = [
-            ("webhook", receiver.webhook_configs, _webhook),
-            ("slack", receiver.slack_configs, _slack),
-            ("pagerduty", receiver.pagerduty_configs, _pagerduty),
-            ("mqtt", receiver.mqtt_configs, _mqtt),
-        ]
-        for kind, configs, build in builders:
-            for j, config in enumerate(configs):
-                integration = f"{receiver.name}/{kind}/{len(notifiers)}"
-                key = f"receivers[{i}].{kind}_configs[{j}]"
-                try:
-                    notifiers.append(build(config, ctx, integration, key))
-                except ValueError as exc:  # a secret file that cannot be read, say
-                    raise ConfigError(f"{key}: {exc}") from None
-        if not notifiers and receiver.name == CONSOLE:
-            # The built-in receiver of the defaults: notifications on standard output.
-            notifiers.append(ConsoleNotifier(console))
-        out[receiver.name] = notifiers
-    return out
-
-
-def _webhook(c: WebhookConfig, ctx: BuildContext, integration: str, key: str) -> Notifier:
-    secrets = [s.get_secret_value() for s in c.signing_secrets]
-    for i, file in enumerate(c.signing_secret_files):
-        try:
-            secret = read_file(file, ValueError).strip()
-            check_secret(secret)
-        except ValueError as exc:
-            raise ConfigError(f"{key}.signing_secret_files[{i}]: {file}: {exc}") from None
-        secrets.append(secret)
-    tls = c.http_config.tls_config if c.http_config is not None else None
-    proxy = c.http_config.proxy_url if c.http_config is not None else None
-    if proxy is not None and not proxy.startswith("http://"):
-        raise ConfigError(f"{key}.http_config.proxy_url: the proxy of a webhook must be an "
-                          f"http:// URL (the tunnel to an https:// receiver is TLS already)")
-    return WebhookNotifier(_secret(c.url, c.url_file), send_resolved=c.send_resolved,
-                           max_alerts=c.max_alerts, external_url=ctx.external_url,
-                           timeout=c.timeout, headers=_auth_headers(c.http_config),
-                           signing_secrets=secrets,
-                           tls=tls.ssl_context() if tls is not None else None,
-                           server_name=tls.server_name if tls is not None else None,
-                           proxy=proxy)
-
-
-def _slack(c: SlackConfig, ctx: BuildContext, integration: str, key: str) -> Notifier:
-    g = ctx.global_
-    token = _maybe_secret(c.app_token, c.app_token_file)
-    if token is None and c.api_url is None and c.api_url_file is None:
-        token = _maybe_secret(g.slack_app_token, g.slack_app_token_file)
-    webhook = _maybe_secret(c.api_url, c.api_url_file) or _maybe_secret(
-        g.slack_api_url, g.slack_api_url_file)
-    title = compile_field(f"{key}.title", c.title)
-    text = compile_field(f"{key}.text", c.text)
-
-    def templates(view: PageView) -> tuple[str | None, str | None]:
-        return (title.render(view) if title else None, text.render(view) if text else None)
-
-    return SlackNotifier(
-        integration=integration, send_resolved=c.send_resolved, states=ctx.states,
-        token=token, webhook_url=None if token else webhook,
-        app_url=c.app_url or g.slack_app_url, channel=c.channel,
-        owner_channel=lambda o: getattr(ctx.owner(o), "slack_channel", None),
-        owner_handle=lambda o: getattr(ctx.owner(o), "slack_handle", None),
-        external_url=ctx.external_url, timeout=c.timeout, pace=c.pace, username=c.username,
-        icon_emoji=c.icon_emoji, icon_url=c.icon_url,
-        templates=templates if title or text else None)
-
-
-_PD_FIELDS = (("description", "summary"), ("source", "source"), ("severity", "severity"),
-              ("class_", "class_"), ("component", "component"), ("group", "group"),
-              ("client", "client"), ("client_url", "client_url"))
-
-
-def _pagerduty(c: PagerdutyConfig, ctx: BuildContext, integration: str, key: str) -> Notifier:
-    routing_key = _maybe_secret(c.routing_key, c.routing_key_file) or _secret(
-        c.service_key, c.service_key_file)
-    fields = {arg: t for name, arg in _PD_FIELDS
-              if (t := compile_field(f"{key}.{name.rstrip('_')}", getattr(c, name)))}
-    details = {k: t for k, v in (c.details or {}).items()
-               if (t := compile_field(f"{key}.details.{k}", v))}
-
-    def overrides(view: PageView) -> dict[str, Any]:
-        out: dict[str, Any] = {k: v for k, t in fields.items() if (v := t.render(view))}
-        rendered = {k: v for k, t in details.items() if (v := t.render(view)) is not None}
-        if rendered:
-            out["details"] = rendered
-        return out
-
-    return PagerDutyNotifier(
-        integration=integration, routing_key=routing_key,
-        url=c.url or ctx.global_.pagerduty_url, send_resolved=c.send_resolved,
-        states=ctx.states, external_url=ctx.external_url, timeout=c.timeout,
-        links=tuple({"href": link.href, "text": link.text or ""} for link in c.links
-                    if link.href),
-        images=tuple({k: v for k, v in (("src", im.src), ("href", im.href), ("alt", im.alt))
-                      if v} for im in c.images if im.src),
-        overrides=overrides if fields or details else None, acknowledged=ctx.acknowledged)
-
-
-def _mqtt(c: MqttReceiverConfig, ctx: BuildContext, integration: str, key: str) -> Notifier:
-    host, port = mqtt_host_port(c.url)
-    return MqttNotifier(host=host, port=port,
-                        topic=c.topic, qos=c.qos, retain=c.retain, send_resolved=c.send_resolved,
-                        username=c.username, password=_maybe_secret(c.password, c.password_file),
-                        client_id=c.client_id, tls=c.url.startswith("mqtts://"),
-                        timeout=c.timeout,
-                        external_url=ctx.external_url)
+                       owners: Sequence[Owner] = ()) -> dict[str, list[Notifier]]:
+    """The receivers' notifiers, outside a running daemon (`alertd template preview`):
+    with receiver state in memory only and no PagerDuty acknowledgements recorded."""
+    services = Services(external_url=external_url, global_=global_ or GlobalConfig(),
+                        owners=owners, console=console)
+    return registry.build_integrations(receivers, services)
 
 
 @dataclass(frozen=True)
@@ -266,7 +94,9 @@ class Notifications:
         self.nflog: NotificationLog | None = None
         self.store: Store | None = None
         self._pending: set[asyncio.Future[None]] = set()
-        self.states = ReceiverStates()
+        # What every configuration's receivers share; `prepare` adds the configuration's part.
+        self.services = Services(console=console, acknowledged=self.recording.pagerduty_ack)
+        self.states = self.services.states  # kept across reloads: Slack pages, incidents
         # Set by the daemon: raises or clears AlertdNotificationsFailing.
         self.on_failing: Callable[[str, str, str | None], None] | None = None
         self.health = ReceiverHealth(on_change=self._failing_changed)
@@ -281,7 +111,7 @@ class Notifications:
         self.silences = Silences(record=self.recording.silence,
                                  on_end=self.actions.silence_ended)
         self._apply(self.prepare(config))
-        warn_masked_channels(config)
+        registry.warn_config(config)
         self.pipeline = Pipeline(
             silences=self.silences, inhibitor=self, nflog=self, needs_update=needs_update,
             integrations=lambda name: self.integrations.get(name, []),
@@ -300,10 +130,9 @@ class Notifications:
         if config.notify.fallback_receiver is not None:
             routes = with_fallback(routes, NOTIFY_FAILING, config.notify.fallback_receiver)
         external_url = config.external_url or self._listen_url
-        integrations = build_integrations(
-            config.receivers, console=self.console, external_url=external_url,
-            global_=config.global_, owners=config.owners, states=self.states,
-            acknowledged=self.recording.pagerduty_ack)
+        services = replace(self.services, external_url=external_url,
+                           global_=config.global_, owners=config.owners)
+        integrations = registry.build_integrations(config.receivers, services)
         return Prepared(config, routes, integrations, external_url)
 
     def _apply(self, prepared: Prepared) -> None:
@@ -495,7 +324,7 @@ class Notifications:
         """Swap to a new configuration; a Config is prepared first (and may raise, leaving
         everything as it was)."""
         self._apply(config if isinstance(config, Prepared) else self.prepare(config))
-        warn_masked_channels(self.config)
+        registry.warn_config(self.config)
         await self.dispatcher.reroute(self.routes, self.alerts.alerts())
 
     # --- hooks -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import TextIO
 
 from alertd.api.timefmt import rfc3339
 from alertd.receivers import Notification
+from alertd.receivers.services import Services
 
 
 class ConsoleNotifier:
@@ -28,3 +29,8 @@ class ConsoleNotifier:
         for alert in resolved:
             print(f"    resolved {alert.labels}", file=self.out, flush=True)
         return "printed"
+
+
+def from_config(services: Services) -> ConsoleNotifier:
+    """The console receiver of the defaults: it has no config section of its own."""
+    return ConsoleNotifier(services.console)

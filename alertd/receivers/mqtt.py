@@ -25,20 +25,25 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiomqtt
 import jinja2
 from jinja2 import meta, nodes
 
+from alertd.config.sources import mqtt_host_port
 from alertd.errors import NotifyError
 from alertd.lang.diagnostics import did_you_mean
 from alertd.receivers import Notification
+from alertd.receivers.services import Services, Where, maybe_secret
 from alertd.receivers.webhook import encode, payload
 from alertd.templates import ENVIRONMENT, LabelMap, find_template_problems
 
+if TYPE_CHECKING:
+    from alertd.config.receivers import MqttReceiverConfig
+
 __all__ = ["TOPIC_VARIABLES", "MqttNotifier", "TopicTemplate", "check_topic_template",
-           "topic_problem"]
+           "from_config", "topic_problem"]
 
 log = logging.getLogger("alertd.mqtt.notify")
 _client_log = logging.getLogger("alertd.mqtt.notify.client")
@@ -300,6 +305,16 @@ class MqttNotifier:
             connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
+
+
+def from_config(c: MqttReceiverConfig, services: Services, where: Where) -> MqttNotifier:
+    """The notifier of an `mqtt_configs` item (its URL checked by the config already)."""
+    host, port = mqtt_host_port(c.url)
+    return MqttNotifier(host=host, port=port, topic=c.topic, qos=c.qos, retain=c.retain,
+                        send_resolved=c.send_resolved, username=c.username,
+                        password=maybe_secret(c.password, c.password_file),
+                        client_id=c.client_id, tls=c.url.startswith("mqtts://"),
+                        timeout=c.timeout, external_url=services.external_url)
 
 
 def _describe(exc: BaseException) -> str:

@@ -6,30 +6,37 @@ PagerDuty instead of paging twice, and the acknowledgement and resolution find i
 
 An acknowledgement PagerDuty accepted is reported (`acknowledged`) with the alerts of the
 incident, remembered from its last trigger, for the alert history.
+
+Events go out through the HTTP client of the webhooks (`alertd.notify.transport`, kept-
+alive connections), and an answer means for a retry what `alertd.notify.http` says: 429
+and 5xx are retried, another 4xx (an event PagerDuty finds invalid) is not.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
-
-from alertd.errors import NotifyError
+from alertd import __version__
 from alertd.model import Labels
-from alertd.notify.http import classify
+from alertd.notify import http
+from alertd.notify.templating import NotificationTemplate, compile_field
+from alertd.notify.transport import Pool
 from alertd.receivers import Notification
 from alertd.receivers import pagerduty_event as events
 from alertd.receivers.page import PageView, page_view
+from alertd.receivers.services import Acknowledged, Services, Where, maybe_secret, secret
 from alertd.receivers.state import PAGERDUTY_INCIDENT, ReceiverStates
 from alertd.store.notifications import entry_key
 
+if TYPE_CHECKING:
+    from alertd.config.receivers import PagerdutyConfig
+
+__all__ = ["Acknowledged", "Overrides", "PagerDutyNotifier", "from_config"]
+
 Overrides = Callable[[PageView], Mapping[str, Any]]
 """Rendered template fields (summary, source, severity...) for a page; empty: defaults."""
-Acknowledged = Callable[[str, Sequence[tuple[Labels, str]], str], None]
-"""(group key, the incident's alerts as (labels, source), who) once PagerDuty accepted an
-acknowledgement."""
 
 
 class PagerDutyNotifier:
@@ -57,7 +64,7 @@ class PagerDutyNotifier:
         self.details = dict(details or {})
         self.overrides = overrides
         self.acknowledged = acknowledged
-        self._session: aiohttp.ClientSession | None = None
+        self._session: Pool | None = None
 
     def event(self, n: Notification, reason: str = "") -> dict[str, Any]:
         """The event a notification becomes (also what `alertd template preview` shows)."""
@@ -103,29 +110,61 @@ class PagerDutyNotifier:
         return True
 
     async def send(self, event: Mapping[str, Any]) -> str:
-        body = json.dumps(event).encode()
-        try:
-            async with self._http().post(self.url, data=body, headers={
-                    "Content-Type": "application/json"}) as resp:
-                text = await resp.text()
-                error = classify(resp.status, resp.headers, text, what="pagerduty")
-        except TimeoutError as exc:
-            # The dedup_key makes a resend harmless, so an unanswered request is retried.
-            raise NotifyError("pagerduty: no answer in time", retryable=True) from exc
-        except aiohttp.ClientError as exc:
-            raise NotifyError(f"pagerduty unreachable: {type(exc).__name__}: {exc}",
-                              retryable=True) from exc
-        if error is not None:
-            raise error
-        return str(resp.status)
+        """POSTs an event; raises NotifyError as `alertd.notify.http` classifies the answer
+        (the dedup_key makes a resend harmless, so whatever may succeed later is retried)."""
+        status = await http.post(self._client(), self.url, json.dumps(event).encode(),
+                                 {"User-Agent": f"alertd/{__version__}",
+                                  "Content-Type": "application/json"},
+                                 timeout=self.timeout, what="pagerduty")
+        return str(status)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
 
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.timeout))
+    def _client(self) -> Pool:
+        # Created on first use, then shared by every event, so that the connection to
+        # PagerDuty is kept alive between them.
+        if self._session is None:
+            self._session = Pool()
         return self._session
+
+
+# Config keys and the event fields they override.
+_FIELDS = (("description", "summary"), ("source", "source"), ("severity", "severity"),
+           ("class_", "class_"), ("component", "component"), ("group", "group"),
+           ("client", "client"), ("client_url", "client_url"))
+
+
+def from_config(c: PagerdutyConfig, services: Services, where: Where) -> PagerDutyNotifier:
+    """The notifier of a `pagerduty_configs` item (Events API v2; a v1 service_key is used
+    as the routing key)."""
+    routing_key = maybe_secret(c.routing_key, c.routing_key_file) or secret(
+        c.service_key, c.service_key_file)
+    fields = {arg: t for name, arg in _FIELDS
+              if (t := compile_field(f"{where.key}.{name.rstrip('_')}", getattr(c, name)))}
+    details = {k: t for k, v in (c.details or {}).items()
+               if (t := compile_field(f"{where.key}.details.{k}", v))}
+    return PagerDutyNotifier(
+        integration=where.integration, routing_key=routing_key,
+        url=c.url or services.global_.pagerduty_url, send_resolved=c.send_resolved,
+        states=services.states, external_url=services.external_url, timeout=c.timeout,
+        links=tuple({"href": link.href, "text": link.text or ""} for link in c.links
+                    if link.href),
+        images=tuple({k: v for k, v in (("src", im.src), ("href", im.href), ("alt", im.alt))
+                      if v} for im in c.images if im.src),
+        overrides=_overrides(fields, details) if fields or details else None,
+        acknowledged=services.acknowledged)
+
+
+def _overrides(fields: Mapping[str, NotificationTemplate],
+               details: Mapping[str, NotificationTemplate]) -> Overrides:
+    def overrides(view: PageView) -> dict[str, Any]:
+        out: dict[str, Any] = {k: v for k, t in fields.items() if (v := t.render(view))}
+        rendered = {k: v for k, t in details.items() if (v := t.render(view)) is not None}
+        if rendered:
+            out["details"] = rendered
+        return out
+
+    return overrides

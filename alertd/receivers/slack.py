@@ -9,6 +9,11 @@ timeout, a crash) is looked for in the channel's history by the delivery id carr
 the message's metadata before it is posted again.
 
 With an incoming-webhook URL (no editing possible) each notification is a new message.
+
+Why slack-sdk's clients and not the shared HTTP client of webhooks (notify/transport.py):
+Slack answers most failures with HTTP 200 and an error code in the body, and its Web API
+methods (form or JSON bodies, metadata, cursors) are the SDK's to keep up with; the SDK
+reads the code into a SlackApiError, classified in slack_errors.py.
 """
 
 from __future__ import annotations
@@ -17,9 +22,8 @@ import asyncio
 import contextlib
 import logging
 import math
-import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -28,21 +32,25 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from alertd.errors import NotifyError
 from alertd.notify.http import classify
-from alertd.notify.http import retry_after as parse_retry_after
 from alertd.notify.outbox import decode, encode
+from alertd.notify.templating import compile_field
 from alertd.receivers import Notification, Outcome
 from alertd.receivers.page import ActionNote, PageView, page_view
+from alertd.receivers.services import Services, Where, maybe_secret
 from alertd.receivers.slack_blocks import render, thread_reply
+from alertd.receivers.slack_errors import GONE, RETRYABLE, slack_error
 from alertd.receivers.state import SLACK_PAGE, ReceiverStates
 from alertd.store.notifications import entry_key
+
+if TYPE_CHECKING:
+    from alertd.config.receivers import SlackConfig
+
+__all__ = ["EVENT_TYPE", "RETRYABLE", "SlackNotifier", "acknowledged_by", "api_base",
+           "from_config"]
 
 log = logging.getLogger("alertd.receivers.slack")
 
 EVENT_TYPE = "alertd_page"  # the metadata event type of alertd's messages
-# Slack errors that say "later", not "never" (HTTP 429 and 5xx are retryable anyway).
-RETRYABLE = frozenset({"ratelimited", "rate_limited", "internal_error", "fatal_error",
-                       "service_unavailable", "request_timeout", "message_limit_exceeded"})
-GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 
 Renderer = Callable[[PageView], tuple[str | None, str | None]]
 """(title, text) overrides from the receiver's templates; None keeps the default."""
@@ -107,7 +115,7 @@ class SlackNotifier:
             async with self._lock(notification.group_key):
                 return await self._web_api(notification, reason)
         except SlackApiError as exc:
-            raise _error(exc) from exc
+            raise slack_error(exc) from exc
         except TimeoutError as exc:
             raise NotifyError("slack: no answer in time", retryable=True,
                               ambiguous=True) from exc
@@ -168,7 +176,7 @@ class SlackNotifier:
             await self._client().chat_update(channel=value["channel"], ts=value["ts"],
                                              text=text, blocks=blocks)
         except SlackApiError as exc:
-            log.warning("slack: cannot update the page %s: %s", value["ts"], _error(exc))
+            log.warning("slack: cannot update the page %s: %s", value["ts"], slack_error(exc))
 
     async def page(self, key: str) -> Mapping[str, Any] | None:
         row = await self.states.get(key)
@@ -227,7 +235,7 @@ class SlackNotifier:
                 channel=channel, oldest=f"{n.now - 60:.6f}", limit=200,
                 include_all_metadata=True)
         except SlackApiError as exc:
-            error = _error(exc)
+            error = slack_error(exc)
             if error.retryable:
                 raise  # look again later rather than risk a second message
             log.warning("slack: cannot look for an earlier attempt (%s); posting again", error)
@@ -355,19 +363,33 @@ def acknowledged_by(n: Notification, acks: Mapping[str, Any]) -> str:
     return str(first.get("name") or first.get("by") or "")
 
 
-def _error(exc: SlackApiError) -> NotifyError:
-    """A Slack answer classified once: what a retry can fix and what it cannot."""
-    resp = exc.response
-    status = resp.status_code
-    data = resp.data if isinstance(resp.data, dict) else {}
-    code = str(data.get("error") or f"HTTP {status}")
-    detail = "; ".join(str(e) for e in data.get("errors") or [])
-    message = f"slack: {code}" + (f" ({detail})" if detail else "")
-    if code == "missing_scope" and data.get("needed"):
-        message += f": the app needs the {data['needed']} scope"
-    headers = resp.headers or {}
-    # A Retry-After date counts from now (the wall clock, as the date is).
-    retry_after = parse_retry_after(headers.get("Retry-After") or headers.get("retry-after"),
-                                    time.time())
-    retryable = status == 429 or status >= 500 or code in RETRYABLE
-    return NotifyError(message, retryable=retryable, retry_after=retry_after)
+def from_config(c: SlackConfig, services: Services, where: Where) -> SlackNotifier:
+    """The notifier of a `slack_configs` item: a bot token (here, else in `global` when
+    no webhook URL is given here) or an incoming webhook."""
+    g = services.global_
+    token = maybe_secret(c.app_token, c.app_token_file)
+    if token is None and c.api_url is None and c.api_url_file is None:
+        token = maybe_secret(g.slack_app_token, g.slack_app_token_file)
+    webhook = maybe_secret(c.api_url, c.api_url_file) or maybe_secret(
+        g.slack_api_url, g.slack_api_url_file)
+    title = compile_field(f"{where.key}.title", c.title)
+    text = compile_field(f"{where.key}.text", c.text)
+
+    def templates(view: PageView) -> tuple[str | None, str | None]:
+        return (title.render(view) if title else None, text.render(view) if text else None)
+
+    def owner_channel(owner: str) -> str | None:
+        found = services.owner(owner)
+        return found.slack_channel if found is not None else None
+
+    def owner_handle(owner: str) -> str | None:
+        found = services.owner(owner)
+        return found.slack_handle if found is not None else None
+
+    return SlackNotifier(
+        integration=where.integration, send_resolved=c.send_resolved, states=services.states,
+        token=token, webhook_url=None if token else webhook,
+        app_url=c.app_url or g.slack_app_url, channel=c.channel, owner_channel=owner_channel,
+        owner_handle=owner_handle, external_url=services.external_url, timeout=c.timeout,
+        pace=c.pace, username=c.username, icon_emoji=c.icon_emoji, icon_url=c.icon_url,
+        templates=templates if title or text else None)

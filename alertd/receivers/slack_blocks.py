@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection, Iterable, Sequence
-from typing import Any
 
 from alertd.receivers import pagerduty_event
 from alertd.receivers.page import (
@@ -20,21 +19,26 @@ from alertd.receivers.page import (
     PageView,
     ValueRange,
     distinct_keys,
-    web_url,
 )
 from alertd.receivers.slack_feedback import verdict_counts
+from alertd.receivers.slack_text import Block
+from alertd.receivers.slack_text import button as _button
+from alertd.receivers.slack_text import clip as _clip
+from alertd.receivers.slack_text import context as _context
+from alertd.receivers.slack_text import escape as _escape
+from alertd.receivers.slack_text import link as _link
+from alertd.receivers.slack_text import mrkdwn as _mrkdwn
+from alertd.receivers.slack_text import plain as _plain
+from alertd.receivers.slack_text import usable as _usable
 from alertd.receivers.timewords import clock as _clock
 from alertd.receivers.timewords import duration as _duration
 from alertd.templates.filters import go_g4
-
-Block = dict[str, Any]
 
 # Slack's limits.
 HEADER_MAX = 150
 SECTION_TEXT_MAX = 3000
 FIELD_MAX = 2000
 CONTEXT_TEXT_MAX = 3000
-BUTTON_TEXT_MAX = 75
 BUTTON_VALUE_MAX = 2000
 BUTTON_URL_MAX = 3000
 BLOCK_TEXT_BUDGET = 12_000  # cumulative block text beyond which: msg_blocks_too_long
@@ -360,61 +364,3 @@ def _ended(lines: Sequence[AlertLine], default: float) -> float:
 
 def _started(lines: Sequence[AlertLine], default: float) -> float:
     return min((a.starts_at for a in lines), default=default)
-
-
-# Text objects, escaped and clipped.
-
-def _escape(text: str) -> str:
-    """User data in mrkdwn: &, < and > would otherwise be read as markup (links, mentions)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _clip(text: str, limit: int, *, markup: bool = True) -> str:
-    """`text` in at most `limit` characters, ending with "…" when cut. In mrkdwn, never
-    cuts inside an escape (&amp;) or a link or mention (<...>): Slack would show the
-    broken markup."""
-    if len(text) <= limit:
-        return text
-    cut = text[:max(0, limit - 1)]
-    if not markup:
-        return cut + "…"
-    amp = cut.rfind("&")
-    if amp >= len(cut) - 4 and ";" not in cut[amp:]:
-        cut = cut[:amp]
-    if cut.rfind("<") > cut.rfind(">"):
-        cut = cut[:cut.rfind("<")]
-    return cut + "…"
-
-
-def _link(url: str, name: str) -> str:
-    return f"<{_escape(url).replace('|', '%7C')}|{name}>"
-
-
-def _usable(url: str, limit: int) -> bool:
-    """Slack refuses the whole message for one malformed URL, so those are left out."""
-    return len(url) <= limit and web_url(url)
-
-
-def _plain(text: str, limit: int) -> Block:
-    text = _clip(" ".join(text.split()), limit, markup=False)
-    return {"type": "plain_text", "text": text, "emoji": True}
-
-
-def _mrkdwn(text: str, limit: int) -> Block:
-    return {"type": "mrkdwn", "text": _clip(text, limit)}
-
-
-def _context(texts: Sequence[str], limit: int) -> Block | None:
-    elements = [_mrkdwn(t, limit) for t in texts if t]
-    return {"type": "context", "elements": elements} if elements else None
-
-
-def _button(text: str, action_id: str, *, value: str = "", url: str = "",
-            style: str = "") -> Block:
-    button: Block = {"type": "button", "text": _plain(text, BUTTON_TEXT_MAX),
-                     "action_id": action_id}
-    # Slack refuses an empty value; the handler then finds the page from the message.
-    for key, item in (("value", value), ("url", url), ("style", style)):
-        if item:
-            button[key] = item
-    return button

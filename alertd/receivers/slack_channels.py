@@ -22,7 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from alertd.config import Config
-from alertd.config.routing import GlobalConfig, Owner, SlackConfig
+from alertd.config.owners import Owner
+from alertd.config.receivers import GlobalConfig, SlackConfig
 from alertd.dispatch.route import Route
 
 log = logging.getLogger("alertd.receivers.slack")

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from alertd.errors import NotifyError
-from alertd.receivers.slack import RETRYABLE
+from alertd.receivers.slack_errors import RETRYABLE
 
 
 async def upload_file(client: AsyncWebClient, *, channel: str, thread_ts: str | None,

@@ -11,21 +11,29 @@ notification, so a receiver can drop repeats.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import ssl
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from alertd import __version__
 from alertd.alerts.model import Alert
 from alertd.api.timefmt import rfc3339
+from alertd.config.types import read_file
+from alertd.errors import ConfigError
 from alertd.notify import http
 from alertd.notify.transport import Pool
 from alertd.receivers import Notification, common, signing
+from alertd.receivers.services import Services, Where, maybe_secret, secret
+
+if TYPE_CHECKING:
+    from alertd.config.http import HTTPConfig
+    from alertd.config.receivers import WebhookConfig
 
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Alertmanager's endsAt for a firing alert
 
@@ -71,7 +79,6 @@ def _alert(alert: Alert, now: float) -> dict[str, Any]:
 
 
 
-
 def encode(body: Mapping[str, Any]) -> bytes:
     """The bytes sent: serialized once, so that the signature covers exactly what is sent."""
     return orjson.dumps(body)
@@ -98,8 +105,8 @@ class WebhookNotifier:
                  headers: Mapping[str, str] | None = None,
                  signing_secrets: Sequence[str] = (), tls: ssl.SSLContext | None = None,
                  server_name: str | None = None, proxy: str | None = None) -> None:
-        for secret in signing_secrets:
-            signing.check_secret(secret)
+        for key in signing_secrets:
+            signing.check_secret(key)
         self.url = url
         self.send_resolved = send_resolved
         self.max_alerts = max_alerts
@@ -146,3 +153,52 @@ class WebhookNotifier:
         session, self._session = self._session, None
         if session is not None:
             await session.close()
+
+
+def from_config(c: WebhookConfig, services: Services, where: Where) -> WebhookNotifier:
+    """The notifier of a `webhook_configs` item; raises ConfigError naming the key."""
+    signing_secrets = _signing_secrets(c, where)
+    http = c.http_config
+    tls = http.tls_config if http is not None else None
+    proxy = http.proxy_url if http is not None else None
+    if proxy is not None and not proxy.startswith("http://"):
+        raise ConfigError(f"{where.key}.http_config.proxy_url: the proxy of a webhook must be "
+                          f"an http:// URL (the tunnel to an https:// receiver is TLS already)")
+    return WebhookNotifier(secret(c.url, c.url_file), send_resolved=c.send_resolved,
+                           max_alerts=c.max_alerts, external_url=services.external_url,
+                           timeout=c.timeout, headers=auth_headers(http),
+                           signing_secrets=signing_secrets,
+                           tls=tls.ssl_context() if tls is not None else None,
+                           server_name=tls.server_name if tls is not None else None,
+                           proxy=proxy)
+
+
+def _signing_secrets(c: WebhookConfig, where: Where) -> list[str]:
+    secrets = [s.get_secret_value() for s in c.signing_secrets]
+    for i, file in enumerate(c.signing_secret_files):
+        try:
+            value = read_file(file, ValueError).strip()
+            signing.check_secret(value)
+        except ValueError as exc:
+            raise ConfigError(f"{where.key}.signing_secret_files[{i}]: {file}: {exc}") from None
+        secrets.append(value)
+    return secrets
+
+
+def auth_headers(http: HTTPConfig | None) -> dict[str, str]:
+    """The Authorization header an http_config asks for (bearer or basic)."""
+    if http is None:
+        return {}
+    if http.authorization is not None:
+        auth = http.authorization
+        credentials = maybe_secret(auth.credentials, auth.credentials_file)
+        return {"Authorization": f"{auth.type or 'Bearer'} {credentials}"} if credentials else {}
+    token = maybe_secret(http.bearer_token, http.bearer_token_file)
+    if token:
+        return {"Authorization": f"Bearer {token}"}
+    if http.basic_auth is not None:
+        basic = http.basic_auth
+        password = maybe_secret(basic.password, basic.password_file) or ""
+        raw = base64.b64encode(f"{basic.username}:{password}".encode()).decode()
+        return {"Authorization": f"Basic {raw}"}
+    return {}

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from alertd.config import Config
-from alertd.config.routing import Owner
+from alertd.config.owners import Owner
 from alertd.errors import AlertdError
 from alertd.rules.spec import AlertSpec
 from alertd.store import Store

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from alertd.config.model import PrometheusSource
+from alertd.config.sources import PrometheusSource
 from alertd.model import Labels
 from alertd.rules.baselines import Pull, Resolver, who
 from alertd.sources.prometheus_range import RangeSettings, query_range

@@ -19,14 +19,14 @@ from typing import Literal, TypeVar
 
 import yaml
 
-from alertd.config import routing
-from alertd.config.load import parse_config
+from alertd.config import matchers as routing
 from alertd.config.model import Config
 from alertd.dispatch.route import GroupBy, Route
 from alertd.dispatch.timeintervals import TimeIntervals
 from alertd.errors import ConfigError
 from alertd.lang.durations import format_duration
 from alertd.model import LabelMatcher
+from alertd.templates.config import parse_config
 from alertd.whatif import routes_edit, sleep_hours
 from alertd.whatif.edit import Edit, cannot
 from alertd.whatif.routes_edit import Value

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from alertd.config import routing
+from alertd.config import time_intervals as routing
 from alertd.config.model import Config
 from alertd.dispatch.route import Route
 from alertd.dispatch.timeintervals import TimeInterval, TimeIntervals

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from alertd.daemon import Daemon
-from tests.api.conftest import start_daemon, write_config
+from tests.api.conftest import CONFIG, start_daemon, write_config
 
 READS = [
     "/api/v2/alerts", "/api/v2/alerts/groups", "/api/v2/silences", "/api/v2/receivers",
@@ -118,3 +118,45 @@ async def test_a_rotated_token_file_applies_at_the_next_request(tmp_path: Path) 
             assert await status(http, "POST", "/api/v2/alerts", "token-B", body=body) == 503
     finally:
         await daemon.stop()
+
+
+async def test_the_samples_endpoint_takes_its_own_tokens_through_the_same_check(
+        tmp_path: Path) -> None:
+    config = tmp_path / "alertd.yml"
+    config.write_text(CONFIG.replace(
+        "prometheus: {enabled: false}",
+        "prometheus: {enabled: false}\n  webhook: {bearer_tokens: [push-token]}")
+        + tokens("token-A", "token-R"))
+    daemon = await start_daemon(config)
+    samples = [{"metric": "m", "labels": {"a": "b"}, "value": 1}]
+    try:
+        async with aiohttp.ClientSession(daemon.listen_url) as http:
+            async with http.post("/api/alertd/v1/samples", json=samples) as resp:
+                assert resp.status == 401
+                assert await resp.json() == {"error": "missing bearer token"}
+                assert resp.headers["WWW-Authenticate"] == 'Bearer realm="alertd"'
+            async with http.post("/api/alertd/v1/samples", json=samples,
+                                 headers=bearer("token-A")) as resp:
+                assert resp.status == 401  # the API's tokens do not open it
+                assert await resp.json() == {"error": "invalid bearer token"}
+                assert resp.headers["WWW-Authenticate"] == (
+                    'Bearer realm="alertd", error="invalid_token"')
+            assert await status(http, "POST", "/api/alertd/v1/samples", "push-token",
+                                body=samples) == 202
+    finally:
+        await daemon.stop()
+
+
+async def test_refusals_have_the_error_body_of_their_endpoint(rotated: Daemon) -> None:
+    async with aiohttp.ClientSession(rotated.listen_url) as http:
+        async with http.get("/api/v2/alerts") as resp:
+            assert (resp.status, await resp.json()) == (401, "missing bearer token")
+        async with http.get("/api/v2/silences") as resp:
+            assert (resp.status, await resp.json()) == (401, "missing bearer token")
+        async with http.get("/api/alertd/v1/rules") as resp:
+            assert (resp.status, await resp.json()) == (401, {"error": "missing bearer token"})
+        async with http.get("/api/alertd/v1/report") as resp:
+            assert (resp.status, await resp.json()) == (401, {"error": "missing bearer token"})
+        async with http.post("/-/reload") as resp:
+            assert (resp.status, await resp.json()) == (
+                401, {"status": "error", "error": "missing bearer token"})

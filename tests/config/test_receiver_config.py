@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from alertd.config import parse_config
 from alertd.errors import ConfigError
 from alertd.notify.service import build_integrations
 from alertd.receivers.mqtt import MqttNotifier
+from alertd.templates.config import parse_config
 
 BASE = """\
 route: {{receiver: r}}

@@ -11,15 +11,10 @@ from pathlib import Path
 import pytest
 
 from alertd.config import Config, load_config, parse_config
-from alertd.config.routing import (
-    DEFAULT_PAGERDUTY_URL,
-    Owner,
-    Route,
-    format_matcher,
-    match_owner,
-    parse_matcher,
-    parse_matchers,
-)
+from alertd.config.matchers import format_matcher, parse_matcher, parse_matchers
+from alertd.config.owners import Owner, match_owner
+from alertd.config.receivers import DEFAULT_PAGERDUTY_URL
+from alertd.config.route import Route
 from alertd.errors import ConfigError
 from alertd.model import LabelMatcher
 

@@ -10,7 +10,7 @@ from alertd.alerts.model import Alert
 from alertd.alerts.owners import Ownership
 from alertd.alerts.store import AlertStore
 from alertd.clock import FakeClock
-from alertd.config.routing import Owner
+from alertd.config.owners import Owner
 from alertd.history import HistoryEvent
 from alertd.history.recorder import HistoryRecorder
 from alertd.history.transitions import Transitions

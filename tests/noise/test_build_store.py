@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterable
 
 import pytest
 
-from alertd.config.routing import Owner
+from alertd.config.owners import Owner
 from alertd.history import HistoryEvent
 from alertd.noise import RuleInfo, build_report, settings_for, summarize
 from alertd.store import Store

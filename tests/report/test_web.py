@@ -4,6 +4,7 @@ query parameters as the command line takes them, and the API's read tokens."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ async def quiet_daemon(tmp_path: Path) -> AsyncIterator[Daemon]:
 
 async def client_for(daemon: Daemon, source: FixedSource) -> TestClient[Any, Any]:
     client: TestClient[Any, Any] = TestClient(
-        TestServer(build_app(daemon, report_source=source)))
+        TestServer(build_app(replace(daemon.api_context(), report=source))))
     await client.start_server()
     return client
 

@@ -9,8 +9,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from alertd.api.auth import Access
-from alertd.api.silences import routes
+from alertd.api.auth import ACCESS, Access
+from alertd.api.silences import SilenceContext, install
 from alertd.clock import Clock, FakeClock, SystemClock
 from alertd.model import LabelMatcher
 from alertd.silence import Silence, Silences
@@ -79,7 +79,8 @@ async def start_api(*, clock: Clock | None = None, write_tokens: frozenset[str] 
     clock = clock if clock is not None else FakeClock(T0)
     silences = Silences(MemoryRepository())
     app = web.Application()
-    app.add_routes(routes(silences, clock, access=Access.fixed(write_tokens, read_tokens)))
+    app[ACCESS] = Access.fixed(write_tokens, read_tokens)
+    install(app, SilenceContext(silences, clock))
     app.add_routes(extra or [])
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
