@@ -10,10 +10,11 @@ does. Times are Unix timestamps in seconds, passed in: nothing here reads the cl
 from __future__ import annotations
 
 import calendar
+import math
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 
 from alertd.config import time_intervals as routing
 
@@ -60,6 +61,26 @@ class TimeInterval:
             return False
         return self.years is None or _within(at.year, self.years)
 
+    def next_change(self, t: float) -> float:
+        """A time after `t` before which `contains` answers as it does at `t`: the next
+        start or end of one of its `times` that day, the next local midnight (the day,
+        weekday, month or year change there), or a change of the zone's offset (a
+        daylight-saving change moves the local minute), whichever comes first."""
+        if self.times is None and self.weekdays is None and self.days_of_month is None \
+                and self.months is None and self.years is None:
+            return math.inf
+        at = _local_time(t, self.location)
+        day = at.date()
+        bounds = [datetime.combine(day + timedelta(days=1), time(), at.tzinfo).timestamp()]
+        minute = at.hour * 60 + at.minute
+        for edge in (m for item in self.times or () for m in item):
+            if minute < edge < 1440:
+                local = datetime.combine(day, time(edge // 60, edge % 60), at.tzinfo)
+                # An hour repeated when the clocks go back holds the minute twice.
+                bounds += [local.timestamp(), local.replace(fold=1).timestamp()]
+        soonest = min(b for b in bounds if b > t)
+        return _offset_change(t, soonest, self.location) or soonest
+
 
 def _within(value: int, ranges: Ranges) -> bool:
     return any(begin <= value <= end for begin, end in ranges)
@@ -76,6 +97,22 @@ def _in_days_of_month(at: datetime, ranges: Ranges) -> bool:
         if begin <= at.day <= min(end, days):
             return True
     return False
+
+
+def _offset_change(t: float, until: float, location: str | None) -> float | None:
+    """The first time after `t` and at most `until` whose UTC offset differs from that
+    of `t` in `location` (found to the second), or None."""
+    offset = _local_time(t, location).utcoffset()
+    if _local_time(until, location).utcoffset() == offset:
+        return None  # zones change their offset at most once in a day
+    low, high = math.floor(t), math.ceil(until)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _local_time(middle, location).utcoffset() == offset:
+            low = middle
+        else:
+            high = middle
+    return float(high)
 
 
 def _local_time(t: float, location: str | None) -> datetime:
@@ -108,6 +145,12 @@ class TimeIntervals:
         """Whether the interval `name` contains `t`; an unknown name is a KeyError (a checked
         config names only intervals it defines)."""
         return any(item.contains(t) for item in self._named[name])
+
+    def next_change(self, names: Iterable[str], t: float) -> float:
+        """A time after `t` before which none of the intervals `names` changes whether
+        it contains the time (math.inf: never)."""
+        return min((item.next_change(t) for name in names for item in self._named[name]),
+                   default=math.inf)
 
     def active(self, names: Iterable[str], t: float) -> list[str]:
         """The intervals among `names` that contain `t`, in the order given."""

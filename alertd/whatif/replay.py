@@ -23,7 +23,7 @@ the replay counts what the rule would page if nobody muted it.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -178,13 +178,19 @@ class _Simulation:
         # them): most ticks are passed with one comparison.
         due = min((min(e.at + repeat, e.expires_at) for e in entries), default=math.inf) \
             - 1.0 if mute is None else math.inf
+        # The time intervals answer as they did until they may change: asked again then.
+        names = (*route.mute_time_intervals, *route.active_time_intervals)
+        intervals = self.routing.intervals
+        ask = tick if timed else math.inf
         while tick < until:
             if tick >= due and any(e.at <= tick - repeat or e.expired(tick)
                                    for e in entries):
                 break
-            if timed and self.routing.intervals.mute_reason(
-                    route.mute_time_intervals, route.active_time_intervals, tick) != mute:
-                break
+            if tick >= ask:
+                if intervals.mute_reason(route.mute_time_intervals,
+                                         route.active_time_intervals, tick) != mute:
+                    break
+                ask = intervals.next_change(names, tick)
             tick += group.group_interval
         return tick
 
@@ -217,16 +223,15 @@ class _QuietPipeline(Pipeline):
         self.note_settled = note_settled
         self._settled: list[tuple[AggregationGroup, str | None]] = []
 
-    def record(self, kind: str, alert: Alert, details: Mapping[str, Any], at: float) -> None:
+    def record_each(self, kind: str, alerts: Iterable[Alert], details: Mapping[str, Any],
+                    at: float) -> None:
         return None
 
     async def flush(self, group: AggregationGroup, options: RouteOptions,
                     now: float) -> FlushResult:
         result = await super().flush(group, options, now)
         # The group lets go of the resolved alerts in delivered_resolved once this returns.
-        gone = result.delivered_resolved
-        if self.note_settled and all(f in gone for f, a in group.alerts.items()
-                                     if a.resolved(now)):
+        if self.note_settled and result.ended <= result.delivered_resolved:
             self._settled.append((group, options.mute_reason))
         return result
 

@@ -3,6 +3,7 @@ month counted from its end, month ends of every length, weekday ranges and locat
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -166,3 +167,55 @@ mute_time_intervals:
         'outside the active time intervals ("business-hours", "empty")')
     with pytest.raises(KeyError):
         intervals.contains("nope", saturday)
+
+
+# --- next_change: the answer holds until then ----------------------------------------
+
+NEXT_CHANGE_CASES = [
+    TimeInterval(times=((540, 1020),), weekdays=((1, 5),), location="Europe/Berlin"),
+    TimeInterval(times=((0, 480), (1320, 1440)), location="America/New_York"),
+    TimeInterval(times=((150, 180),), location="Europe/Berlin"),  # 02:30-03:00
+    TimeInterval(days_of_month=((-1, -1),), location="Australia/Lord_Howe"),
+    TimeInterval(months=((3, 3),), years=((2026, 2026),)),
+    TimeInterval(weekdays=((0, 0), (6, 6))),
+    TimeInterval(times=((61, 62),), location="Asia/Kathmandu"),
+]
+
+
+@pytest.mark.parametrize("item", NEXT_CHANGE_CASES)
+@pytest.mark.parametrize("start", [
+    "2026-03-28T20:00:00+00:00",  # Europe's clocks go forward that night
+    "2026-10-24T20:00:00+00:00",  # and back
+    "2026-03-07T20:00:00+00:00",  # America's go forward
+    "2026-10-03T10:00:00+00:00",  # Lord Howe moves by half an hour
+    "2026-02-27T23:30:00+00:00",  # a month's end
+])
+def test_next_change_says_until_when_the_answer_holds(item: TimeInterval, start: str) -> None:
+    """Minute by minute over three days, the answer never changes before next_change, and
+    it changes at the first minute where next_change is reached, or later (next_change
+    may be early, never late)."""
+    t = datetime.fromisoformat(start).timestamp()
+    end = t + 3 * 86400
+    checks = 0
+    while t < end:
+        until = item.next_change(t)
+        assert until > t
+        inside = item.contains(t)
+        probe = t + 30  # every half minute up to next_change, within the three days
+        while probe < min(until, end):
+            assert item.contains(probe) is inside, (t, probe, until)
+            probe += 30
+        if until == math.inf:
+            break
+        t, checks = until, checks + 1
+    assert checks < 3 * 10  # a few per day, not one per minute
+
+
+def test_next_change_of_named_intervals_is_the_soonest() -> None:
+    intervals = TimeIntervals({"office": [TimeInterval(times=((540, 1020),))],
+                               "weekend": [TimeInterval(weekdays=((0, 0), (6, 6)))]})
+    monday_8am = datetime(2026, 3, 2, 8, 0, tzinfo=UTC).timestamp()
+    assert intervals.next_change(["office", "weekend"], monday_8am) == monday_8am + 3600
+    assert intervals.next_change(["weekend"], monday_8am) == monday_8am + 16 * 3600
+    assert intervals.next_change([], monday_8am) == math.inf
+    assert TimeIntervals({"always": [TimeInterval()]}).next_change(["always"], 0.0) == math.inf
