@@ -61,3 +61,26 @@ def test_memory_follows_the_spread_not_the_count() -> None:
     small, large = size(2 * EXACT_MAX), size(40 * EXACT_MAX)
     assert large < small * 1.5
     assert nearest_rank([3.0, 1.0, 2.0], 0.5) == 2.0
+
+
+def test_batches_answer_as_values_added_one_by_one() -> None:
+    """Past the bound, values reach the sketch in batches of distinct values with their
+    counts: the answers are those of a sketch given every value on its own, also when
+    asked halfway (what is pending is added first) and when more come after."""
+    from ddsketch import DDSketch
+
+    rng = random.Random(4)
+    # Whole minutes mostly (as firing lengths are), some odd values.
+    values = [60.0 * rng.randrange(1, 600) if rng.random() < 0.9 else rng.uniform(1, 9e4)
+              for _ in range(5 * EXACT_MAX + 17)]
+    one_by_one = DDSketch(relative_accuracy=RELATIVE_ACCURACY)
+    got = Quantiles()
+    for i, v in enumerate(values):
+        got.append(v)
+        one_by_one.add(v)
+        if i in (EXACT_MAX + 10, 3 * EXACT_MAX):
+            assert got.quantile(0.5) == one_by_one.get_quantile_value(0.5)
+            assert len(got) == i + 1
+    assert len(got) == len(values)
+    for q in (0.01, 0.5, 0.95, 0.99, 1.0):
+        assert got.quantile(q) == one_by_one.get_quantile_value(q)
