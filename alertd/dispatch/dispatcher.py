@@ -25,13 +25,14 @@ import itertools
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from alertd.alerts.model import Alert
 from alertd.clock import Clock, wait_woken
 from alertd.dispatch.group import AggregationGroup, group_key
 from alertd.dispatch.route import Route
 from alertd.errors import AlertdError
+from alertd.model import Labels
 from alertd.notify.pipeline import Pipeline, RouteOptions
 
 log = logging.getLogger("alertd.dispatch")
@@ -39,6 +40,17 @@ log = logging.getLogger("alertd.dispatch")
 
 TimeMute = Callable[[Route, float], "str | None"]
 Record = Callable[[str, Alert, Mapping[str, Any], float], None]
+
+
+# How many label sets' routes are remembered (a few megabytes); past that, forgotten
+# all at once.
+PLACEMENTS_KEPT = 50_000
+
+
+class _Placement(NamedTuple):
+    route: Route
+    group_id: str
+    group_labels: Labels
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +71,7 @@ class Dispatcher:
         self.notify_resolved_after_mute = notify_resolved_after_mute
         self.groups: dict[str, AggregationGroup] = {}
         self._route_of: dict[str, Route] = {}
+        self._placements: dict[Labels, tuple[_Placement, ...]] = {}
         # (next flush, tie-breaker, group id); an entry whose time is no longer its
         # group's next flush (or whose group is gone) is stale and skipped.
         self._timers: list[tuple[float, int, str]] = []
@@ -98,11 +111,22 @@ class Dispatcher:
                 self._schedule(group)
         self._nudge()
 
+    def _placed(self, labels: Labels) -> tuple[_Placement, ...]:
+        """The routes an alert with `labels` takes, each with its group's id and labels;
+        remembered, as an alert is routed again at every change of its state."""
+        found = self._placements.get(labels)
+        if found is None:
+            if len(self._placements) >= PLACEMENTS_KEPT:
+                self._placements.clear()
+            found = self._placements[labels] = tuple(
+                _Placement(route, group_key(route.id, kept), kept)
+                for route in self.routes.match(labels)
+                for kept in (route.group_labels(labels),))
+        return found
+
     def _route(self, alerts: Iterable[Alert], now: float, *, record: bool = True) -> None:
         for alert in alerts:
-            for route in self.routes.match(alert.labels):
-                labels = route.group_labels(alert.labels)
-                gid = group_key(route.id, labels)
+            for route, gid, labels in self._placed(alert.labels):
                 group = self.groups.get(gid)
                 if group is None:
                     key = group_key(route.key, labels)
@@ -138,6 +162,7 @@ class Dispatcher:
     def _reroute(self, routes: Route, alerts: Iterable[Alert]) -> None:
         old = self.groups
         self.routes = routes
+        self._placements.clear()
         self.groups, self._route_of = {}, {}
         self._route(alerts, self.clock.now())
         # By id, else by Alertmanager's group key: a route inserted before its siblings

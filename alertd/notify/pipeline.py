@@ -62,6 +62,7 @@ class RouteOptions:
 class FlushResult:
     delivered_resolved: set[str] = field(default_factory=set)
     sent: int = 0  # notifications handed to the outbox
+    ended: frozenset[str] = frozenset()  # the group's alerts that had resolved by the flush
 
 
 class Pipeline:
@@ -83,14 +84,24 @@ class Pipeline:
         self._last: dict[tuple[str, str, str], str] = {}
 
     def record(self, kind: str, alert: Alert, details: Mapping[str, Any], at: float) -> None:
-        if kind in _REPEATED:
-            key = (kind, alert.fingerprint, str(details.get("receiver", "")))
-            # "nothing new (last sent 2m ago)" is the same decision as a minute earlier.
-            summary = repr(sorted((k, str(v).split(" (")[0]) for k, v in details.items()))
-            if self._last.get(key) == summary:
-                return
-            self._last[key] = summary
-        self._record(kind, alert, details, at)
+        self.record_each(kind, (alert,), details, at)
+
+    def record_each(self, kind: str, alerts: Iterable[Alert], details: Mapping[str, Any],
+                    at: float) -> None:
+        """One decision taken for each of `alerts` (a flush decides for all its alerts at
+        once): recorded for each, a repeated one only when it changed."""
+        if kind not in _REPEATED:
+            for alert in alerts:
+                self._record(kind, alert, details, at)
+            return
+        receiver = str(details.get("receiver", ""))
+        # "nothing new (last sent 2m ago)" is the same decision as a minute earlier.
+        summary = repr(sorted((k, str(v).split(" (")[0]) for k, v in details.items()))
+        for alert in alerts:
+            key = (kind, alert.fingerprint, receiver)
+            if self._last.get(key) != summary:
+                self._last[key] = summary
+                self._record(kind, alert, details, at)
 
     def forget(self, fingerprints: Iterable[str]) -> None:
         """Alerts that left the store: drop what was remembered about them."""
@@ -99,17 +110,16 @@ class Pipeline:
 
     async def flush(self, group: AggregationGroup, options: RouteOptions,
                     now: float) -> FlushResult:
-        result = FlushResult()
         # Which alerts have ended, worked out once: every stage below asks.
-        ended = {f for f, a in group.alerts.items() if a.resolved(now)}
+        ended = frozenset(f for f, a in group.alerts.items() if a.resolved(now))
         alerts = _in_order(group.alerts, ended)
         # When nothing goes out, the flush still succeeds, as in Alertmanager: resolved
         # alerts are done with and leave the group.
-        result.delivered_resolved = set(ended)
+        result = FlushResult(set(ended), ended=ended)
         if options.mute_reason is not None:
-            for alert in alerts:
-                self.record("muted", alert, {"receiver": options.receiver, "group_key": group.key,
-                                             "reason": options.mute_reason}, now)
+            self.record_each("muted", alerts, {"receiver": options.receiver,
+                                               "group_key": group.key,
+                                               "reason": options.mute_reason}, now)
             return result
         kept, held = self._unmuted(group, alerts, ended, options, now)
         if not kept and not any(a.fingerprint in ended for a in held):
@@ -144,9 +154,8 @@ class Pipeline:
         send, reason = self.needs_update(
             entry, firing, resolved, repeat_interval=group.repeat_interval,
             send_resolved=integration.send_resolved, now=now)
-        for alert in shown:
-            self.record("dedup", alert, {"receiver": nflog_receiver, "group_key": group.key,
-                                         "send": send, "reason": reason}, now)
+        self.record_each("dedup", shown, {"receiver": nflog_receiver, "group_key": group.key,
+                                          "send": send, "reason": reason}, now)
         result.delivered_resolved |= resolved
         if not send:
             return

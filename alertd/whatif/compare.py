@@ -13,6 +13,7 @@ announced earlier: no delay); it is lost when no such page exists.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
@@ -113,7 +114,15 @@ def _overlapping(spans: Sequence[Span], span: Span) -> Span | None:
 
 def _first_page(pages: Sequence[Page], alert: str, span: Span) -> float | None:
     lo, hi = span
-    for p in pages:  # in time order
-        if p.at >= lo and (hi is None or p.at < hi) and alert in p.alerts:
+    # The pages are in time order: those before the span are passed over by bisection.
+    for i in range(bisect.bisect_left(pages, lo, key=_at), len(pages)):
+        p = pages[i]
+        if hi is not None and p.at >= hi:
+            return None
+        if alert in p.alerts:
             return p.at
     return None
+
+
+def _at(page: Page) -> float:
+    return page.at
