@@ -19,11 +19,11 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
+from alertd import yamlfile
 from alertd.config.model import Config
 from alertd.config.types import SECRET_KEYS, describe, load_context
 from alertd.errors import ConfigError
 from alertd.lang.diagnostics import did_you_mean
-from alertd.yamlfile import StrictLoader
 
 __all__ = ["config_problems", "load_config", "parse_config"]
 
@@ -102,7 +102,7 @@ def config_problems(exc: ValidationError) -> list[str]:
 
 def _parse_yaml(text: str, path: str) -> object:
     try:
-        return yaml.load(text, Loader=StrictLoader)
+        return yamlfile.load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else path

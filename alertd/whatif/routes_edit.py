@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import yaml
 
+from alertd import yamlfile
+
 __all__ = ["Value", "add_last_item", "compose", "placeholder_env", "prepend_routes",
            "top_level"]
 
@@ -64,7 +66,7 @@ class _Splice:
 def compose(text: str) -> yaml.MappingNode:
     """The document's top-level mapping, with positions. Raises ValueError."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yamlfile.compose(text)
     except yaml.YAMLError as exc:
         raise ValueError(f"invalid YAML: {exc}") from None
     if not isinstance(root, yaml.MappingNode):
