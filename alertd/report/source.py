@@ -11,6 +11,7 @@ depends on them. A `ReportSource` is what the daemon's routes call; tests give t
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -71,19 +72,29 @@ async def build(history: HistoryRepository, config: Config, rules: Iterable[Rule
     """The report over `history` in its JSON form, with its recommendations (routing
     changes are written against the configuration file at `config_path`, when given)."""
     from alertd.noise import build_report, settings_for
-    from alertd.whatif.recommend import Inputs, recommend
+    from alertd.whatif.recommend import Inputs, Recommender
 
     specs = list(rules)
     infos = rule_infos(specs, config.owners)
     paging = {r.name: r.paging for r in config.receivers}
-    report = await build_report(
-        history, start=query.start, end=query.end, owner=query.owner, rules=infos,
-        owners=config.owners, paging=paging, now=query.now)
     settings = settings_for(start=query.start, end=query.end, owner=query.owner,
                             rules=infos, owners=config.owners, paging=paging)
     inputs = Inputs(history, settings, config, config_path,
                     {spec.name: (spec, interval) for spec, interval in specs})
-    report = replace(report, recommendations=await recommend(inputs, report))
+    recommender = Recommender(inputs)
+    try:
+        # The replays of the rules likely recommended on run while the figures are
+        # counted (on the other cores, in worker processes).
+        guessing = asyncio.create_task(recommender.guess())
+        try:
+            report = await build_report(
+                history, start=query.start, end=query.end, owner=query.owner, rules=infos,
+                owners=config.owners, paging=paging, now=query.now)
+        finally:
+            await guessing
+        report = replace(report, recommendations=await recommender.recommend(report))
+    finally:
+        await recommender.close()
     return dict(report.to_json())
 
 

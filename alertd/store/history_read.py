@@ -257,3 +257,18 @@ async def _drop(pending: asyncio.Future[Rows]) -> None:
     await asyncio.wait([pending])
     if not pending.cancelled():
         pending.exception()  # retrieved: an error of a page nobody reads is no news
+
+
+async def busiest(db: Database, since: float, until: float, kind: str, owner: str | None,
+                  limit: int, purpose: str) -> list[tuple[str, int]]:
+    """The rules (an event's rule, else its alertname) with the most events of `kind` in
+    [since, until) (of `owner`'s alerts, when given), most first, and how many: one
+    statement, counted by the database off the (kind, at) index."""
+    where = "kind = ? AND at >= ? AND at < ?" + (" AND owner = ?" if owner is not None else "")
+    sql = (f"SELECT COALESCE(rule, alertname) AS name, COUNT(DISTINCT at) AS n FROM alert_history "
+           f"WHERE {where} GROUP BY name ORDER BY n DESC, name LIMIT ?")
+    parameters = [kind, since, until, *([owner] if owner is not None else []), limit]
+    if db.dialect == "postgresql":
+        sql = _numbered(sql)
+    async with _fetcher(db, purpose) as fetch:
+        return [(str(name), int(n)) for name, n in await fetch(sql, parameters)]

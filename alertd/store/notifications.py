@@ -47,6 +47,7 @@ from alertd.store.history_read import (
     SCAN_COLUMNS,
     HistoryRow,
     Wanted,
+    busiest,
     by_voter,
     pages,
 )
@@ -258,6 +259,12 @@ class HistoryRepository:
         async with contextlib.aclosing(read) as rows:
             async for page in rows:
                 yield self._rows(page)
+
+    async def busiest_rules(self, since: float, until: float, *, kind: str = "delivery",
+                            owner: str | None = None, limit: int = 10) -> list[tuple[str, int]]:
+        """The rules with the most events of `kind` in [since, until), and how many
+        (history_read.busiest)."""
+        return await busiest(self._db, since, until, kind, owner, limit, "count history")
 
     async def feedback_by_voter(self, since: float, until: float
                                 ) -> AsyncIterator[Iterator[HistoryRow]]:

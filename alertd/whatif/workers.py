@@ -3,9 +3,12 @@
 A rule's replays are all computation: over a busy quarter, a second or two per rule, for
 up to ten rules. Off the event loop, one thread takes the rules one after another; with
 more than one core and enough to replay, worker processes take them side by side, one
-per core, up to one per rule. Workers come from a fork server (a fresh interpreter with
-the worker's module imported, forked for each worker), never from forking a daemon that
-runs threads.
+per core. Workers come from a fork server (a fresh interpreter with the worker's module
+imported, forked for each worker), never from forking a daemon that runs threads.
+
+Jobs are handed over one at a time, as soon as each is known (the recommendations start
+the replays of the rules they guess while the report's figures are still being counted),
+and one not yet begun can be called off.
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ import asyncio
 import copyreg
 import logging
 import multiprocessing
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from alertd.cores import usable_cores
 
@@ -52,39 +55,77 @@ def read_only(mapping: dict[Any, Any]) -> MappingProxyType[Any, Any]:
 copyreg.pickle(MappingProxyType, _proxy)
 
 
-async def run_all(jobs: Sequence[J], work: Callable[[J], R],
-                  weight: Callable[[J], int]) -> list[R | BaseException]:
-    """`work` of each job (a module-level function: workers import it by name), in
-    order; an exception a job raised in its place."""
+def parallel(weight: int) -> int:
+    """How many worker processes work of this weight deserves (0: the thread)."""
     cores = _cores()
-    if cores < 2 or len(jobs) < 2 or sum(weight(j) for j in jobs) < PARALLEL_MIN_WEIGHT:
-        return [await _in_thread(work, job) for job in jobs]
-    try:
-        results = await _in_workers(jobs, work, min(cores, len(jobs)))
-    except OSError as exc:  # no worker could start (no /dev/shm, say): the thread then
-        log.warning("replaying in one thread: worker processes cannot start: %s", exc)
-        results = [BrokenProcessPool(str(exc))] * len(jobs)
-    # A job whose worker died (killed, out of memory) is done again here, in the thread.
-    return [await _in_thread(work, job) if isinstance(result, BrokenProcessPool) else result
-            for job, result in zip(jobs, results, strict=True)]
+    return cores if cores >= 2 and weight >= PARALLEL_MIN_WEIGHT else 0
 
 
-async def _in_workers(jobs: Sequence[J], work: Callable[[J], R],
-                      count: int) -> list[R | BaseException]:
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([work.__module__])
-    pool = ProcessPoolExecutor(count, mp_context=context)
-    try:
-        loop = asyncio.get_running_loop()
-        return list(await asyncio.gather(
-            *(loop.run_in_executor(pool, work, job) for job in jobs),
-            return_exceptions=True))
-    finally:
-        await asyncio.to_thread(pool.shutdown)
+class Workers(Generic[J, R]):
+    """`work` (a module-level function: workers import it by name) done for each job
+    handed over, in worker processes (`processes` of them) or, with none, in one thread.
+    Close it when done: what has not begun is called off."""
 
+    def __init__(self, work: Callable[[J], R], processes: int) -> None:
+        self.work = work
+        self.processes = processes
+        self._pool: Executor | None = None
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="alertd-whatif")
+        self._pending: set[asyncio.Future[R]] = set()
 
-async def _in_thread(work: Callable[[J], R], job: J) -> R | BaseException:
-    try:
-        return await asyncio.to_thread(work, job)
-    except Exception as exc:
-        return exc
+    async def submit(self, job: J) -> asyncio.Future[R]:
+        """The job handed over; its result to await with `result`."""
+        pool = await self._executor()
+        try:
+            # From a thread: handing the first job to a new pool starts its processes.
+            future = await asyncio.to_thread(pool.submit, self.work, job)
+        except (BrokenProcessPool, OSError) as exc:
+            if pool is self._thread:
+                raise
+            # The processes could not start, or one died: the thread takes the rest.
+            log.warning("replaying in one thread: worker processes cannot start: %s", exc)
+            self._pool = self._thread
+            future = self._thread.submit(self.work, job)
+        wrapped = asyncio.wrap_future(future)
+        self._pending.add(wrapped)
+        wrapped.add_done_callback(self._pending.discard)
+        return wrapped
+
+    async def result(self, job: J, future: asyncio.Future[R]) -> R | BaseException:
+        """What the job came to: its result, or the exception it raised. A job whose
+        worker died (killed, out of memory) is done again, in the thread."""
+        try:
+            return await future
+        except BrokenProcessPool:
+            return await self._in_thread(job)
+        except Exception as exc:
+            return exc
+
+    async def close(self) -> None:
+        for future in list(self._pending):
+            future.cancel()
+        pools = {self._thread, *([self._pool] if self._pool is not None else [])}
+        for pool in pools:
+            await asyncio.to_thread(pool.shutdown, cancel_futures=True)
+
+    async def _executor(self) -> Executor:
+        if self._pool is None:
+            self._pool = self._thread
+            if self.processes:
+                try:
+                    self._pool = await asyncio.to_thread(self._processes)
+                except OSError as exc:  # no /dev/shm, say: the thread then
+                    log.warning("replaying in one thread: worker processes cannot start: "
+                                "%s", exc)
+        return self._pool
+
+    def _processes(self) -> Executor:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([self.work.__module__])
+        return ProcessPoolExecutor(self.processes, mp_context=context)
+
+    async def _in_thread(self, job: J) -> R | BaseException:
+        try:
+            return await asyncio.wrap_future(self._thread.submit(self.work, job))
+        except Exception as exc:
+            return exc

@@ -3,7 +3,7 @@ answers worked out by hand there."""
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
@@ -99,8 +99,11 @@ async def test_without_workers_the_thread_replays_them(
     assert await recommendations(tmp_path) == recs
     assert "worker processes cannot start" in caplog.text
 
-    async def died(jobs: list[Any], work: Any, count: int) -> list[Any]:
-        return [BrokenProcessPool("a worker was killed")] * len(jobs)
+    class Died(Executor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+            future: Future[Any] = Future()
+            future.set_exception(BrokenProcessPool("a worker was killed"))
+            return future
 
-    monkeypatch.setattr(workers, "_in_workers", died)
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", lambda count, **kwargs: Died())
     assert await recommendations(tmp_path) == recs
