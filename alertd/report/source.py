@@ -72,7 +72,8 @@ async def build(history: HistoryRepository, config: Config, rules: Iterable[Rule
     """The report over `history` in its JSON form, with its recommendations (routing
     changes are written against the configuration file at `config_path`, when given)."""
     from alertd.noise import build_report, settings_for
-    from alertd.whatif.recommend import Inputs, Recommender
+    from alertd.whatif.judge import Inputs
+    from alertd.whatif.recommend import Recommender
 
     specs = list(rules)
     infos = rule_infos(specs, config.owners)

@@ -208,12 +208,11 @@ def _voter_key(dialect: str) -> tuple[str, str, str]:
     """SQL for whose verdict on which page a feedback event is, as
     alertd.noise.verdicts.verdict_key says (compared as text): (person, Slack channel,
     message ts), or (person, fingerprint, group key) for feedback naming no message."""
-    if dialect == "postgresql":
-        def field(name: str) -> str:
-            return f"COALESCE((details::jsonb) ->> '{name}', '')"
-    else:
-        def field(name: str) -> str:
-            return f"COALESCE(CAST(json_extract(details, '$.{name}') AS TEXT), '')"
+    json_field = _json_field(dialect)
+
+    def field(name: str) -> str:
+        return f"COALESCE({json_field(name)}, '')"
+
     paged = f"({field('channel')} <> '' AND {field('ts')} <> '')"
     return (field("by"), f"CASE WHEN {paged} THEN {field('channel')} ELSE fingerprint END",
             f"CASE WHEN {paged} THEN {field('ts')} ELSE {field('group_key')} END")
@@ -259,16 +258,36 @@ async def _drop(pending: asyncio.Future[Rows]) -> None:
         pending.exception()  # retrieved: an error of a page nobody reads is no news
 
 
-async def busiest(db: Database, since: float, until: float, kind: str, owner: str | None,
-                  limit: int, purpose: str) -> list[tuple[str, int]]:
-    """The rules (an event's rule, else its alertname) with the most events of `kind` in
-    [since, until) (of `owner`'s alerts, when given), most first, and how many: one
-    statement, counted by the database off the (kind, at) index."""
-    where = "kind = ? AND at >= ? AND at < ?" + (" AND owner = ?" if owner is not None else "")
-    sql = (f"SELECT COALESCE(rule, alertname) AS name, COUNT(DISTINCT at) AS n FROM alert_history "
-           f"WHERE {where} GROUP BY name ORDER BY n DESC, name LIMIT ?")
-    parameters = [kind, since, until, *([owner] if owner is not None else []), limit]
+async def paged(db: Database, since: float, until: float, owner: str | None,
+                quiet: Sequence[str], limit: int, purpose: str) -> list[tuple[str, int]]:
+    """The rules (an event's rule, else its alertname) with the most pages in [since,
+    until) (of `owner`'s alerts, when given), most first, and how many: notifications
+    delivered to Slack or PagerDuty through a receiver not among `quiet`, counted once
+    per delivery id (alertd.noise.pages), whether or not they carried a firing alert.
+    One statement: the database counts off the (kind, at) index."""
+    field = _json_field(db.dialect)
+    where = ["kind = 'delivery'", "at >= ?", "at < ?", f"{field('outcome')} = 'ok'",
+             f"{field('integration')} IN ('slack', 'pagerduty')"]
+    parameters: list[Any] = [since, until]
+    if owner is not None:
+        where.append("owner = ?")
+        parameters.append(owner)
+    if quiet:
+        where.append(f"{field('receiver')} NOT IN ({', '.join('?' * len(quiet))})")
+        parameters += quiet
+    page = f"COALESCE({field('delivery')}, {field('receiver')} || {field('group_key')} || " \
+           f"CAST(at AS TEXT))"
+    sql = (f"SELECT COALESCE(rule, alertname) AS name, COUNT(DISTINCT {page}) AS n "
+           f"FROM alert_history WHERE {' AND '.join(where)} "
+           "GROUP BY name ORDER BY n DESC, name LIMIT ?")
     if db.dialect == "postgresql":
         sql = _numbered(sql)
     async with _fetcher(db, purpose) as fetch:
-        return [(str(name), int(n)) for name, n in await fetch(sql, parameters)]
+        return [(str(name), int(n)) for name, n in await fetch(sql, [*parameters, limit])]
+
+
+def _json_field(dialect: str) -> Callable[[str], str]:
+    """SQL for a text field of an event's details."""
+    if dialect == "postgresql":
+        return lambda name: f"((details::jsonb) ->> '{name}')"
+    return lambda name: f"CAST(json_extract(details, '$.{name}') AS TEXT)"

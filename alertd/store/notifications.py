@@ -47,8 +47,8 @@ from alertd.store.history_read import (
     SCAN_COLUMNS,
     HistoryRow,
     Wanted,
-    busiest,
     by_voter,
+    paged,
     pages,
 )
 
@@ -260,11 +260,11 @@ class HistoryRepository:
             async for page in rows:
                 yield self._rows(page)
 
-    async def busiest_rules(self, since: float, until: float, *, kind: str = "delivery",
-                            owner: str | None = None, limit: int = 10) -> list[tuple[str, int]]:
-        """The rules with the most events of `kind` in [since, until), and how many
-        (history_read.busiest)."""
-        return await busiest(self._db, since, until, kind, owner, limit, "count history")
+    async def paged_rules(self, since: float, until: float, *, owner: str | None = None,
+                          quiet: Sequence[str] = (), limit: int = 10) -> list[tuple[str, int]]:
+        """The rules with the most pages in [since, until), and how many
+        (history_read.paged)."""
+        return await paged(self._db, since, until, owner, quiet, limit, "count pages")
 
     async def feedback_by_voter(self, since: float, until: float
                                 ) -> AsyncIterator[Iterator[HistoryRow]]:

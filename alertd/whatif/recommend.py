@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
 
@@ -50,12 +50,12 @@ RULE_KINDS = ("transition", "delivery", "ack", "feedback", "silenced")
 
 
 @runtime_checkable
-class BusiestRules(Protocol):
-    """A history that counts (alertd.store.notifications.HistoryRepository)."""
+class PagedRules(Protocol):
+    """A history that counts pages (alertd.store.notifications.HistoryRepository)."""
 
-    async def busiest_rules(self, since: float, until: float, *, kind: str = "delivery",
-                            owner: str | None = None,
-                            limit: int = 10) -> list[tuple[str, int]]: ...
+    async def paged_rules(self, since: float, until: float, *, owner: str | None = None,
+                          quiet: Sequence[str] = (),
+                          limit: int = 10) -> list[tuple[str, int]]: ...
 
 
 async def recommend(inputs: Inputs, report: Report) -> tuple[dict[str, Any], ...]:
@@ -75,8 +75,8 @@ class _Started:
 
 class Recommender:
     """The recommendations of a report, whose replays can start before the report's figures
-    are known: `guess` starts those of the rules that sent most notifications (the
-    store counts them in a moment), which are most often the rules recommended on; then
+    are known: `guess` starts those of the rules that paged most (the store counts
+    them in a moment), which are most often the rules recommended on; then
     `recommend` keeps the replays of the rules the figures chose (each done for the rule's
     own owner and figures, else done again), calls off the others, and starts the rest.
     The recommendations are the same either way; only their time differs."""
@@ -88,15 +88,16 @@ class Recommender:
         self._silences: list[HistoryEvent] | None = None
 
     async def guess(self) -> None:
-        """Start the replays of the rules most likely recommended on; a history that
-        cannot count (or fails to) starts none."""
-        if not isinstance(self.inputs.history, BusiestRules):
+        """Start the replays of the rules most likely recommended on (those that paged
+        most); a history that cannot count (or fails to) starts none."""
+        if not isinstance(self.inputs.history, PagedRules):
             return
         s = self.inputs.settings
+        quiet = [name for name, paging in s.paging.items() if not paging]
         try:
-            busiest = await self.inputs.history.busiest_rules(
-                s.start, s.end, owner=s.owner, limit=MAX_RULES + GUESSED_MORE)
-            rules = [(name, n) for name, n in busiest if name in self.inputs.rules]
+            paged = await self.inputs.history.paged_rules(
+                s.start, s.end, owner=s.owner, quiet=quiet, limit=MAX_RULES + GUESSED_MORE)
+            rules = [(name, n) for name, n in paged if name in self.inputs.rules]
             pool = self._open(workers.parallel(sum(n for _, n in rules)))
             for name, _ in rules:
                 job = await self._job(name, None)

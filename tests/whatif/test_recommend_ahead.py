@@ -5,7 +5,7 @@ replays are used when its figures are those the report found, done again when no
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from tests.whatif.scenario import InMemoryHistory, history, write_files
 
 
 class Counting(InMemoryHistory):
-    """A history that answers `busiest_rules` with the rules given, as a store would."""
+    """A history that answers `paged_rules` with the rules given, as a store would."""
 
     def __init__(self, events: Iterable[HistoryEvent], busiest: list[tuple[str, int]],
                  fails: bool = False) -> None:
@@ -29,9 +29,9 @@ class Counting(InMemoryHistory):
         self.busiest = busiest
         self.fails = fails
 
-    async def busiest_rules(self, since: float, until: float, *, kind: str = "delivery",
-                            owner: str | None = None,
-                            limit: int = 10) -> list[tuple[str, int]]:
+    async def paged_rules(self, since: float, until: float, *, owner: str | None = None,
+                          quiet: Sequence[str] = (),
+                          limit: int = 10) -> list[tuple[str, int]]:
         if self.fails:
             raise recommend.AlertdError("database is locked")
         return self.busiest[:limit]
