@@ -60,6 +60,22 @@ class Tally:
     eval_errors: int = 0
     nodata_s: float = 0.0
 
+    def add(self, other: Tally) -> None:
+        """Count `other`'s counts in too (as if everything it counted had been counted
+        here)."""
+        for name in _SUMMED:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.bands.update(other.bands)
+        self.ackers.update(other.ackers)
+        self.reasons.update(other.reasons)
+        self.durations.extend(other.durations)
+        self.ack_waits.extend(other.ack_waits)
+
+
+_SUMMED = ("pages", "firings", "firing_s", "over_7d", "self_resolved", "self_judged",
+           "cycles", "flapping", "acked", "useful", "noise", "silenced_s", "actioned",
+           "eval_errors", "nodata_s")
+
 
 class Tallies:
     """A tally per (period, scope), made when first counted in."""

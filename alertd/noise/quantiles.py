@@ -73,6 +73,19 @@ class Quantiles:
             self._sketch.add(value, count)
         self._pending = array("d")
 
+    def extend(self, other: Quantiles) -> None:
+        """`other`'s values added, as if appended here one by one."""
+        for value in other._exact:
+            self.append(value)
+        if other._sketch is not None:
+            if self._sketch is None:  # keeping its own exactly would take a sketch too
+                self._sketch = DDSketch(relative_accuracy=RELATIVE_ACCURACY)
+                self._exact, self._pending = array("d"), self._exact
+            self._sketch.merge(other._sketch)
+            self._pending.extend(other._pending)
+            if len(self._pending) >= BATCH:
+                self._add_pending()
+
     @property
     def exact(self) -> bool:
         """Whether answers are exact (no more than EXACT_MAX values came)."""

@@ -10,8 +10,10 @@ Events before the previous period (the warm-up) only set up state: which alerts 
 already firing, which silences were active, which rules had fired in the last 90 days.
 
 A report reads a million events, so the paths every event takes are kept short: the
-period bounds and the three tallies an alert counts in (total, rule, owner) are looked up
-once, not per event, and the flap detector's answers are remembered (timeline.Follower).
+period bounds are looked up once, not per event; an alert counts in one tally, its rule
+and owner's, which counts in the three it stands for (everything, the rule, the owner)
+once the period is over; and the flap detector's answers are remembered
+(timeline.Follower).
 """
 
 from __future__ import annotations
@@ -92,8 +94,8 @@ class Aggregator:
         self._shortest_step = min([DEFAULT_STEP, *(r.interval for r in settings.rules
                                                    if r.interval)])
         self._owners: dict[str, str | None] = {}  # rule -> its owner in the configuration
-        # (period, rule, owner) -> the tallies of everything, the rule and the owner
-        self._scoped: dict[tuple[int, str, str | None], tuple[Tally, Tally, Tally]] = {}
+        # (period, rule, owner) -> its tally (see _tallies)
+        self._cells: dict[tuple[int, str, str | None], tuple[Tally]] = {}
         self._recent_from = settings.end - NEVER_FIRED_WINDOW
         self._previous_start = settings.previous_start
         self._bounds = tuple((p, *settings.bounds(p)) for p in PERIODS)
@@ -156,6 +158,7 @@ class Aggregator:
             if state == NODATA:
                 self._add_nodata(rule, owner, since, s.end)
         self.verdicts.close()
+        self._fold()
 
     def _rule_owner(self, rule: str) -> str | None:
         """The owner of an event that names none: its rule's, if configured."""
@@ -170,16 +173,23 @@ class Aggregator:
     def _tally(self, period: int, scope: Scope) -> Tally:
         return self.tallies(period, scope)
 
-    def _tallies(self, period: int, rule: str, owner: str | None) -> tuple[Tally, Tally, Tally]:
-        """The tallies something about one alert counts in: everything, its rule, its
-        owner (`scopes`)."""
+    def _tallies(self, period: int, rule: str, owner: str | None) -> tuple[Tally]:
+        """The tally something about one alert (or a page of one rule and owner) counts
+        in: that of its rule and owner, which counts in everything, its rule and its
+        owner (`scopes`) once the period is over (`_fold`): one tally to count in per
+        event rather than three."""
         key = (period, rule, owner)
-        found = self._scoped.get(key)
+        found = self._cells.get(key)
         if found is None:
-            total, of_rule, of_owner = (self.tallies(period, scope)
-                                        for scope in scopes(rule, owner))
-            found = self._scoped[key] = (total, of_rule, of_owner)
+            found = self._cells[key] = (Tally(),)
         return found
+
+    def _fold(self) -> None:
+        """Each rule and owner's tally counted into everything, its rule and its owner."""
+        for (period, rule, owner), (cell,) in self._cells.items():
+            for scope in scopes(rule, owner):
+                self.tallies(period, scope).add(cell)
+        self._cells.clear()
 
     def _advance(self, at: float) -> None:
         start = self.settings.start

@@ -43,7 +43,7 @@ log = logging.getLogger("alertd.whatif")
 MAX_RULES = 10
 # How many more rules than MAX_RULES are guessed (those the figures do not choose are
 # called off before they begin, most often).
-GUESSED_MORE = 5
+GUESSED_MORE = 0
 MIN_PAGES = 3
 RARELY_ACTED = 0.5
 RULE_KINDS = ("transition", "delivery", "ack", "feedback", "silenced")

@@ -84,3 +84,19 @@ def test_batches_answer_as_values_added_one_by_one() -> None:
     assert len(got) == len(values)
     for q in (0.01, 0.5, 0.95, 0.99, 1.0):
         assert got.quantile(q) == one_by_one.get_quantile_value(q)
+
+
+@pytest.mark.parametrize("sizes", [(10, 20), (EXACT_MAX, 5), (3 * EXACT_MAX, 7),
+                                   (7, 3 * EXACT_MAX), (2 * EXACT_MAX, 2 * EXACT_MAX + 3)])
+def test_extended_answers_as_appended_one_by_one(sizes: tuple[int, int]) -> None:
+    """A rule and owner's values counted into everything's (alertd.noise.stats folds
+    them so): the same answers as if every value had been appended there."""
+    rng = random.Random(sum(sizes))
+    first, second = ([60.0 * rng.randrange(1, 900) for _ in range(n)] for n in sizes)
+    one_by_one, folded, other = Quantiles(), filled(first), filled(second)
+    for v in first + second:
+        one_by_one.append(v)
+    folded.extend(other)
+    assert len(folded) == len(one_by_one) and folded.exact == one_by_one.exact
+    for q in (0.01, 0.5, 0.95, 1.0):
+        assert folded.quantile(q) == one_by_one.quantile(q)
