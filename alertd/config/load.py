@@ -21,7 +21,7 @@ from pydantic_core import ErrorDetails
 
 from alertd import yamlfile
 from alertd.config.model import Config
-from alertd.config.types import SECRET_KEYS, describe, load_context
+from alertd.config.types import SECRET_KEYS, ValueChecks, describe, load_context
 from alertd.errors import ConfigError
 from alertd.lang.diagnostics import did_you_mean
 
@@ -52,11 +52,13 @@ _BOUNDS = {
 }
 
 
-def load_config(path: str | None, env: Mapping[str, str] | None = None) -> Config:
+def load_config(path: str | None, env: Mapping[str, str] | None = None, *,
+                checks: ValueChecks | None = None) -> Config:
     """The configuration in the file at `path`, or every default when `path` is None.
 
-    `${NAME}` secrets are read from `env` (default: the process environment). Raises
-    ConfigError whose message lists every problem, one per line.
+    `${NAME}` secrets are read from `env` (default: the process environment); values
+    that need code this package does not import are checked with `checks` when given.
+    Raises ConfigError whose message lists every problem, one per line.
     """
     if path is None:
         return Config()
@@ -66,11 +68,12 @@ def load_config(path: str | None, env: Mapping[str, str] | None = None) -> Confi
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ConfigError(f"{path}: cannot read the file: {reason}") from None
-    return parse_config(text, path, env=env)
+    return parse_config(text, path, env=env, checks=checks)
 
 
 def parse_config(text: str, path: str = "alertd.yml", *,
-                 env: Mapping[str, str] | None = None) -> Config:
+                 env: Mapping[str, str] | None = None,
+                 checks: ValueChecks | None = None) -> Config:
     """The configuration in `text`, read from `path`: relative paths in it are relative to
     the directory of `path`, and messages name `path`."""
     data = _parse_yaml(text, path)
@@ -79,7 +82,7 @@ def parse_config(text: str, path: str = "alertd.yml", *,
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys, got {describe(data)}")
     context = load_context(os.path.dirname(os.path.abspath(path)),
-                           os.environ if env is None else env)
+                           os.environ if env is None else env, checks)
     try:
         return Config.model_validate(data, context=context)
     except ValidationError as exc:

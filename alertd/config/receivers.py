@@ -1,14 +1,15 @@
 """`receivers` and `global`: Slack, PagerDuty and webhook configs as Alertmanager 0.25
 reads them, alertd's MQTT configs, and the defaults `global` gives them.
 
-The message fields are templates; they are checked against the template language by
-`alertd.templates.config`, once the configuration is loaded (this package runs none of
-the receivers' code).
+The message fields are templates, MQTT topics too, and webhook signing secrets have a
+format of their own: they are checked with the ValueChecks the loader is handed
+(alertd.templates.config hands in the receivers' own), so that this package runs none of
+the receivers' code.
 """
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from alertd.config.amtypes import AMDuration, HttpURL, SecretURL, Unsupported, unsupported
 from alertd.config.http import HTTPConfig
@@ -21,6 +22,7 @@ from alertd.config.types import (
     exactly_one,
     raise_problems,
     split_url,
+    value_checks,
 )
 
 __all__ = [
@@ -158,6 +160,11 @@ class SlackConfig(Model):
     mrkdwn_in: list[str] = []
     actions: list[SlackAction] = []
 
+    @field_validator("title", "text")
+    @classmethod
+    def _check_template(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _template(value, str(info.field_name), info)
+
     @model_validator(mode="after")
     def _check(self) -> SlackConfig:
         raise_problems(at_most_one(self, "api_url"))
@@ -168,6 +175,17 @@ class SlackConfig(Model):
         """Whether a Slack URL or bot token is given here (else `global` must give one)."""
         return any(v is not None for v in (self.api_url, self.api_url_file, self.app_token,
                                            self.app_token_file))
+
+
+def _template(value: str | None, key: str, info: ValidationInfo) -> str | None:
+    """A receiver template must compile (Jinja2); Go templates are let through, ignored."""
+    checks = value_checks(info)
+    if checks is not None and value is not None:
+        try:
+            checks.template(key, value)
+        except ValueError as exc:
+            raise ValueError(str(exc).removeprefix(f"{key}: ")) from None
+    return value
 
 
 class PagerdutyImage(Model):
@@ -206,6 +224,12 @@ class PagerdutyConfig(Model):
     group: str | None = None
     timeout: AMDuration = 10.0
 
+    @field_validator("description", "client", "client_url", "source", "severity", "class_",
+                     "component", "group")
+    @classmethod
+    def _check_template(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _template(value, str(info.field_name).rstrip("_"), info)
+
     @model_validator(mode="after")
     def _check(self) -> PagerdutyConfig:
         keys = (self.routing_key, self.routing_key_file, self.service_key, self.service_key_file)
@@ -229,6 +253,20 @@ class WebhookConfig(Model):
     # than one while rotating).
     signing_secrets: list[Secret] = []
     signing_secret_files: list[SecretFile] = []
+
+    @field_validator("signing_secrets")
+    @classmethod
+    def _check_signing_secrets(cls, value: list[SecretStr],
+                               info: ValidationInfo) -> list[SecretStr]:
+        checks = value_checks(info)
+        if checks is None:
+            return value
+        for i, secret in enumerate(value):
+            try:
+                checks.signing_secret(secret.get_secret_value())
+            except ValueError as exc:
+                raise ValueError(f"signing_secrets[{i}]: {exc}") from None
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> WebhookConfig:
@@ -256,6 +294,14 @@ class MqttReceiverConfig(Model):
     def _check_url(cls, value: str) -> str:
         # As the MQTT source's url: the same parsing, the same messages.
         split_url(value, ("mqtt", "mqtts"), "mqtt://host:1883 or mqtts://host:8883")
+        return value
+
+    @field_validator("topic")
+    @classmethod
+    def _check_topic(cls, value: str, info: ValidationInfo) -> str:
+        checks = value_checks(info)
+        if checks is not None:
+            checks.topic(value)
         return value
 
     @model_validator(mode="after")

@@ -17,7 +17,7 @@ import re
 import ssl
 import zoneinfo
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 from urllib.parse import SplitResult, urlsplit
 
 from pydantic import (
@@ -50,9 +50,30 @@ _SIZE_UNITS = {
 }
 
 
-def load_context(base_dir: str | None, env: Mapping[str, str]) -> dict[str, Any]:
+class ValueChecks(Protocol):
+    """Checks of values that need code alertd.config does not import: the receivers'
+    message templates, MQTT topic templates and webhook signing secrets. Whoever loads a
+    configuration hands them in through the validation context (alertd.templates.config
+    does), so that their problems are reported with every other one; each raises
+    ValueError with what is wrong."""
+
+    def template(self, key: str, text: str) -> None: ...
+
+    def topic(self, text: str) -> None: ...
+
+    def signing_secret(self, text: str) -> None: ...
+
+
+def load_context(base_dir: str | None, env: Mapping[str, str],
+                 checks: ValueChecks | None = None) -> dict[str, Any]:
     """The validation context for values read from a file (see the module docstring)."""
-    return {"from_text": True, "base_dir": base_dir, "env": env}
+    return {"from_text": True, "base_dir": base_dir, "env": env, "checks": checks}
+
+
+def value_checks(info: ValidationInfo) -> ValueChecks | None:
+    """The checks handed in with the validation context, if any."""
+    checks: ValueChecks | None = validation_context(info).get("checks")
+    return checks
 
 
 def describe(value: object, *, secret: bool = False) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from alertd.config import route as routing
+from alertd.config import route as config_route
 from alertd.model import LabelMatcher, Labels
 
 __all__ = ["InhibitRule", "Inhibition", "InhibitionIndex", "Inhibitor", "WithGenerated"]
@@ -38,7 +38,7 @@ class InhibitRule:
     shared: frozenset[str] | None = None
 
     @classmethod
-    def from_config(cls, config: routing.InhibitRule, index: int = 0) -> InhibitRule:
+    def from_config(cls, config: config_route.InhibitRule, index: int = 0) -> InhibitRule:
         return cls(tuple(config.compiled_source()), tuple(config.compiled_target()),
                    tuple(config.equal), index)
 
@@ -75,7 +75,7 @@ class Inhibition:
 class Inhibitor:
     """The inhibition rules of a config (and any generated ones)."""
 
-    def __init__(self, rules: Iterable[routing.InhibitRule | InhibitRule]) -> None:
+    def __init__(self, rules: Iterable[config_route.InhibitRule | InhibitRule]) -> None:
         self.rules: tuple[InhibitRule, ...] = tuple(
             rule if isinstance(rule, InhibitRule) else InhibitRule.from_config(rule, i)
             for i, rule in enumerate(rules))

@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from alertd.config import route as routing
+from alertd.config import route as config_route
 from alertd.config.matchers import format_matcher
 from alertd.lang.durations import format_duration
 from alertd.model import LabelMatcher, Labels
@@ -50,7 +50,7 @@ class Route:
     notify_resolved_after_mute: bool = False
 
     @classmethod
-    def from_config(cls, config: routing.Route) -> Route:
+    def from_config(cls, config: config_route.Route) -> Route:
         """The tree whose root is `config` (a checked config: the root has a receiver)."""
         return _compile(config, None, "route", None)
 
@@ -142,7 +142,7 @@ class Route:
         return found
 
 
-def _compile(config: routing.Route, parent: Route | None, path: str,
+def _compile(config: config_route.Route, parent: Route | None, path: str,
              position: int | None) -> Route:
     matchers = tuple(config.compiled_matchers())
     text = "{" + ",".join(format_matcher(m) for m in matchers) + "}"
@@ -154,11 +154,11 @@ def _compile(config: routing.Route, parent: Route | None, path: str,
         continue_=config.continue_,
         receiver=config.receiver or (parent.receiver if parent is not None else ""),
         group_by=_group_by(config.group_by, parent),
-        group_wait=_timer(config.group_wait, parent, "group_wait", routing.DEFAULT_GROUP_WAIT),
+        group_wait=_timer(config.group_wait, parent, "group_wait", config_route.DEFAULT_GROUP_WAIT),
         group_interval=_timer(config.group_interval, parent, "group_interval",
-                              routing.DEFAULT_GROUP_INTERVAL),
+                              config_route.DEFAULT_GROUP_INTERVAL),
         repeat_interval=_timer(config.repeat_interval, parent, "repeat_interval",
-                               routing.DEFAULT_REPEAT_INTERVAL),
+                               config_route.DEFAULT_REPEAT_INTERVAL),
         mute_time_intervals=tuple(config.mute_time_intervals),
         active_time_intervals=tuple(config.active_time_intervals),
         key=key,

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from alertd.config import time_intervals as routing
+from alertd.config.time_intervals import NamedTimeInterval, TimeIntervalSpec
 
 __all__ = ["TimeInterval", "TimeIntervals"]
 
@@ -35,7 +35,7 @@ class TimeInterval:
     location: str | None = None  # an IANA zone name, "UTC" or "Local"; None is UTC
 
     @classmethod
-    def from_spec(cls, spec: routing.TimeIntervalSpec) -> TimeInterval:
+    def from_spec(cls, spec: TimeIntervalSpec) -> TimeInterval:
         def ranges(items: Sequence[tuple[int, int]] | None) -> Ranges | None:
             return None if items is None else tuple(items)
 
@@ -130,8 +130,8 @@ class TimeIntervals:
         self._named = {name: tuple(items) for name, items in named.items()}
 
     @classmethod
-    def from_config(cls, time_intervals: Iterable[routing.NamedTimeInterval],
-                    mute_time_intervals: Iterable[routing.NamedTimeInterval] = ()
+    def from_config(cls, time_intervals: Iterable[NamedTimeInterval],
+                    mute_time_intervals: Iterable[NamedTimeInterval] = ()
                     ) -> TimeIntervals:
         named: dict[str, list[TimeInterval]] = {}
         for item in [*time_intervals, *mute_time_intervals]:

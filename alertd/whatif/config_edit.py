@@ -19,7 +19,7 @@ from typing import Literal, TypeVar
 
 import yaml
 
-from alertd.config import matchers as routing
+from alertd.config.matchers import format_matcher
 from alertd.config.model import Config
 from alertd.dispatch.route import GroupBy, Route
 from alertd.dispatch.timeintervals import TimeIntervals
@@ -132,7 +132,7 @@ def _route_value(rule: str, options: RouteOptions, inherited: bool) -> dict[str,
     """A route taking the alerts of `rule`. Every option they get is written out, so that a
     later change to a parent route does not change it; `notify_resolved_after_mute`, which
     Alertmanager does not know, only when it differs from what the route would inherit."""
-    matcher = routing.format_matcher(LabelMatcher("alertname", "=", rule))
+    matcher = format_matcher(LabelMatcher("alertname", "=", rule))
     route: dict[str, Value] = {"matchers": [matcher], "receiver": options.receiver}
     if options.continue_:
         route["continue"] = True

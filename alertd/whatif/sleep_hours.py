@@ -9,8 +9,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from alertd.config import time_intervals as routing
 from alertd.config.model import Config
+from alertd.config.time_intervals import NamedTimeInterval
 from alertd.dispatch.route import Route
 from alertd.dispatch.timeintervals import TimeInterval, TimeIntervals
 from alertd.whatif.edit import cannot
@@ -67,7 +67,7 @@ def interval(name: str, hours: Window, zone: str | None) -> dict[str, Value]:
 
 def already_defined(config: Config, value: dict[str, Value], path: str, what: str) -> bool:
     """Whether the config already defines this interval; raises if another has its name."""
-    wanted = routing.NamedTimeInterval.model_validate(value)
+    wanted = NamedTimeInterval.model_validate(value)
     for named in (*config.time_intervals, *config.mute_time_intervals):
         if named.name == wanted.name:
             if _same_interval(named, wanted):
@@ -76,10 +76,10 @@ def already_defined(config: Config, value: dict[str, Value], path: str, what: st
     return False
 
 
-def _same_interval(a: routing.NamedTimeInterval, b: routing.NamedTimeInterval) -> bool:
+def _same_interval(a: NamedTimeInterval, b: NamedTimeInterval) -> bool:
     """Whether two named intervals hold the same times (ranges in any order, UTC however it
     is written)."""
-    def meaning(named: routing.NamedTimeInterval) -> list[TimeInterval]:
+    def meaning(named: NamedTimeInterval) -> list[TimeInterval]:
         items = []
         for spec in named.time_intervals:
             item = TimeInterval.from_spec(spec)

@@ -56,6 +56,20 @@ def test_templates_are_checked_at_load_and_go_templates_let_through() -> None:
     assert "receivers[0].pagerduty_configs[0].description" in message
 
 
+def test_template_problems_come_with_every_other_problem() -> None:
+    """Checked while the file is read, not after: a bad template, a bad signing secret and
+    a bad topic are told with the file's other mistakes, at once."""
+    assert [line.split(": ")[1] for line in problems(
+        "    slack_configs: [{app_token: x, text: '{{ labels.team '}]\n"
+        "    webhook_configs: [{url: 'http://h/x', max_alerts: -1, "
+        "signing_secrets: ['whsec_not base64!']}]\n"
+        "    mqtt_configs: [{topic: 'alerts/{{ labels.x ', qos: 3}]")] == [
+        "receivers[0].slack_configs[0].text",
+        "receivers[0].webhook_configs[0].max_alerts",
+        "receivers[0].webhook_configs[0].signing_secrets",
+        "receivers[0].mqtt_configs[0].topic", "receivers[0].mqtt_configs[0].qos"]
+
+
 def test_webhook_signing_secrets_must_be_standard_webhooks_secrets() -> None:
     (message,) = problems("    webhook_configs: [{url: 'http://h/x', "
                           "signing_secrets: ['whsec_not base64!']}]")
