@@ -131,7 +131,7 @@ class Daemon:
         self.rule_inhibitions: tuple[InhibitRule, ...] = ()
         self.inhibitor = WithGenerated(lambda: self.notifications.inhibitor,
                                        lambda: self.rule_inhibitions)
-        self.notifications.pipeline.inhibitor = self.inhibitor
+        self.notifications.inhibit_with(self.inhibitor)
         self._background: set[asyncio.Future[None]] = set()
         self.history: HistoryRecorder | None = None
         self.transitions = Transitions(self.alerts, lambda: self.history)

@@ -34,7 +34,7 @@ from alertd.dispatch.dispatcher import GroupView
 from alertd.dispatch.route import Route
 from alertd.errors import AlertdError
 from alertd.model import LabelMatcher, Labels
-from alertd.notify.pipeline import InhibitIndex, Inhibitor, SilenceIndex
+from alertd.notify.mute import InhibitIndex, Inhibitor, SilenceIndex
 from alertd.regex import Regex, RegexError
 from alertd.validation import INVALID_UNICODE, TIME_OUT_OF_RANGE, representable, valid_text
 

@@ -29,11 +29,11 @@ from typing import Any, NamedTuple
 
 from alertd.alerts.model import Alert
 from alertd.clock import Clock, wait_woken
+from alertd.dispatch.flush import Flush, Flusher
 from alertd.dispatch.group import AggregationGroup, group_key
 from alertd.dispatch.route import Route
 from alertd.errors import AlertdError
 from alertd.model import Labels
-from alertd.notify.pipeline import Pipeline, RouteOptions
 
 log = logging.getLogger("alertd.dispatch")
 
@@ -60,11 +60,11 @@ class GroupView:
 
 
 class Dispatcher:
-    def __init__(self, routes: Route, pipeline: Pipeline, clock: Clock, *,
+    def __init__(self, routes: Route, flusher: Flusher, clock: Clock, *,
                  time_mute: TimeMute, record: Record,
                  notify_resolved_after_mute: Callable[[Route], bool] = lambda r: False) -> None:
         self.routes = routes
-        self.pipeline = pipeline
+        self.flusher = flusher
         self.clock = clock
         self.time_mute = time_mute
         self.record = record
@@ -230,9 +230,9 @@ class Dispatcher:
     async def _flush(self, group: AggregationGroup, now: float) -> None:
         try:
             route = self._route_of[group.id]
-            options = RouteOptions(group.receiver, self.time_mute(route, now),
-                                   self.notify_resolved_after_mute(route))
-            result = await self.pipeline.flush(group, options, now)
+            result = await self.flusher.flush(Flush.of(
+                group, now, mute_reason=self.time_mute(route, now),
+                notify_resolved_after_mute=self.notify_resolved_after_mute(route)))
         except AlertdError as exc:  # the store, say: tried again at the group's interval
             log.error("flushing group %s failed: %s", group.key, exc)
             group.next_flush = now + group.group_interval

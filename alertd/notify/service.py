@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
@@ -29,13 +29,15 @@ from alertd.dispatch.timeintervals import TimeIntervals
 from alertd.errors import AlertdError
 from alertd.history.recorder import HistoryRecorder
 from alertd.model import Labels
-from alertd.nflog.log import NotificationLog, needs_update
+from alertd.nflog.log import Entry, NotificationLog, needs_update
+from alertd.notify import mute
 from alertd.notify.actions import SlackActions
 from alertd.notify.health import ReceiverHealth
 from alertd.notify.outbox import Deliverer, Delivery, DeliveryStats
-from alertd.notify.pipeline import Pipeline
+from alertd.notify.pipeline import build, daemon_muters
 from alertd.notify.recording import Recording
 from alertd.notify.retry import RetryPolicy
+from alertd.notify.stages import Decisions
 from alertd.receivers import Notification, Notifier, registry
 from alertd.receivers.registry import CONSOLE, Services
 from alertd.rules.meta import NOTIFY_FAILING
@@ -112,10 +114,14 @@ class Notifications:
                                  on_end=self.actions.silence_ended)
         self._apply(self.prepare(config))
         registry.warn_config(config)
-        self.pipeline = Pipeline(
-            silences=self.silences, inhibitor=self, nflog=self, needs_update=needs_update,
+        self._inhibitor: mute.Inhibitor = self  # the configuration's inhibit rules (`index`)
+        self.pipeline = build(
+            muters=daemon_muters(inhibitor=lambda: self._inhibitor,
+                                 firing_alerts=self.alerts.active,
+                                 silences=lambda: self.silences),
+            nflog=self, needs_update=needs_update,
             integrations=lambda name: self.integrations.get(name, []),
-            firing_alerts=self.alerts.active, record=self.recording.alert, submit=self._submit)
+            decisions=Decisions(self.recording.alert), submit=self._submit)
         self.dispatcher = Dispatcher(
             self.routes, self.pipeline, clock, time_mute=self._time_mute,
             record=self.recording.alert,
@@ -225,10 +231,15 @@ class Notifications:
         await self.deliverer.settle()
 
     # The pipeline asks these two through this object, so a reload swaps them in place.
-    def index(self, firing: Any) -> Any:
+    def index(self, firing: Iterable[Mapping[str, str]]) -> mute.InhibitIndex:
         return self.inhibitor.index(firing)
 
-    def query(self, group_key: str, receiver: str) -> Any:
+    def inhibit_with(self, inhibitor: mute.Inhibitor) -> None:
+        """The inhibition flushes apply: by default the configuration's inhibit rules;
+        the daemon adds those the rules' `suppresses_inputs` generate."""
+        self._inhibitor = inhibitor
+
+    def query(self, group_key: str, receiver: str) -> Entry | None:
         return self.nflog.query(group_key, receiver) if self.nflog else None
 
 
@@ -239,7 +250,6 @@ class Notifications:
             self.silences = await Silences.open(store.silences, now,
                                                 record=self.recording.silence,
                                                 on_end=self.actions.silence_ended)
-            self.pipeline.silences = self.silences
             self.nflog = NotificationLog(store.nflog, self.clock)
             await self.nflog.load()
             self.store = store

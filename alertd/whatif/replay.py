@@ -23,8 +23,7 @@ the replay counts what the rule would page if nobody muted it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -33,13 +32,14 @@ from alertd.alerts.model import Alert
 from alertd.clock import FakeClock
 from alertd.config import Config
 from alertd.dispatch.dispatcher import Dispatcher
+from alertd.dispatch.flush import Flush, FlushResult
 from alertd.dispatch.group import AggregationGroup
 from alertd.dispatch.route import Route
 from alertd.dispatch.timeintervals import TimeIntervals
-from alertd.model import Labels
 from alertd.nflog.log import Entry, NotificationLog, needs_update
 from alertd.noise.pages import PAGING_INTEGRATIONS
-from alertd.notify.pipeline import FlushResult, Pipeline, RouteOptions
+from alertd.notify.pipeline import Pipeline, build
+from alertd.notify.stages import NoDecisions
 from alertd.receivers import Notification
 from alertd.rules.state import (
     Timing,
@@ -137,11 +137,11 @@ class _Simulation:
         self.routing = routing
         self.out = out
         self.nflog = NotificationLog(_NoStore(), self.clock)
-        self.pipeline = pipeline = _QuietPipeline(
-            note_settled=skip_settled, silences=_NoSilences(), inhibitor=_NoInhibition(),
-            nflog=self.nflog, needs_update=needs_update,
+        # Nothing is silenced nor inhibited in a replay, and nothing is recorded.
+        self.pipeline = pipeline = _Settling(build(
+            muters=(), nflog=self.nflog, needs_update=needs_update,
             integrations=lambda name: routing.integrations.get(name, ()),
-            firing_alerts=_no_alerts, record=_ignore, submit=self._submit)
+            decisions=NoDecisions(), submit=self._submit), note=skip_settled)
         self.dispatcher = Dispatcher(
             routing.routes, pipeline, self.clock, record=_ignore,
             time_mute=lambda route, at: routing.intervals.mute_reason(
@@ -155,9 +155,10 @@ class _Simulation:
             now = max(due, self.clock.now())
             self.clock.set(now)
             await self.dispatcher.flush_due_in_turn(now)
-            for group, mute in self.pipeline.take_settled():
-                if group.alerts and self.dispatcher.groups.get(group.id) is group:
-                    self.dispatcher.postpone(group.id, self._news(group, mute, until))
+            for group_id, mute in self.pipeline.take_settled():
+                group = self.dispatcher.groups.get(group_id)
+                if group is not None and group.alerts:
+                    self.dispatcher.postpone(group_id, self._news(group, mute, until))
 
     def _news(self, group: AggregationGroup, mute: str | None, until: float) -> float:
         """The group's first flush time after it settled at which a flush may do
@@ -205,43 +206,29 @@ class _Simulation:
                                        frozenset(firing)))
 
 
-def _no_alerts(now: float) -> list[Alert]:
-    return []  # nothing is inhibited in a replay: the pipeline never asks
-
-
 def _ignore(kind: str, alert: Alert, details: Mapping[str, Any], at: float) -> None:
     return None
 
 
-class _QuietPipeline(Pipeline):
-    """The pipeline without its history: a replay records nothing, and working out which
-    decisions repeat (to record each once) was a tenth of a replay's time. It notes the
-    groups that settled: after their flush they hold no resolved alert."""
+class _Settling:
+    """The replay's pipeline, noting the groups that settled: after their flush they
+    hold no resolved alert."""
 
-    def __init__(self, *, note_settled: bool, **parts: Any) -> None:
-        super().__init__(**parts)
-        self.note_settled = note_settled
-        self._settled: list[tuple[AggregationGroup, str | None]] = []
+    def __init__(self, pipeline: Pipeline, *, note: bool) -> None:
+        self.pipeline = pipeline
+        self.note = note
+        self._settled: list[tuple[str, str | None]] = []
 
-    def record_each(self, kind: str, alerts: Iterable[Alert], details: Mapping[str, Any],
-                    at: float) -> None:
-        return None
-
-    async def flush(self, group: AggregationGroup, options: RouteOptions,
-                    now: float) -> FlushResult:
-        result = await super().flush(group, options, now)
+    async def flush(self, flush: Flush) -> FlushResult:
+        result = await self.pipeline.flush(flush)
         # The group lets go of the resolved alerts in delivered_resolved once this returns.
-        if self.note_settled and result.ended <= result.delivered_resolved:
-            self._settled.append((group, options.mute_reason))
+        if self.note and result.ended <= result.delivered_resolved:
+            self._settled.append((flush.group_id, flush.mute_reason))
         return result
 
-    def _unmuted(self, group: AggregationGroup, alerts: Sequence[Alert], ended: AbstractSet[str],
-                 options: RouteOptions, now: float) -> tuple[list[Alert], list[Alert]]:
-        # Nothing is silenced nor inhibited in a replay: every alert goes on.
-        return list(alerts), []
-
-    def take_settled(self) -> list[tuple[AggregationGroup, str | None]]:
-        """The groups that settled since the last call, with the mute each flush found."""
+    def take_settled(self) -> list[tuple[str, str | None]]:
+        """The groups (ids) that settled since the last call, with the mute each flush
+        found."""
         settled, self._settled = self._settled, []
         return settled
 
@@ -258,18 +245,3 @@ class _NoStore:
 
     async def delete_expired(self, now: float) -> int:
         return 0
-
-
-class _NoSilences:
-    def mutes(self, labels: Labels, now: float) -> list[str]:
-        return []
-
-
-class _NoInhibitIndex:
-    def inhibited_by(self, target: Mapping[str, str]) -> list[Labels]:
-        return []
-
-
-class _NoInhibition:
-    def index(self, firing: object) -> _NoInhibitIndex:
-        return _NoInhibitIndex()

@@ -8,7 +8,6 @@ double that records what it is asked to flush.
 from __future__ import annotations
 
 import asyncio
-from typing import cast
 
 import pytest
 
@@ -16,10 +15,9 @@ from alertd.alerts.model import Alert
 from alertd.clock import FakeClock
 from alertd.config import parse_config
 from alertd.dispatch.dispatcher import Dispatcher
-from alertd.dispatch.group import AggregationGroup
+from alertd.dispatch.flush import Flush, FlushResult
 from alertd.dispatch.route import Route
 from alertd.model import Labels
-from alertd.notify.pipeline import FlushResult, Pipeline, RouteOptions
 
 T0 = 1_800_000_000.0
 WAIT, INTERVAL, FAST_WAIT = 30.0, 300.0, 5.0
@@ -68,17 +66,16 @@ class FakePipeline:
         self.entered = asyncio.Event()  # set when a flush reaches the pipeline
         self.count = asyncio.Condition()  # notified at each flush
 
-    async def flush(self, group: AggregationGroup, options: RouteOptions,
-                    now: float) -> FlushResult:
-        self.flushes.append((group.key, now))
+    async def flush(self, flush: Flush) -> FlushResult:
+        self.flushes.append((flush.group_key, flush.now))
         self.entered.set()
         async with self.count:
             self.count.notify_all()
-        if self.hold is not None and (self.held is None or group.key in self.held):
+        if self.hold is not None and (self.held is None or flush.group_key in self.held):
             await self.hold.wait()
-        if group.key in self.failing:
+        if flush.group_key in self.failing:
             raise RuntimeError("outbox down")
-        return FlushResult({f for f, a in group.alerts.items() if a.resolved(now)})
+        return FlushResult(set(flush.ended))
 
     async def wait_for(self, flushes: int) -> None:
         async with self.count:
@@ -101,7 +98,7 @@ def pipeline() -> FakePipeline:
 
 @pytest.fixture
 def d(pipeline: FakePipeline, clock: FakeClock) -> Dispatcher:
-    return Dispatcher(tree(), cast(Pipeline, pipeline), clock,
+    return Dispatcher(tree(), pipeline, clock,
                       time_mute=lambda route, now: None, record=lambda *a: None)
 
 
@@ -305,7 +302,7 @@ async def test_a_group_keeps_its_timer_when_deciding_its_mute_fails(
             raise failures.pop()
         return None
 
-    d = Dispatcher(tree(), cast(Pipeline, pipeline), clock, time_mute=time_mute,
+    d = Dispatcher(tree(), pipeline, clock, time_mute=time_mute,
                    record=lambda *a: None)
     d.on_alerts([alert("A")])
     assert await d.flush_due(T0 + WAIT) == 1
@@ -446,7 +443,7 @@ async def test_a_restart_takes_the_groups_timers_up_where_they_were(
     # The process comes back at T0+10.
     clock.set(T0 + 10)
     routed: list[str] = []
-    d = Dispatcher(tree(), cast(Pipeline, pipeline), clock, time_mute=lambda route, now: None,
+    d = Dispatcher(tree(), pipeline, clock, time_mute=lambda route, now: None,
                    record=lambda kind, a, details, at: routed.append(kind))
     d.restore([(alert("A"), T0), (alert("B", starts_at=T0 - 400), T0 - 400),
                (alert("C", starts_at=T0 - 900), T0 - 900)], {key("B"): T0 - 100})
@@ -477,7 +474,7 @@ async def test_routes_with_the_same_matchers_keep_groups_of_their_own(
         pipeline: FakePipeline, clock: FakeClock) -> None:
     # As Alertmanager keeps groups per route: the `continue` route and its sibling with the
     # same matchers each flush the alert to their own receiver.
-    d = Dispatcher(tree(SIBLINGS), cast(Pipeline, pipeline), clock,
+    d = Dispatcher(tree(SIBLINGS), pipeline, clock,
                    time_mute=lambda route, now: None, record=lambda *a: None)
     d.on_alerts([alert("DiskFull", team="db")])
     assert sorted(g.group.receiver for g in d.views()) == ["default", "tickets"]

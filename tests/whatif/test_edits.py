@@ -18,13 +18,13 @@ from alertd.clock import FakeClock
 from alertd.config.load import parse_config
 from alertd.config.model import Config
 from alertd.dispatch.dispatcher import Dispatcher
+from alertd.dispatch.flush import Flusher
 from alertd.dispatch.route import Route
 from alertd.dispatch.timeintervals import TimeIntervals
 from alertd.lang.check import check_files
 from alertd.lang.format import format_source
 from alertd.lang.parse import parse_file
 from alertd.model import Labels
-from alertd.notify.pipeline import Pipeline
 from alertd.rules.spec import AlertSpec
 from alertd.whatif.edits import (
     Edit,
@@ -717,7 +717,7 @@ def test_the_dispatcher_gives_each_sleep_route_its_own_groups() -> None:
                        zone=None)
     tickets, paging = taken(edit.after, labels)
     assert tickets.matchers == paging.matchers and tickets.key == paging.key
-    dispatcher = Dispatcher(Route.from_config(load(edit.after).route), cast(Pipeline, None),
+    dispatcher = Dispatcher(Route.from_config(load(edit.after).route), cast(Flusher, None),
                             FakeClock(at(None, 3)), time_mute=lambda route, t: None,
                             record=lambda *args: None)
     dispatcher.on_alerts([Alert(Labels(labels), {}, at(None, 3), None, at(None, 3))])
