@@ -19,7 +19,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from alertd.lang.durations import format_duration
+from alertd.durations import format_duration
 
 
 class MqttCounters(Protocol):

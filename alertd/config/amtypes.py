@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from alertd.config.types import LABEL_NAME, Secret, describe, validation_context
-from alertd.lang.durations import format_duration, parse_duration
+from alertd.durations import format_duration, parse_duration
 from alertd.regex import Regex, RegexError
 
 __all__ = [

@@ -31,7 +31,7 @@ from alertd.config.receivers import (
 from alertd.config.route import InhibitRule, Route
 from alertd.config.time_intervals import NamedTimeInterval
 from alertd.config.types import TLSConfig
-from alertd.lang.durations import format_duration
+from alertd.durations import format_duration
 
 __all__ = ["SECRET", "to_alertmanager_yaml"]
 

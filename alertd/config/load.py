@@ -23,7 +23,7 @@ from alertd import yamlfile
 from alertd.config.model import Config
 from alertd.config.types import SECRET_KEYS, ValueChecks, describe, load_context
 from alertd.errors import ConfigError
-from alertd.lang.diagnostics import did_you_mean
+from alertd.suggest import did_you_mean
 
 __all__ = ["config_problems", "load_config", "parse_config"]
 

@@ -43,7 +43,7 @@ from alertd.config.types import (
     resolve_path,
     validation_context,
 )
-from alertd.lang.diagnostics import did_you_mean
+from alertd.suggest import did_you_mean
 
 _STORAGE_PREFIXES = ("sqlite:///", "sqlite+aiosqlite:///", "postgresql://", "postgresql+asyncpg://")
 

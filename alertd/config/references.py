@@ -10,7 +10,7 @@ from alertd.config.owners import Owner
 from alertd.config.receivers import GlobalConfig, Receiver
 from alertd.config.route import Route
 from alertd.config.time_intervals import NamedTimeInterval
-from alertd.lang.diagnostics import did_you_mean
+from alertd.suggest import did_you_mean
 
 __all__ = ["routing_problems"]
 

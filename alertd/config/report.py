@@ -22,7 +22,7 @@ from pydantic import AfterValidator, Field
 
 from alertd.config.receivers import GlobalConfig, Receiver
 from alertd.config.types import Duration, Model, NonEmptyStr, TimeZone
-from alertd.lang.diagnostics import did_you_mean
+from alertd.suggest import did_you_mean
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _SCHEDULE = re.compile(r"([a-z]{3}) ([01]\d|2[0-3]):([0-5]\d)")

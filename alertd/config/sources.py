@@ -23,7 +23,7 @@ from alertd.config.types import (
     read_secret,
     split_url,
 )
-from alertd.lang.durations import format_duration
+from alertd.durations import format_duration
 
 __all__ = [
     "MqttSource",

@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer, model_validator
 
 from alertd.config.types import Model, NonEmptyStr, describe
-from alertd.lang.diagnostics import did_you_mean
+from alertd.suggest import did_you_mean
 
 __all__ = ["NamedTimeInterval", "TimeIntervalSpec", "TimeRange"]
 

@@ -31,8 +31,8 @@ from pydantic import (
     model_validator,
 )
 
+from alertd.durations import format_duration, parse_duration
 from alertd.errors import ConfigError
-from alertd.lang.durations import format_duration, parse_duration
 
 # Keys whose values are never repeated in a message, whatever is wrong with them.
 SECRET_KEYS = frozenset({

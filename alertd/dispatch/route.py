@@ -21,7 +21,7 @@ from typing import Literal
 
 from alertd.config import route as config_route
 from alertd.config.matchers import format_matcher
-from alertd.lang.durations import format_duration
+from alertd.durations import format_duration
 from alertd.model import LabelMatcher, Labels
 
 __all__ = ["GroupBy", "Route"]

@@ -264,6 +264,13 @@ def children(expr: Expr) -> tuple[Expr, ...]:
     return ()
 
 
+def unparen(expr: Expr) -> Expr:
+    """`expr` without the parentheses around it."""
+    while isinstance(expr, Paren):
+        expr = expr.expr
+    return expr
+
+
 def walk(expr: Expr) -> list[Expr]:
     """Every node of `expr`, parents before children."""
     out: list[Expr] = []

@@ -30,11 +30,11 @@ from alertd.drift import DEFAULT_BINS
 from alertd.lang import ast
 from alertd.lang.ast import Span
 from alertd.lang.check_refs import AlertDef
-from alertd.lang.check_report import Report
-from alertd.lang.diagnostics import did_you_mean
+from alertd.lang.check_report import Report, settings_by_key
 from alertd.lang.drift_check import drift_calls, feature_problems
 from alertd.lang.drift_eval import DEFAULT_FEATURE_LABEL
 from alertd.rules.baseline_files import BaselineFileError, FileBaseline, read_baseline_file
+from alertd.suggest import did_you_mean
 
 __all__ = ["BASELINE_KEYS", "BaselineSpec", "check_baseline", "check_baseline_refs"]
 
@@ -184,18 +184,7 @@ class _Block:
         return self._read(spec, settings) if source == "file" else spec
 
     def _settings(self) -> dict[str, ast.Setting]:
-        seen: dict[str, ast.Setting] = {}
-        for s in self.block.settings():
-            if s.key in seen:
-                first = seen[s.key].key_span.line
-                self.error(s.key_span, f'duplicate key "{s.key}" in baseline (first set on '
-                                       f"line {first})")
-            elif s.key not in BASELINE_KEYS:
-                hint = did_you_mean(s.key, BASELINE_KEYS)
-                self.error(s.key_span, f'unknown key "{s.key}" in baseline{hint}')
-            else:
-                seen[s.key] = s
-        return seen
+        return settings_by_key(self.block, BASELINE_KEYS, "baseline", self.error)
 
     def _source(self, settings: dict[str, ast.Setting], name: str, at: Span) -> str | None:
         given = [key for key in SOURCES if key in settings]

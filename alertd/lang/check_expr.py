@@ -19,11 +19,11 @@ from alertd.lang.check_modifiers import (
     range_after_modifier,
 )
 from alertd.lang.check_report import NO_SPAN, Report, article, prefix_span
-from alertd.lang.diagnostics import did_you_mean
 from alertd.lang.drift_check import check_drift_call
 from alertd.lang.slo_check import check_slo_call
 from alertd.lang.types import ALERT_STATES, ALL, DRIFT, SLO, FunctionSpec, ValueType
 from alertd.regex import Regex, RegexError
+from alertd.suggest import did_you_mean
 
 __all__ = ["LABEL_NAME_RE", "MAX_DEPTH", "RANGE_HINT", "ExprChecker", "infer_type"]
 
@@ -87,17 +87,8 @@ class ExprChecker:
         def t(child: ast.Expr) -> ValueType | None:
             return types.get(id(child))
 
-        if isinstance(node, ast.NumberLit | ast.PercentLit):
-            return S
-        if isinstance(node, ast.DurationLit):
-            if node.seconds is None:
-                self.report.silent_error()
-            return S
-        if isinstance(node, ast.StringLit):
-            return STR
-        if isinstance(node, ast.Selector):
-            self._selector(node)
-            return V
+        if isinstance(node, _LEAVES):
+            return self._leaf(node)
         if isinstance(node, ast.Paren):
             return t(node.expr)
         if isinstance(node, ast.Subscript):
@@ -113,6 +104,17 @@ class ExprChecker:
             return self._call(node, [t(a) for a in node.args], [t(k.value) for k in node.kwargs])
         self.error(getattr(node, "span", self.fallback), "unsupported expression")
         return None
+
+    def _leaf(self, node: ast.Expr) -> ValueType | None:
+        """The type of a literal or a selector: the nodes without sub-expressions."""
+        if isinstance(node, ast.DurationLit) and node.seconds is None:
+            self.report.silent_error()  # the parser told why
+        if isinstance(node, ast.StringLit):
+            return STR
+        if isinstance(node, ast.Selector):
+            self._selector(node)
+            return V
+        return S
 
     # selectors ----------------------------------------------------------------------------
 
@@ -310,34 +312,44 @@ class ExprChecker:
 
     def _special(self, node: ast.Call) -> None:
         """Checks on literal arguments that the signature table cannot express."""
-        first = _unparen(node.args[0]) if node.args else None
+        first = ast.unparen(node.args[0]) if node.args else None
         if node.name == "prom" and isinstance(first, ast.StringLit) and not first.value.strip():
             self.error(first.span, "prom() needs a query, got an empty string")
         elif node.name == "alert":
-            if isinstance(first, ast.StringLit):
-                if first.value.strip():
-                    self.refs.append((first.value, first.span))
-                else:
-                    self.error(first.span, "alert() needs a rule name, got an empty string")
-            for kw in node.kwargs:
-                value = _unparen(kw.value)
-                if kw.name == "state" and isinstance(value, ast.StringLit) \
-                        and value.value not in ALERT_STATES:
-                    choices = " or ".join(f'"{s}"' for s in ALERT_STATES)
-                    hint = did_you_mean(value.value, ALERT_STATES)
-                    self.error(value.span, f'state must be {choices}, got "{value.value}"{hint}')
+            self._alert_call(node, first)
         elif node.name in _QUANTILE_FUNCS and first is not None:
             phi = _constant(node.args[0])
             if phi is not None and not math.isnan(phi) and not 0 <= phi <= 1:
                 self.error(node.args[0].span,
                            f"{node.name}() expects φ between 0 and 1, got {phi:g}")
         elif node.name == "label_replace" and len(node.args) >= 5:
-            regex = _unparen(node.args[4])
-            if isinstance(regex, ast.StringLit):
-                self._regex(regex.value, regex.span)
-            dst = _unparen(node.args[1])
-            if isinstance(dst, ast.StringLit) and not LABEL_NAME_RE.fullmatch(dst.value):
-                self.error(dst.span, f'invalid label name "{dst.value}"')
+            self._label_replace_call(node)
+
+    def _alert_call(self, node: ast.Call, first: ast.Expr | None) -> None:
+        if isinstance(first, ast.StringLit):
+            if first.value.strip():
+                self.refs.append((first.value, first.span))
+            else:
+                self.error(first.span, "alert() needs a rule name, got an empty string")
+        for kw in node.kwargs:
+            value = ast.unparen(kw.value)
+            if kw.name == "state" and isinstance(value, ast.StringLit) \
+                    and value.value not in ALERT_STATES:
+                choices = " or ".join(f'"{s}"' for s in ALERT_STATES)
+                hint = did_you_mean(value.value, ALERT_STATES)
+                self.error(value.span, f'state must be {choices}, got "{value.value}"{hint}')
+
+    def _label_replace_call(self, node: ast.Call) -> None:
+        regex = ast.unparen(node.args[4])
+        if isinstance(regex, ast.StringLit):
+            self._regex(regex.value, regex.span)
+        dst = ast.unparen(node.args[1])
+        if isinstance(dst, ast.StringLit) and not LABEL_NAME_RE.fullmatch(dst.value):
+            self.error(dst.span, f'invalid label name "{dst.value}"')
+
+
+# The nodes without sub-expressions.
+_LEAVES = (ast.NumberLit, ast.PercentLit, ast.DurationLit, ast.StringLit, ast.Selector)
 
 
 def _param(spec: FunctionSpec, i: int) -> ValueType | None:
@@ -354,12 +366,6 @@ def _conversion_hint(expected: ValueType, actual: ValueType) -> str:
     if expected is V and actual is M:
         return f" {RANGE_HINT}"
     return ""
-
-
-def _unparen(expr: ast.Expr) -> ast.Expr:
-    while isinstance(expr, ast.Paren):
-        expr = expr.expr
-    return expr
 
 
 def _constant(expr: ast.Expr) -> float | None:

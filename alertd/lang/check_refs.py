@@ -7,13 +7,13 @@ alerts are kept: those without errors whose references all lead to kept alerts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from alertd.lang.ast import Span
 from alertd.lang.check_report import Report
-from alertd.lang.diagnostics import did_you_mean
 from alertd.rules.spec import AlertSpec
+from alertd.suggest import did_you_mean
 
 __all__ = ["AlertDef", "GroupDef", "cross_check", "kept_alerts"]
 
@@ -57,6 +57,19 @@ def cross_check(
     report: Report, groups: list[GroupDef], alerts: list[AlertDef], require: frozenset[str]
 ) -> None:
     """Report what only shows across files; the groups and alerts at fault are no longer ok."""
+    _duplicate_groups(report, groups)
+    by_name = _alerts_by_name(report, alerts)
+    for a in alerts:
+        for ref, span in a.refs:
+            if ref not in by_name:
+                report.error(a.path, span,
+                             f'alert("{ref}") names no rule{did_you_mean(ref, by_name)}')
+                a.ok = False
+    _report_cycles(report, by_name)
+    _required(report, alerts, require)
+
+
+def _duplicate_groups(report: Report, groups: list[GroupDef]) -> None:
     first_group: dict[str, GroupDef] = {}
     for g in groups:
         if g.name is None:
@@ -71,6 +84,9 @@ def cross_check(
                                    f"(first defined at {_where(first.path, first.at)}){hint}")
         g.ok = False
 
+
+def _alerts_by_name(report: Report, alerts: list[AlertDef]) -> dict[str, AlertDef]:
+    """Each alert name's first definition; the later ones are reported."""
     by_name: dict[str, AlertDef] = {}
     for a in alerts:
         earlier = by_name.get(a.name)
@@ -80,16 +96,10 @@ def cross_check(
         where = _where(earlier.path, earlier.name_span)
         report.error(a.path, a.name_span, f'duplicate alert "{a.name}" (first defined at {where})')
         a.ok = False
+    return by_name
 
-    for a in alerts:
-        for ref, span in a.refs:
-            if ref not in by_name:
-                report.error(a.path, span,
-                             f'alert("{ref}") names no rule{did_you_mean(ref, by_name)}')
-                a.ok = False
 
-    _report_cycles(report, by_name)
-
+def _required(report: Report, alerts: list[AlertDef], require: frozenset[str]) -> None:
     for a in alerts:
         if "owner" in require and not a.has_owner:
             report.error(a.path, a.name_span,
@@ -118,48 +128,65 @@ def _report_cycles(report: Report, by_name: dict[str, AlertDef]) -> None:
 
 
 def _strongly_connected(graph: dict[str, list[str]]) -> list[list[str]]:
+    return _Tarjan(graph).components()
+
+
+class _Tarjan:
     """Tarjan's algorithm, iterative so that long reference chains cannot hit the stack."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    out: list[list[str]] = []
-    for root in graph:
-        if root in index:
-            continue
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
-        work = [(root, iter(graph[root]))]
+
+    def __init__(self, graph: dict[str, list[str]]) -> None:
+        self.graph = graph
+        self.index: dict[str, int] = {}
+        self.low: dict[str, int] = {}
+        self.stack: list[str] = []
+        self.on_stack: set[str] = set()
+        self.out: list[list[str]] = []
+
+    def components(self) -> list[list[str]]:
+        for root in self.graph:
+            if root not in self.index:
+                self._from(root)
+        return self.out
+
+    def _from(self, root: str) -> None:
+        work: list[tuple[str, Iterator[str]]] = []
+        self._enter(root, work)
         while work:
             node, successors = work[-1]
-            descended = False
-            for nxt in successors:
-                if nxt not in index:
-                    index[nxt] = low[nxt] = len(index)
-                    stack.append(nxt)
-                    on_stack.add(nxt)
-                    work.append((nxt, iter(graph[nxt])))
-                    descended = True
-                    break
-                if nxt in on_stack:
-                    low[node] = min(low[node], index[nxt])
-            if descended:
+            if self._descend(node, successors, work):
                 continue
             work.pop()
             if work:
                 parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-            if low[node] == index[node]:
-                component: list[str] = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                out.append(component)
-    return out
+                self.low[parent] = min(self.low[parent], self.low[node])
+            if self.low[node] == self.index[node]:
+                self.out.append(self._pop_component(node))
+
+    def _enter(self, node: str, work: list[tuple[str, Iterator[str]]]) -> None:
+        self.index[node] = self.low[node] = len(self.index)
+        self.stack.append(node)
+        self.on_stack.add(node)
+        work.append((node, iter(self.graph[node])))
+
+    def _descend(self, node: str, successors: Iterator[str],
+                 work: list[tuple[str, Iterator[str]]]) -> bool:
+        """Step into the next unvisited successor of `node`; False when there is none."""
+        for nxt in successors:
+            if nxt not in self.index:
+                self._enter(nxt, work)
+                return True
+            if nxt in self.on_stack:
+                self.low[node] = min(self.low[node], self.index[nxt])
+        return False
+
+    def _pop_component(self, node: str) -> list[str]:
+        component: list[str] = []
+        while True:
+            member = self.stack.pop()
+            self.on_stack.discard(member)
+            component.append(member)
+            if member == node:
+                return component
 
 
 def _cycle_through(start: str, graph: dict[str, list[str]], members: set[str]) -> list[str]:

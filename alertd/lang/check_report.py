@@ -7,13 +7,21 @@ dependencies run one way.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
+from alertd.lang import ast
 from alertd.lang.ast import Span
 from alertd.lang.diagnostics import Diagnostic
 from alertd.lang.types import ValueType
+from alertd.suggest import did_you_mean
 
-__all__ = ["NO_SPAN", "Report", "article", "prefix_span", "span_of", "valid_span"]
+__all__ = ["NO_SPAN", "ErrorFn", "Report", "article", "prefix_span", "settings_by_key", "span_of",
+           "valid_span"]
 
 NO_SPAN = Span(1, 1, 1, 1, 0, 0)
+
+ErrorFn = Callable[[Span, str], None]
+"""Reports an error at a span, in the file being checked."""
 
 
 class Report:
@@ -58,3 +66,20 @@ def prefix_span(span: Span, length: int) -> Span:
     """The first `length` characters of a span that starts with a name."""
     return Span(span.line, span.column, span.line, span.column + length, span.start,
                 span.start + length)
+
+
+def settings_by_key(block: ast.Block, keys: Sequence[str], what: str, error: ErrorFn,
+                    hint: Callable[[str], str] | None = None) -> dict[str, ast.Setting]:
+    """The block's settings by key, reporting unknown and repeated keys; `hint` words what
+    follows the name of an unknown key (by default, the known key it is closest to)."""
+    seen: dict[str, ast.Setting] = {}
+    for s in block.settings():
+        if s.key in seen:
+            first = seen[s.key].key_span.line
+            error(s.key_span, f'duplicate key "{s.key}" in {what} (first set on line {first})')
+        elif s.key not in keys:
+            suffix = hint(s.key) if hint is not None else did_you_mean(s.key, keys)
+            error(s.key_span, f'unknown key "{s.key}" in {what}{suffix}')
+        else:
+            seen[s.key] = s
+    return seen

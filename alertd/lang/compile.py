@@ -8,54 +8,37 @@ then a pure function of the context.
 
 from __future__ import annotations
 
-import bisect
-import math
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
 from alertd.errors import EvalError, RuleError
 from alertd.lang import ast
 from alertd.lang.aggregations import aggregate
 from alertd.lang.binops import scalar_op, set_op, vector_scalar, vector_vector
-from alertd.lang.context import EvalContext
+from alertd.lang.context import EvalContext, Node
 from alertd.lang.drift_eval import compile_drift
-from alertd.lang.functions import (
-    KEEPS_NAME,
-    MATH_FUNCTIONS,
-    RANGE_FUNCTIONS,
-    histogram_quantile,
-    label_join,
-    label_replace,
-    quantile_over_time,
-    round_to,
-    sort_by_value,
-)
+from alertd.lang.functions import KEEPS_NAME, RANGE_FUNCTIONS
+from alertd.lang.instant_functions import BUILDERS
 from alertd.lang.modifiers import Shift, shift_of, shifted, unshift
+from alertd.lang.reads import (
+    Matrix,
+    SelectorUse,
+    fused_range_function,
+    instant_selector,
+    range_function,
+    range_selector,
+    subquery,
+)
 from alertd.lang.slo_eval import compile_slo
-from alertd.lang.time_functions import BUILDERS as TIME_BUILDERS
 from alertd.lang.types import AGGREGATIONS, DRIFT, FUNCTIONS, SLO, ValueType
-from alertd.model import METRIC_NAME, LabelMatcher, Labels, Sample, Vector
-from alertd.series import Series, is_stale
+from alertd.model import METRIC_NAME, LabelMatcher, Sample, Vector
 
-Matrix = list[tuple[Series, int, int]]
-"""A range vector: each series with the index bounds [lo, hi) of its window."""
+__all__ = ["CompiledExpr", "Matrix", "SelectorRef", "SelectorUse", "Value", "compile_expr",
+           "evaluate"]
 
 Value = float | Vector | Matrix | str
-Node = Callable[[EvalContext], Any]
 
 S, V, M, STR = ValueType.SCALAR, ValueType.VECTOR, ValueType.MATRIX, ValueType.STRING
-
-
-class SelectorUse:
-    """What a selector found since it was compiled (since its rule loaded): a label name
-    or value misspelt in it matches no series, ever, and the rule silently never fires."""
-
-    __slots__ = ("empty", "matched")
-
-    def __init__(self) -> None:
-        self.matched = False  # it selected some series at least once
-        self.empty = False  # it selected none at least once
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,28 +141,7 @@ class _Compiler:
 
     def _selector(self, e: ast.Selector) -> tuple[Node, ValueType]:
         name, matchers = self._matchers(e)
-        use = self._ref(name, matchers, self._range_context)
-
-        def instant(ctx: EvalContext) -> Vector:
-            at = ctx.at
-            oldest = at - ctx.lookback
-            out: Vector = []
-            selected = ctx.samples.select(name, matchers)
-            _note(use, selected)
-            for s in selected:
-                ts = s.ts
-                i = bisect.bisect_right(ts, at) - 1
-                if i < 0 or ts[i] <= oldest:
-                    continue
-                value = s.vs[i]
-                if value != value and is_stale(value):
-                    continue  # the series ended
-                out.append(Sample(s.labels, value))
-            if out:
-                ctx.saw_data = True
-            return out
-
-        return instant, V
+        return instant_selector(name, matchers, self._ref(name, matchers, self._range_context)), V
 
     def _subscript(self, e: ast.Subscript) -> tuple[Node, ValueType]:
         rng = _seconds(e.range)
@@ -194,31 +156,12 @@ class _Compiler:
         self._range_context = outer
         if typ is not V:
             raise RuleError("a subquery needs an instant vector", e.span)
-        return self._subquery(inner, rng, _seconds(step_lit) if step_lit else None), M
+        return subquery(inner, rng, _seconds(step_lit) if step_lit else None), M
 
     def _range_selector(self, e: ast.Selector, rng: float) -> Node:
         name, matchers = self._matchers(e)
-        use = self._ref(name, matchers, rng + self._range_context)
-
-        def windows(ctx: EvalContext) -> Matrix:
-            at = ctx.at
-            out: Matrix = []
-            selected = ctx.samples.select(name, matchers)
-            _note(use, selected)
-            for s in selected:
-                if s.stale_count:
-                    s = s.without_stale()
-                ts = s.ts
-                # The window is left-open, (at - range, at], as in Prometheus 3.
-                lo = bisect.bisect_right(ts, at - rng)
-                hi = bisect.bisect_right(ts, at, lo)
-                if hi > lo:
-                    out.append((s, lo, hi))
-            if out:
-                ctx.saw_data = True
-            return out
-
-        return windows
+        return range_selector(name, matchers, self._ref(name, matchers, rng + self._range_context),
+                              rng)
 
     def _modified(self, e: ast.Modified) -> tuple[Node, ValueType]:
         shift = shift_of(e)
@@ -227,27 +170,6 @@ class _Compiler:
         inner, typ = self.compile(e.expr)
         self._range_context = outer
         return shifted(inner, shift), typ
-
-    def _subquery(self, inner: Node, rng: float, step: float | None) -> Node:
-        def windows(ctx: EvalContext) -> Matrix:
-            every = step or ctx.default_step
-            # Steps are aligned to multiples of the step, as Prometheus does.
-            t = math.floor((ctx.at - rng) / every) * every
-            if t <= ctx.at - rng:
-                t += every
-            series: dict[Labels, Series] = {}
-            while t <= ctx.at:
-                sub = ctx.at_time(t)
-                for labels, value in cast(Vector, inner(sub)):
-                    found = series.get(labels)
-                    if found is None:
-                        found = series[labels] = Series(labels)
-                    found.append(t, value)
-                ctx.saw_data = ctx.saw_data or sub.saw_data
-                t += every
-            return [(s, 0, len(s.ts)) for s in series.values()]
-
-        return windows
 
     # operators --------------------------------------------------------------------------
     def _unary(self, e: ast.Unary) -> tuple[Node, ValueType]:
@@ -305,11 +227,11 @@ class _Compiler:
         self._absent -= absent
         nodes = [n for n, _ in args]
         if e.name in RANGE_FUNCTIONS:
-            arg, shift = unshift(_unparen(e.args[0]))
+            arg, shift = unshift(ast.unparen(e.args[0]))
             if isinstance(arg, ast.Subscript) and not arg.subquery:
                 return self._fused_range_function(e.name, arg, shift), V
             return self._range_function(e.name, nodes[0], _range_of(arg), shift), V
-        builder = _INSTANT_BUILDERS.get(e.name)
+        builder = BUILDERS.get(e.name)
         if builder is None:
             raise RuleError(f'function "{e.name}" cannot be compiled', e.name_span)
         return builder(e, nodes), spec.returns
@@ -329,61 +251,21 @@ class _Compiler:
 
     def _range_function(self, name: str, windows: Node, rng: float,
                         shift: Shift | None) -> Node:
-        fn = RANGE_FUNCTIONS[name]
-        keep_name = name in KEEPS_NAME
-        end = shift.end() if shift else None  # the window ends there, not at ctx.at
-
-        def apply(ctx: EvalContext) -> Vector:
-            at = ctx.at if end is None else end(ctx)
-            out: Vector = []
-            for s, lo, hi in windows(ctx):
-                value = fn(s.ts, s.vs, lo, hi, at, rng)
-                if value is not None:
-                    out.append(Sample(s.labels if keep_name else s.plain, value))
-            return out
-
-        return apply
+        return range_function(RANGE_FUNCTIONS[name], name in KEEPS_NAME, windows, rng,
+                              shift.end() if shift else None)
 
     def _fused_range_function(self, name: str, sub: ast.Subscript,
                               shift: Shift | None) -> Node:
-        """`rate(x[5m])` and friends straight over the store: the most common shape of
-        all, so it runs as one loop without building the range vector first."""
         assert isinstance(sub.expr, ast.Selector)
         sel_name, matchers = self._matchers(sub.expr)
         rng = _seconds(sub.range)
         extra = shift.history if shift else 0.0
         use = self._ref(sel_name, matchers, rng + self._range_context + extra)
-        fn = RANGE_FUNCTIONS[name]
-        keep_name = name in KEEPS_NAME
-        right = bisect.bisect_right
-        end = shift.end() if shift else None
-
-        def apply(ctx: EvalContext) -> Vector:
-            at = ctx.at if end is None else end(ctx)
-            start = at - rng
-            out: Vector = []
-            selected = ctx.samples.select(sel_name, matchers)
-            _note(use, selected)
-            for s in selected:
-                if s.stale_count:
-                    s = s.without_stale()
-                ts = s.ts
-                lo = right(ts, start)
-                hi = right(ts, at, lo)
-                if hi > lo:
-                    ctx.saw_data = True
-                    value = fn(ts, s.vs, lo, hi, at, rng)
-                    if value is not None:
-                        out.append(Sample(s.labels if keep_name else s.plain, value))
-            return out
-
-        return apply
+        return fused_range_function(RANGE_FUNCTIONS[name], name in KEEPS_NAME, sel_name,
+                                    matchers, use, rng, shift.end() if shift else None)
 
     def _prom(self, e: ast.Call) -> Node:
-        arg = e.args[0] if e.args else None
-        if not isinstance(arg, ast.StringLit):
-            raise RuleError("prom() needs a query string", e.span)
-        query = arg.value
+        query = _string_arg(e, "prom() needs a query string")
         self.prom_queries.append(query)
 
         def run(ctx: EvalContext) -> Vector:
@@ -395,10 +277,7 @@ class _Compiler:
         return run
 
     def _alert(self, e: ast.Call) -> Node:
-        arg = e.args[0] if e.args else None
-        if not isinstance(arg, ast.StringLit):
-            raise RuleError("alert() needs a rule name", e.span)
-        name = arg.value
+        name = _string_arg(e, "alert() needs a rule name")
         state = "firing"
         for kw in e.kwargs:
             if kw.name == "state" and isinstance(kw.value, ast.StringLit):
@@ -407,12 +286,12 @@ class _Compiler:
         return lambda ctx: ctx.alerts(name, state)
 
 
-def _note(use: SelectorUse, selected: Sequence[Series]) -> None:
-    # One attribute write per evaluation: the cost of knowing a selector matches nothing.
-    if selected:
-        use.matched = True
-    else:
-        use.empty = True
+def _string_arg(e: ast.Call, missing: str) -> str:
+    """The string literal `e` takes first (a query, a rule name): the checker requires it."""
+    arg = e.args[0] if e.args else None
+    if not isinstance(arg, ast.StringLit):
+        raise RuleError(missing, e.span)
+    return arg.value
 
 
 def _const(value: float) -> Node:
@@ -425,198 +304,8 @@ def _seconds(d: ast.DurationLit) -> float:
     return d.seconds
 
 
-def _unparen(expr: ast.Expr) -> ast.Expr:
-    while isinstance(expr, ast.Paren):
-        expr = expr.expr
-    return expr
-
-
 def _range_of(arg: ast.Expr) -> float:
-    arg = _unparen(arg)
+    arg = ast.unparen(arg)
     if not isinstance(arg, ast.Subscript):
         raise RuleError("expected a range such as [5m]", arg.span)
     return _seconds(arg.range)
-
-
-# --- instant-vector functions --------------------------------------------------------------
-
-Builder = Callable[[ast.Call, list[Node]], Node]
-
-
-def _math(name: str) -> Builder:
-    fn = MATH_FUNCTIONS[name]
-
-    def build(e: ast.Call, args: list[Node]) -> Node:
-        (vector,) = args
-        return lambda ctx: [Sample(s.labels.without_name(), fn(s.value)) for s in vector(ctx)]
-
-    return build
-
-
-def _absent(e: ast.Call, args: list[Node]) -> Node:
-    (vector,) = args
-    labels = _absent_labels(e.args[0])
-    return lambda ctx: [] if vector(ctx) else [Sample(labels, 1.0)]
-
-
-def _absent_over_time(e: ast.Call, args: list[Node]) -> Node:
-    (windows,) = args
-    arg, _ = unshift(_unparen(e.args[0]))
-    labels = _absent_labels(arg.expr if isinstance(arg, ast.Subscript) else arg)
-    return lambda ctx: [] if windows(ctx) else [Sample(labels, 1.0)]
-
-
-def _absent_labels(arg: ast.Expr) -> Labels:
-    """absent() reports the labels its selector pinned with equality matchers."""
-    while isinstance(arg, ast.Paren | ast.Modified):
-        arg = arg.expr
-    if not isinstance(arg, ast.Selector):
-        return Labels()
-    pinned: dict[str, str] = {}
-    repeated: set[str] = set()
-    for m in arg.matchers:
-        if m.op == "=" and m.name != METRIC_NAME:
-            if m.name in pinned:
-                repeated.add(m.name)
-            pinned[m.name] = m.value.value
-    return Labels({k: v for k, v in pinned.items() if k not in repeated})
-
-
-def _round(e: ast.Call, args: list[Node]) -> Node:
-    vector = args[0]
-    to = args[1] if len(args) > 1 else _const(1.0)
-    return lambda ctx: [Sample(s.labels.without_name(), round_to(s.value, to(ctx)))
-                        for s in vector(ctx)]
-
-
-def _clamp(e: ast.Call, args: list[Node]) -> Node:
-    vector, lo, hi = args
-
-    def run(ctx: EvalContext) -> Vector:
-        low, high = lo(ctx), hi(ctx)
-        if low > high:
-            return []
-        return [Sample(s.labels.without_name(), max(low, min(high, s.value)))
-                for s in vector(ctx)]
-
-    return run
-
-
-def _clamp_min(e: ast.Call, args: list[Node]) -> Node:
-    vector, lo = args
-    return lambda ctx: [Sample(s.labels.without_name(), max(lo(ctx), s.value))
-                        for s in vector(ctx)]
-
-
-def _clamp_max(e: ast.Call, args: list[Node]) -> Node:
-    vector, hi = args
-    return lambda ctx: [Sample(s.labels.without_name(), min(hi(ctx), s.value))
-                        for s in vector(ctx)]
-
-
-def _timestamp(e: ast.Call, args: list[Node]) -> Node:
-    # Local samples keep their timestamps; the arg is re-read to get them.
-    arg, shift = unshift(_unparen(e.args[0]))
-    (vector,) = args
-    if not isinstance(arg, ast.Selector):
-        return lambda ctx: [Sample(s.labels.without_name(), ctx.at) for s in vector(ctx)]
-    end = shift.end() if shift else None  # `timestamp(x offset 1h)` looks an hour back
-
-    def run(ctx: EvalContext) -> Vector:
-        at = ctx.at if end is None else end(ctx)
-        out: Vector = []
-        selected = {s.labels: s for s in vector(ctx)}
-        for labels in selected:
-            out.append(Sample(labels.without_name(), _last_timestamp(ctx, labels, at)))
-        return out
-
-    return run
-
-
-def _last_timestamp(ctx: EvalContext, labels: Labels, at: float) -> float:
-    matchers = [LabelMatcher(k, "=", v) for k, v in labels.items() if k != METRIC_NAME]
-    for s in ctx.samples.select(labels.name() or None, matchers):
-        if s.labels == labels:
-            i = bisect.bisect_right(s.ts, at) - 1
-            if i >= 0:
-                return s.ts[i]
-    return ctx.at
-
-
-def _histogram_quantile(e: ast.Call, args: list[Node]) -> Node:
-    q, vector = args
-    return lambda ctx: histogram_quantile(q(ctx), vector(ctx))
-
-
-def _label_replace(e: ast.Call, args: list[Node]) -> Node:
-    vector, dst, repl, src, regex = args
-    return lambda ctx: label_replace(vector(ctx), dst(ctx), repl(ctx), src(ctx), regex(ctx))
-
-
-def _label_join(e: ast.Call, args: list[Node]) -> Node:
-    vector, dst, sep, *srcs = args
-    return lambda ctx: label_join(vector(ctx), dst(ctx), sep(ctx), [s(ctx) for s in srcs])
-
-
-def _scalar(e: ast.Call, args: list[Node]) -> Node:
-    (vector,) = args
-
-    def run(ctx: EvalContext) -> float:
-        values = vector(ctx)
-        return float(values[0].value) if len(values) == 1 else math.nan
-
-    return run
-
-
-def _vector(e: ast.Call, args: list[Node]) -> Node:
-    (scalar,) = args
-    return lambda ctx: [Sample(Labels(), scalar(ctx))]
-
-
-def _time(e: ast.Call, args: list[Node]) -> Node:
-    return lambda ctx: ctx.at
-
-
-def _quantile_over_time(e: ast.Call, args: list[Node]) -> Node:
-    q, windows = args
-
-    def run(ctx: EvalContext) -> Vector:
-        fn = quantile_over_time(q(ctx))
-        out: Vector = []
-        for s, lo, hi in windows(ctx):
-            value = fn(s.ts, s.vs, lo, hi, ctx.at, 0.0)
-            if value is not None:
-                out.append(Sample(s.plain, value))
-        return out
-
-    return run
-
-
-def _sort(descending: bool) -> Builder:
-    def build(e: ast.Call, args: list[Node]) -> Node:
-        (vector,) = args
-        return lambda ctx: sort_by_value(vector(ctx), descending)
-
-    return build
-
-
-_INSTANT_BUILDERS: dict[str, Builder] = {
-    **{name: _math(name) for name in MATH_FUNCTIONS},
-    "absent": _absent,
-    "absent_over_time": _absent_over_time,
-    "round": _round,
-    "clamp": _clamp,
-    "clamp_min": _clamp_min,
-    "clamp_max": _clamp_max,
-    "timestamp": _timestamp,
-    "histogram_quantile": _histogram_quantile,
-    "label_replace": _label_replace,
-    "label_join": _label_join,
-    "scalar": _scalar,
-    "vector": _vector,
-    "time": _time,
-    "quantile_over_time": _quantile_over_time,
-    "sort": _sort(False),
-    "sort_desc": _sort(True),
-    **TIME_BUILDERS,
-}

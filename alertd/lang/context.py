@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from alertd.errors import EvalError
 from alertd.model import LabelMatcher, Vector
@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 DEFAULT_LOOKBACK = 300.0  # PromQL's lookback delta: how old a sample may be and still count
 DEFAULT_STEP = 60.0  # subquery resolution when none is written
 
+
+Node = Callable[["EvalContext"], Any]
+"""A compiled expression: a function of the evaluation context, returning a float, an
+instant vector, a range vector or a string, as the checker typed it."""
 
 WindowKey = tuple[tuple[Series, int, int], ...]
 """The windows `[lo, hi)` of the series a drift function pools into one current window."""

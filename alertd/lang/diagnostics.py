@@ -69,10 +69,3 @@ def span_at(source: str, offset: int, length: int = 1) -> Span:
     end_col = end - (source.rfind("\n", 0, end) + 1) + 1
     return Span(line, col, end_line, end_col, offset, end)
 
-
-def did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    """A ` (did you mean "x"?)` suffix when a candidate is close to `name`, else ``."""
-    import difflib
-
-    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f' (did you mean "{matches[0]}"?)' if matches else ""

@@ -14,14 +14,14 @@ the rules load, not at each evaluation), and which methods need raw values.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from alertd.lang import ast
 from alertd.lang.ast import Span
-from alertd.lang.check_report import article, prefix_span
-from alertd.lang.diagnostics import did_you_mean
+from alertd.lang.check_report import ErrorFn, article, prefix_span
 from alertd.lang.types import DRIFT, ValueType
+from alertd.suggest import did_you_mean
 
 __all__ = ["RAW_ONLY", "DriftCall", "check_drift_call", "drift_calls", "feature_problems"]
 
@@ -32,7 +32,6 @@ RAW_ONLY = frozenset({"wasserstein", "wasserstein_normed", "ks_pvalue"})
 _LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PLAIN_ALTERNATIVES = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
 
-ErrorFn = Callable[[Span, str], None]
 
 
 def check_drift_call(error: ErrorFn, node: ast.Call, args: Sequence[ValueType | None],
@@ -66,7 +65,7 @@ def _check_kwargs(error: ErrorFn, node: ast.Call) -> None:
     seen: set[str] = set()
     for kw in node.kwargs:
         name_span = prefix_span(kw.span, len(kw.name))
-        value = _unparen(kw.value)
+        value = ast.unparen(kw.value)
         if kw.name in seen:
             error(name_span, f'keyword argument "{kw.name}" is given twice')
         elif kw.name == "baseline":
@@ -138,7 +137,7 @@ def drift_calls(expr: ast.Expr) -> list[DriftCall]:
         if not isinstance(node, ast.Call) or node.name not in DRIFT or not node.args:
             continue
         baseline = next((kw for kw in node.kwargs if kw.name == "baseline"), None)
-        value = _unparen(baseline.value) if baseline else None
+        value = ast.unparen(baseline.value) if baseline else None
         name = value.value if isinstance(value, ast.StringLit) else None
         grouping = node.grouping
         out.append(DriftCall(
@@ -217,20 +216,14 @@ def _names(kinds: Collection[str], limit: int = 8) -> str:
 def _is_range(expr: ast.Expr) -> bool:
     """Whether an argument is a range vector as written (a range selector or subquery,
     possibly with modifiers): functions of one, such as increase(x[1h]), are not."""
-    node = _unparen(expr)
+    node = ast.unparen(expr)
     while not isinstance(node, ast.Subscript | ast.Selector | ast.Call):
         inner = ast.children(node)
         if len(inner) != 1:
             return False
-        node = _unparen(inner[0])
+        node = ast.unparen(inner[0])
     return isinstance(node, ast.Subscript)
 
 
 def _first_selector(expr: ast.Expr) -> ast.Selector | None:
     return next((n for n in ast.walk(expr) if isinstance(n, ast.Selector)), None)
-
-
-def _unparen(expr: ast.Expr) -> ast.Expr:
-    while isinstance(expr, ast.Paren):
-        expr = expr.expr
-    return expr

@@ -28,14 +28,13 @@ from alertd.drift import METHODS, Buckets, DriftError, Reference, Window, compar
 from alertd.drift.sorting import sort_windows
 from alertd.errors import EvalError
 from alertd.lang import ast
-from alertd.lang.context import EvalContext
+from alertd.lang.context import EvalContext, Node
 from alertd.lang.types import ValueType
 from alertd.model import METRIC_NAME, Labels, Sample, Vector
 from alertd.series import Series
 
 __all__ = ["CATEGORY_LABEL", "Baseline", "DriftScore", "compile_drift"]
 
-Node = Callable[[EvalContext], Any]
 Compile = Callable[[ast.Expr], tuple[Node, ValueType]]
 Matrix = Sequence[tuple[Series, int, int]]
 
@@ -100,7 +99,7 @@ class _Options:
         baseline: str | None = None
         min_samples = 1.0
         for kw in e.kwargs:
-            value = _unparen(kw.value)
+            value = ast.unparen(kw.value)
             if kw.name == "baseline" and isinstance(value, ast.StringLit):
                 baseline = value.value
             elif kw.name == "min_samples" and isinstance(value, ast.NumberLit):
@@ -309,9 +308,3 @@ def _emit(ctx: EvalContext, out: Vector, options: _Options, baseline: Baseline |
     label = baseline.feature_label if baseline is not None else DEFAULT_FEATURE_LABEL
     ctx.drift_scores.append(DriftScore(options.method, feature, labels.without((label,)),
                                        value, baseline.label if baseline is not None else None))
-
-
-def _unparen(expr: ast.Expr) -> ast.Expr:
-    while isinstance(expr, ast.Paren):
-        expr = expr.expr
-    return expr

@@ -13,9 +13,9 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from alertd.durations import format_duration
 from alertd.errors import RuleError
 from alertd.lang import ast
-from alertd.lang.durations import format_duration
 from alertd.lang.parse import parse_file
 
 MAX_WIDTH = 100
@@ -47,12 +47,8 @@ def format_source(source: str, path: str) -> str:
 def format_expr(expr: ast.Expr) -> str:
     """One expression on one line (raw strings excepted), with PromQL's canonical spacing."""
     match expr:
-        case ast.NumberLit() | ast.PercentLit():
-            return expr.text
-        case ast.DurationLit():
-            return _duration(expr)
-        case ast.StringLit():
-            return _string(expr)
+        case ast.NumberLit() | ast.PercentLit() | ast.DurationLit() | ast.StringLit():
+            return _literal(expr)
         case ast.Selector():
             return _selector(expr)
         case ast.Subscript():
@@ -68,6 +64,14 @@ def format_expr(expr: ast.Expr) -> str:
         case ast.Paren():
             return f"({format_expr(expr.expr)})"
     raise TypeError(f"not an expression: {expr!r}")  # pragma: no cover
+
+
+def _literal(lit: ast.NumberLit | ast.PercentLit | ast.DurationLit | ast.StringLit) -> str:
+    if isinstance(lit, ast.DurationLit):
+        return _duration(lit)
+    if isinstance(lit, ast.StringLit):
+        return _string(lit)
+    return lit.text
 
 
 def _duration(lit: ast.DurationLit) -> str:

@@ -107,30 +107,26 @@ def deriv(ts: list[float], vs: Sequence[float], lo: int, hi: int, at: float,
     return cov / var if var else None
 
 
+def _pairs(vs: Sequence[float], lo: int, hi: int) -> zip[tuple[float, float]]:
+    """Each sample of the window after the first, with the one before it (over slices:
+    see _extrapolated)."""
+    return zip(vs[lo:hi - 1], vs[lo + 1:hi], strict=True)
+
+
 def changes(ts: list[float], vs: Sequence[float], lo: int, hi: int, at: float,
             rng: float) -> float | None:
     if hi <= lo:
         return None
-    count = 0
-    prev = vs[lo]
-    for v in vs[lo + 1:hi]:  # over a slice: see _extrapolated
-        if v != prev and not (v != v and prev != prev):
-            count += 1
-        prev = v
-    return float(count)
+    # NaN differs from itself, but a NaN after a NaN is no change.
+    return float(sum(1 for prev, v in _pairs(vs, lo, hi)
+                     if v != prev and not (v != v and prev != prev)))
 
 
 def resets(ts: list[float], vs: Sequence[float], lo: int, hi: int, at: float,
            rng: float) -> float | None:
     if hi <= lo:
         return None
-    count = 0
-    prev = vs[lo]
-    for v in vs[lo + 1:hi]:  # over a slice: see _extrapolated
-        if v < prev:
-            count += 1
-        prev = v
-    return float(count)
+    return float(sum(1 for prev, v in _pairs(vs, lo, hi) if v < prev))
 
 
 def _over_time(agg: Callable[[Sequence[float]], float]) -> RangeFn:
@@ -152,14 +148,25 @@ def _variance(values: Sequence[float]) -> float:
     return math.fsum((v - mean) ** 2 for v in values) / len(values)
 
 
-def quantile(q: float, values: Sequence[float]) -> float:
-    """PromQL's quantile: linear interpolation between the closest ranks."""
-    if not values or q != q:
+def _outside(q: float) -> float | None:
+    """What a quantile is for a φ outside [0, 1] (NaN for NaN), as PromQL has it; None
+    for a φ inside."""
+    if q != q:
         return math.nan
     if q < 0:
         return -math.inf
     if q > 1:
         return math.inf
+    return None
+
+
+def quantile(q: float, values: Sequence[float]) -> float:
+    """PromQL's quantile: linear interpolation between the closest ranks."""
+    if not values:
+        return math.nan
+    bound = _outside(q)
+    if bound is not None:
+        return bound
     ordered = sorted(values)
     rank = q * (len(ordered) - 1)
     lower = math.floor(rank)
@@ -269,27 +276,13 @@ def histogram_quantile(q: float, vector: Vector) -> Vector:
 
 
 def _bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
-    if q != q:
-        return math.nan
-    if q < 0:
-        return -math.inf
-    if q > 1:
-        return math.inf
+    bound = _outside(q)
+    if bound is not None:
+        return bound
     buckets.sort()
     if not buckets or buckets[-1][0] != math.inf:
         return math.nan
-    # Merge buckets with the same bound, and force counts to be monotonic (scrapes of
-    # buckets are not atomic, so a later bucket can briefly read lower).
-    merged: list[list[float]] = []
-    for upper, count in buckets:
-        if merged and merged[-1][0] == upper:
-            merged[-1][1] += count
-        else:
-            merged.append([upper, count])
-    running = -math.inf
-    for bucket in merged:
-        running = max(running, bucket[1])
-        bucket[1] = running
+    merged = _monotonic(buckets)
     if len(merged) < 2:
         return math.nan
     observations = merged[-1][1]
@@ -307,6 +300,22 @@ def _bucket_quantile(q: float, buckets: list[tuple[float, float]]) -> float:
         count -= merged[b - 1][1]
         rank -= merged[b - 1][1]
     return start + (end - start) * (rank / count)
+
+
+def _monotonic(buckets: list[tuple[float, float]]) -> list[list[float]]:
+    """Sorted buckets with the same bound merged and counts forced to be monotonic (scrapes
+    of buckets are not atomic, so a later bucket can briefly read lower)."""
+    merged: list[list[float]] = []
+    for upper, count in buckets:
+        if merged and merged[-1][0] == upper:
+            merged[-1][1] += count
+        else:
+            merged.append([upper, count])
+    running = -math.inf
+    for bucket in merged:
+        running = max(running, bucket[1])
+        bucket[1] = running
+    return merged
 
 
 _GO_GROUP = re.compile(r"\$(\{(\w+)\}|(\w+))|\$\$")

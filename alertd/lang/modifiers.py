@@ -18,9 +18,8 @@ from typing import Any
 
 from alertd.errors import RuleError
 from alertd.lang import ast
-from alertd.lang.context import EvalContext
+from alertd.lang.context import EvalContext, Node
 
-Node = Callable[[EvalContext], Any]
 TimeFn = Callable[[EvalContext], float]
 
 

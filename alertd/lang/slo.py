@@ -21,12 +21,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from alertd.durations import format_duration
 from alertd.lang import ast
 from alertd.lang.ast import Span
-from alertd.lang.check_report import Report
-from alertd.lang.diagnostics import did_you_mean
-from alertd.lang.durations import format_duration
+from alertd.lang.check_report import Report, settings_by_key
 from alertd.lang.format import format_expr
+from alertd.suggest import did_you_mean
 
 __all__ = ["DEFAULT_PERIOD", "DEFAULT_TIERS", "INHERITED_KEYS", "SLO_KEYS", "SliQuery",
            "SloSpec", "TierSpec", "WindowPair", "alert_name", "check_slo", "days",
@@ -159,17 +159,7 @@ class _Checker:
 
     def settings(self, block: ast.Block, keys: tuple[str, ...],
                  what: str) -> dict[str, ast.Setting]:
-        seen: dict[str, ast.Setting] = {}
-        for s in block.settings():
-            if s.key in seen:
-                self.error(s.key_span, f'duplicate key "{s.key}" in {what} (first set on line '
-                                       f"{seen[s.key].key_span.line})")
-            elif s.key not in keys:
-                self.error(s.key_span, f'unknown key "{s.key}" in {what}'
-                                       f"{did_you_mean(s.key, keys)}")
-            else:
-                seen[s.key] = s
-        return seen
+        return settings_by_key(block, keys, what, self.error)
 
     def duration(self, s: ast.Setting) -> float | None:
         value = s.value

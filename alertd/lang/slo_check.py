@@ -10,21 +10,20 @@ for an SLO over pushed series, that the window is not finer than what is kept of
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 from alertd.lang import ast
 from alertd.lang.ast import Span
 from alertd.lang.check_refs import AlertDef
-from alertd.lang.check_report import Report, prefix_span
-from alertd.lang.diagnostics import did_you_mean
+from alertd.lang.check_report import ErrorFn, Report, prefix_span
 from alertd.lang.slo import LOCAL_RESOLUTION, SloSpec
 from alertd.lang.types import SLO, ValueType
+from alertd.suggest import did_you_mean
 
 __all__ = ["SloCall", "check_slo_call", "check_slo_refs", "slo_calls"]
 
 V = ValueType.VECTOR
-ErrorFn = Callable[[Span, str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +45,18 @@ def check_slo_call(error: ErrorFn, node: ast.Call, kwarg_types: Sequence[object]
                                  f"{', window = 1h' if 'window' in wanted else ''})")
     if node.grouping is not None:
         error(node.grouping.span, f"{fn} takes no by (...) or without (...)")
+    given = _given(error, node, fn, wanted)
+    for key in wanted:
+        if key not in given:
+            example = '"name"' if key == "slo" else "a duration such as 1h"
+            error(node.name_span, f"{fn} needs {key} = {example}")
+    _check_values(error, given)
+    return V
+
+
+def _given(error: ErrorFn, node: ast.Call, fn: str,
+           wanted: Collection[str]) -> dict[str, ast.KwArg]:
+    """The keyword arguments by name, reporting unknown and repeated ones."""
     given: dict[str, ast.KwArg] = {}
     for kw in node.kwargs:
         name_span = prefix_span(kw.span, len(kw.name))
@@ -56,10 +67,10 @@ def check_slo_call(error: ErrorFn, node: ast.Call, kwarg_types: Sequence[object]
             error(name_span, f'keyword argument "{kw.name}" is given twice')
         else:
             given[kw.name] = kw
-    for key in wanted:
-        if key not in given:
-            example = '"name"' if key == "slo" else "a duration such as 1h"
-            error(node.name_span, f"{fn} needs {key} = {example}")
+    return given
+
+
+def _check_values(error: ErrorFn, given: dict[str, ast.KwArg]) -> None:
     slo = given.get("slo")
     if slo is not None and not (isinstance(slo.value, ast.StringLit) and slo.value.value.strip()):
         error(slo.value.span, 'slo must name an slo block with a string such as "checkout": '
@@ -71,7 +82,6 @@ def check_slo_call(error: ErrorFn, node: ast.Call, kwarg_types: Sequence[object]
             error(value.span, "window must be a duration such as 1h")
         elif value.seconds is not None and value.seconds <= 0:
             error(value.span, f"window must be positive, got {value.text}")
-    return V
 
 
 def slo_calls(expr: ast.Expr) -> list[SloCall]:

@@ -8,20 +8,18 @@ the window.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from alertd.errors import EvalError, RuleError
 from alertd.lang import ast
 from alertd.model import Labels, Sample, Vector
 
 if TYPE_CHECKING:
-    from alertd.lang.context import EvalContext
+    from alertd.lang.context import EvalContext, Node
 
 __all__ = ["SLO_LABEL", "SloSource", "compile_slo"]
 
 SLO_LABEL = "slo"
-Node = Callable[["EvalContext"], Any]
 
 
 class SloSource(Protocol):

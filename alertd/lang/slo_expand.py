@@ -20,8 +20,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 
+from alertd.durations import format_duration
 from alertd.lang import ast
-from alertd.lang.durations import format_duration
 from alertd.lang.format import format_expr, format_source
 from alertd.lang.parse import parse_expr
 from alertd.lang.slo import SloSpec, TierSpec, increase_query

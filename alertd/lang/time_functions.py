@@ -13,13 +13,11 @@ import calendar
 import math
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from alertd.lang import ast
-from alertd.lang.context import EvalContext
+from alertd.lang.context import EvalContext, Node
 from alertd.model import Labels, Sample, Vector
 
-Node = Callable[[EvalContext], Any]
 Builder = Callable[[ast.Call, list[Node]], Node]
 Part = Callable[[time.struct_time], int]
 

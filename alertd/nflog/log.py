@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from alertd.clock import Clock
+from alertd.durations import format_duration
 from alertd.errors import AlertdError
-from alertd.lang.durations import format_duration
 
 log = logging.getLogger("alertd.nflog")
 

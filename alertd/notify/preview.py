@@ -13,11 +13,11 @@ from alertd.alerts.owners import Ownership
 from alertd.config import Config
 from alertd.dispatch.group import group_key
 from alertd.errors import ConfigError
-from alertd.lang.diagnostics import did_you_mean
 from alertd.model import Labels
 from alertd.notify.service import build_integrations
 from alertd.receivers import Notification
 from alertd.receivers.console import ConsoleNotifier
+from alertd.suggest import did_you_mean
 
 
 def preview_alert(config: Config, labels: Mapping[str, str], annotations: Mapping[str, str],

@@ -33,10 +33,10 @@ from jinja2 import meta, nodes
 
 from alertd.config.sources import mqtt_host_port
 from alertd.errors import NotifyError
-from alertd.lang.diagnostics import did_you_mean
 from alertd.receivers import Notification
 from alertd.receivers.services import Services, Where, maybe_secret
 from alertd.receivers.webhook import encode, payload
+from alertd.suggest import did_you_mean
 from alertd.templates import ENVIRONMENT, LabelMap, find_template_problems
 
 if TYPE_CHECKING:

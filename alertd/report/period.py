@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from alertd.durations import parse_duration
 from alertd.errors import AlertdError
-from alertd.lang.durations import parse_duration
 from alertd.silence.model import parse_time
 from alertd.validation import TIME_OUT_OF_RANGE, representable
 

@@ -2,7 +2,7 @@
 
 A selector with a misspelt label name or value (`feature_psi{modle="churn"}`) loads, is
 evaluated with health ok, and never fires. Each local series selector remembers whether
-it ever selected a series (lang.compile.SelectorUse); one that was evaluated and never
+it ever selected a series (lang.reads.SelectorUse); one that was evaluated and never
 did is shown in the rules API, by `alertd explain` and in
 `alertd_rule_selectors_matching_nothing`, with, where the series in memory tell, the
 matcher that empties it.
@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from alertd.lang.compile import SelectorRef
-from alertd.lang.diagnostics import did_you_mean
 from alertd.model import METRIC_NAME, LabelMatcher
 from alertd.rules.rule import AlertRule
 from alertd.series import Series
+from alertd.suggest import did_you_mean
 
 MAX_VALUES = 5  # label values named in a hint
 

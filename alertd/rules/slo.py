@@ -20,9 +20,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from alertd.durations import format_duration
 from alertd.lang.compile import compile_expr
 from alertd.lang.context import EvalContext
-from alertd.lang.durations import format_duration
 from alertd.lang.slo import SliQuery, SloSpec, TierSpec, days, increase_query
 from alertd.lang.slo_check import slo_calls
 from alertd.lang.slo_eval import SloSource

@@ -7,9 +7,10 @@ and annotations) at which times, or what an expression must return.
 
 from __future__ import annotations
 
+from alertd.ruletest.load import load_test_file, parse_test_file
 from alertd.ruletest.notation import NotationError, expand
 from alertd.ruletest.runner import PromStub, run_test_file, run_test_files
-from alertd.ruletest.spec import RuleTestFile, TestFileError, load_test_file, parse_test_file
+from alertd.ruletest.spec import RuleTestFile, TestFileError
 
 __all__ = [
     "NotationError",

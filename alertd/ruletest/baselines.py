@@ -24,10 +24,10 @@ from typing import Any, Protocol
 
 from alertd.drift import DEFAULT_BINS, DriftError, Reference
 from alertd.lang.baselines import BaselineSpec
-from alertd.lang.diagnostics import did_you_mean
 from alertd.lang.drift_eval import Baseline
 from alertd.rules.baseline_files import BaselineFileError, read_baseline_file
 from alertd.ruletest.notation import NotationError, expand, parse_number
+from alertd.suggest import did_you_mean
 
 __all__ = ["TestBaseline", "build_baselines", "parse_baselines"]
 

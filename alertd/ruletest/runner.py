@@ -19,16 +19,15 @@ expectations are not checked), and rule files with errors fail the whole test fi
 from __future__ import annotations
 
 import bisect
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO, cast
 
+from alertd.durations import format_duration
 from alertd.errors import AlertdError
 from alertd.lang.context import DEFAULT_LOOKBACK, EvalContext
-from alertd.lang.diagnostics import Diagnostic, did_you_mean, render
+from alertd.lang.diagnostics import Diagnostic, render
 from alertd.lang.drift_eval import Baseline
-from alertd.lang.durations import format_duration
 from alertd.model import Labels, Sample, Vector
 from alertd.rules.baselines import baseline_problems, used_baselines
 from alertd.rules.evaluator import Evaluator, RuleSet
@@ -36,7 +35,8 @@ from alertd.rules.files import check_paths
 from alertd.rules.slo import SloSet
 from alertd.rules.state import Health, Status
 from alertd.ruletest.baselines import build_baselines
-from alertd.ruletest.notation import format_value
+from alertd.ruletest.compare import alert_lines, diff_alerts, diff_samples, sample_lines
+from alertd.ruletest.load import load_test_file
 from alertd.ruletest.spec import (
     AlertTest,
     ExprTest,
@@ -44,16 +44,13 @@ from alertd.ruletest.spec import (
     RuleTestCase,
     RuleTestFile,
     TestFileError,
-    load_test_file,
     normalize_query,
 )
 from alertd.series import Series, is_stale
 from alertd.sources.samples import SeriesStore
+from alertd.suggest import did_you_mean
 
 __all__ = ["PromStub", "run_test_file", "run_test_files"]
-
-REL_TOLERANCE = 1e-9  # for promql_expr_test values
-
 
 def run_test_files(paths: Sequence[str], out: TextIO) -> bool:
     """Run every test file, writing a report to `out`; True when every test passed."""
@@ -266,47 +263,15 @@ class _CaseRun:
 
     def _check_alerts(self, index: int, test: AlertTest) -> None:
         got = dict(self.evaluator.firing(test.alertname))
-        missing: set[int] = set()
-        differing: dict[int, list[str]] = {}
-        matched: set[Labels] = set()
-        for i, exp in enumerate(test.exp_alerts):
-            if exp.labels not in got or exp.labels in matched:
-                missing.add(i)
-                continue
-            matched.add(exp.labels)
-            if exp.annotations is not None and dict(exp.annotations) != got[exp.labels]:
-                differing[i] = _differing_keys(exp.annotations, got[exp.labels])
-        unexpected = [labels for labels in got if labels not in matched]
-        if not missing and not differing and not unexpected:
+        diff = diff_alerts(test, got)
+        if diff.same(got):
             return
-
         lines = [f"{self.title}, alertname {test.alertname} at eval_time "
-                 f"{format_duration(test.eval_time)}:"]
-        if test.exp_alerts:
-            lines.append("  expected:")
-            for i, exp in sorted(enumerate(test.exp_alerts), key=lambda e: _key(e[1].labels)):
-                mark = "    # missing" if i in missing else ""
-                lines.append(f"    - labels: {exp.labels}{mark}")
-                if exp.annotations is not None:
-                    lines.append(f"      annotations: {_braces(exp.annotations)}")
-        else:
-            lines.append("  expected: (no alerts firing)")
-        if got:
-            lines.append("  got:")
-            for labels in sorted(got, key=_key):
-                mark = "    # unexpected" if labels not in matched else ""
-                lines.append(f"    - labels: {labels}{mark}")
-                ann_mark = ""
-                for i, keys in differing.items():
-                    if test.exp_alerts[i].labels == labels:
-                        ann_mark = f"    # differs: {', '.join(keys)}"
-                lines.append(f"      annotations: {_braces(got[labels])}{ann_mark}")
-        else:
-            lines.append("  got: (no alerts firing)")
+                 f"{format_duration(test.eval_time)}:", *alert_lines(test, got, diff)]
         pending = self.evaluator.states[test.alertname].in_status(Status.PENDING)
-        if pending and missing:
+        if pending and diff.missing:
             lines.append("  pending (not compared, as their `for` has not passed):")
-            for inst in sorted(pending, key=lambda p: _key(p.labels)):
+            for inst in sorted(pending, key=lambda p: p.labels.items_tuple):
                 lines.append(f"    - labels: {inst.labels}    # since "
                              f"{format_duration(inst.active_at)}")
         lines.extend(self._unknown_queries(self._queries_of_rule(test.alertname)))
@@ -344,10 +309,7 @@ class _CaseRun:
                           baselines=self.evaluator.baselines, slos=self.evaluator.slos.sources)
         try:
             value = test.compiled.eval(ctx)
-        except AlertdError as exc:
-            self.failures[(1, index)] = f"{title}\n  evaluation failed: {exc}"
-            return
-        except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:
+        except (AlertdError, ArithmeticError, ValueError, TypeError, RecursionError) as exc:
             self.failures[(1, index)] = f"{title}\n  evaluation failed: {exc}"
             return
         # The spec admits only instant vectors and scalars.
@@ -355,63 +317,11 @@ class _CaseRun:
             got = list(cast(Vector, value))
         else:
             got = [Sample(Labels(), float(cast(float, value)))]
-
-        unmatched = sorted(range(len(got)), key=lambda j: _key(got[j].labels))
-        missing: set[int] = set()
-        differs: dict[int, float] = {}  # got index -> the expected value
-        for i, exp in enumerate(test.exp_samples):
-            j = next((j for j in unmatched if got[j].labels == exp.labels), None)
-            if j is None:
-                missing.add(i)
-                continue
-            unmatched.remove(j)
-            if not _close(exp.value, got[j].value):
-                differs[j] = exp.value
-        if not missing and not differs and not unmatched:
+        diff = diff_samples(test, got)
+        if diff.same:
             return
-
-        lines = [title]
-        if test.exp_samples:
-            lines.append("  expected:")
-            for i, exp in sorted(enumerate(test.exp_samples), key=lambda e: _key(e[1].labels)):
-                mark = "    # missing" if i in missing else ""
-                lines.append(f"    - {exp.labels} {format_value(exp.value)}{mark}")
-        else:
-            lines.append("  expected: (empty result)")
-        if got:
-            lines.append("  got:")
-            for j in sorted(range(len(got)), key=lambda j: _key(got[j].labels)):
-                if j in unmatched:
-                    mark = "    # unexpected"
-                elif j in differs:
-                    mark = f"    # expected {format_value(differs[j])}"
-                else:
-                    mark = ""
-                lines.append(f"    - {got[j].labels} {format_value(got[j].value)}{mark}")
-        else:
-            lines.append("  got: (empty result)")
         queries = {normalize_query(q) for q in test.compiled.prom_queries}
         for name in test.compiled.alert_refs:
             queries |= self._queries_of_rule(name)
-        lines.extend(self._unknown_queries(queries))
+        lines = [title, *sample_lines(test, got, diff), *self._unknown_queries(queries)]
         self.failures[(1, index)] = "\n".join(lines)
-
-
-def _key(labels: Labels) -> tuple[tuple[str, str], ...]:
-    return labels.items_tuple
-
-
-def _braces(mapping: Mapping[str, str]) -> str:
-    """Annotations written like labels: `{summary="...", runbook_url="..."}`."""
-    return str(Labels(mapping))
-
-
-def _differing_keys(expected: Mapping[str, str], got: Mapping[str, str]) -> list[str]:
-    keys = sorted(set(expected) | set(got))
-    return [k for k in keys if expected.get(k) != got.get(k)]
-
-
-def _close(expected: float, got: float) -> bool:
-    if math.isnan(expected) or math.isnan(got):
-        return math.isnan(expected) and math.isnan(got)
-    return math.isclose(expected, got, rel_tol=REL_TOLERANCE)

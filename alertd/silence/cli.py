@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from alertd import __version__
-from alertd.lang.durations import parse_duration
+from alertd.durations import parse_duration
 from alertd.silence.model import (
     InvalidSilence,
     SilenceError,

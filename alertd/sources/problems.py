@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 
-from alertd.lang.diagnostics import did_you_mean
 from alertd.sources.push import (
     FIELDS,
     MAX_VALUES,
@@ -24,6 +23,7 @@ from alertd.sources.push import (
     check_values,
     json_kind,
 )
+from alertd.suggest import did_you_mean
 from alertd.validation import INVALID_UNICODE, valid_text
 
 

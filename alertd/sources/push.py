@@ -252,7 +252,7 @@ def check_extra_label(name: str, mine: str, theirs: str, extra_from: str) -> Non
 
 
 def _unknown_field(obj: dict[str, object]) -> None:
-    from alertd.lang.diagnostics import did_you_mean
+    from alertd.suggest import did_you_mean
 
     for key in obj:
         if not valid_text(key):

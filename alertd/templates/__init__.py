@@ -18,7 +18,7 @@ from jinja2 import nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from alertd.errors import AlertdError
-from alertd.lang.diagnostics import did_you_mean
+from alertd.suggest import did_you_mean
 from alertd.templates.filters import FILTERS
 
 __all__ = [

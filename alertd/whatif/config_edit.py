@@ -23,8 +23,8 @@ from alertd.config.matchers import format_matcher
 from alertd.config.model import Config
 from alertd.dispatch.route import GroupBy, Route
 from alertd.dispatch.timeintervals import TimeIntervals
+from alertd.durations import format_duration
 from alertd.errors import ConfigError
-from alertd.lang.durations import format_duration
 from alertd.model import LabelMatcher
 from alertd.templates.config import parse_config
 from alertd.whatif import routes_edit, sleep_hours

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 
 from alertd.dispatch.route import Route
-from alertd.lang.durations import format_duration
+from alertd.durations import format_duration
 from alertd.rules.spec import AlertSpec
 from alertd.rules.state import Timing
 from alertd.whatif.edits import (

@@ -13,13 +13,14 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 
+from alertd.durations import format_duration, parse_duration
 from alertd.errors import RuleError
 from alertd.lang import ast
 from alertd.lang.check import ALERT_KEYS, CheckResult, check_files
-from alertd.lang.diagnostics import Diagnostic, did_you_mean
-from alertd.lang.durations import format_duration, parse_duration
+from alertd.lang.diagnostics import Diagnostic
 from alertd.lang.format import INDENT, format_source
 from alertd.lang.parse import ParseResult, parse_file
+from alertd.suggest import did_you_mean
 from alertd.whatif.edit import Edit, cannot
 
 __all__ = ["delete_rule", "set_rule_timing"]

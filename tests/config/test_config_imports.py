@@ -1,6 +1,8 @@
 """The config package reads and checks `alertd.yml` without the daemon's stages: anything
 may import it, and it imports none of them (not even inside a function), so that loading a
-configuration can never start, or depend on, what the configuration describes."""
+configuration can never start, or depend on, what the configuration describes. Nor does it
+import the rule language: the durations and name suggestions both use live in neutral
+top-level modules."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from pathlib import Path
 import alertd.config
 
 RUNTIME = frozenset(f"alertd.{name}" for name in (
-    "templates", "dispatch", "notify", "receivers", "rules", "sources", "api", "daemon"))
+    "templates", "dispatch", "notify", "receivers", "rules", "sources", "api", "daemon",
+    "lang"))
 
 
 def imported_modules(path: Path) -> list[str]:

@@ -1,4 +1,4 @@
-"""Durations as written in rule files and test files: `100ms`, `5m`, `1h30m`."""
+"""Durations as written in rule files, test files and alertd.yml: `100ms`, `5m`, `1h30m`."""
 
 from __future__ import annotations
 
