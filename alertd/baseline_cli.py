@@ -16,9 +16,9 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -33,6 +33,13 @@ _CONFIG = click.option("--config", "config_path", type=click.Path(dir_okay=False
                                           "rule files); without it, the defaults.")
 _FORMAT = click.option("--format", "output", type=click.Choice(["text", "json"]),
                        default="text", show_default=True)
+
+_Command = TypeVar("_Command", bound=Callable[..., None])  # a click command's function
+
+
+def _version_option(help_text: str) -> Callable[[_Command], _Command]:
+    return click.option("--version", "version", type=click.IntRange(min=1), default=None,
+                        help=help_text)
 
 
 class NotFound(AlertdError):
@@ -66,16 +73,14 @@ def list_cmd(name: str | None, config_path: str | None, output: str) -> None:
 
 @baseline.command(name="show")
 @click.argument("name")
-@click.option("--version", "version", type=click.IntRange(min=1), default=None,
-              help="The version to show; default the latest.")
+@_version_option("The version to show; default the latest.")
 @_CONFIG
 @_FORMAT
 def show_cmd(name: str, version: int | None, config_path: str | None, output: str) -> None:
     """One version with the reference of each feature (cut points, shares, categories)."""
     stored = _run(_load(_storage(config_path), name, version))
     if stored is None:
-        _not_found(f'no stored baseline "{name}"'
-                   + (f" with version {version}" if version else ""))
+        _no_version(name, version)
     if output == "json":
         click.echo(json.dumps(_show_json(stored), indent=2))
     else:
@@ -122,16 +127,14 @@ def capture_cmd(name: str, selector: str | None, start: str | None, end: str | N
 
 @baseline.command(name="delete")
 @click.argument("name")
-@click.option("--version", "version", type=click.IntRange(min=1), default=None,
-              help="Delete only this version; default every version of NAME.")
+@_version_option("Delete only this version; default every version of NAME.")
 @_CONFIG
 def delete_cmd(name: str, version: int | None, config_path: str | None) -> None:
     """Delete one version, or every version, of a stored baseline. Rules keep the version
     they loaded until the next reload, which fails for a baseline left without any."""
     deleted = _run(_delete(_storage(config_path), name, version))
     if not deleted:
-        _not_found(f'no stored baseline "{name}"'
-                   + (f" with version {version}" if version else ""))
+        _no_version(name, version)
     click.echo(f"deleted {deleted} version{'s' if deleted != 1 else ''} of {name}", err=True)
 
 
@@ -191,6 +194,10 @@ def _storage(config_path: str | None) -> str:
 
 def _run(coroutine: Any) -> Any:
     return asyncio.run(coroutine)
+
+
+def _no_version(name: str, version: int | None) -> NoReturn:
+    _not_found(f'no stored baseline "{name}"' + (f" with version {version}" if version else ""))
 
 
 def _not_found(message: str) -> NoReturn:

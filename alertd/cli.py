@@ -96,19 +96,13 @@ def check(output: str, require: frozenset[str], config_path: str | None, expand:
 @click.argument("paths", nargs=-1, required=True)
 def fmt(check_only: bool, paths: Sequence[str]) -> None:
     """Rewrite rule files in the canonical layout (`-` formats standard input)."""
-    from alertd.lang.diagnostics import render
-    from alertd.lang.format import format_source
-    from alertd.lang.parse import parse_file
     from alertd.rules.files import expand_paths
 
     if list(paths) == ["-"]:
-        source = sys.stdin.read()
-        parsed = parse_file(source, "<stdin>")
-        if not parsed.ok:
-            for d in parsed.diagnostics:
-                click.echo(render(d, source), err=True)
+        formatted = _formatted(sys.stdin.read(), "<stdin>")
+        if formatted is None:
             sys.exit(1)
-        click.echo(format_source(source, "<stdin>"), nl=False)
+        click.echo(formatted, nl=False)
         return
 
     files, problems = expand_paths(paths)
@@ -123,20 +117,30 @@ def fmt(check_only: bool, paths: Sequence[str]) -> None:
             click.echo(f"{path}: cannot read: {exc}", err=True)
             failed = True
             continue
-        parsed = parse_file(source, path)
-        if not parsed.ok:
-            for d in parsed.diagnostics:
-                click.echo(render(d, source), err=True)
+        formatted = _formatted(source, path)
+        if formatted is None:
             failed = True
-            continue
-        formatted = format_source(source, path)
-        if formatted != source:
+        elif formatted != source:
             changed.append(path)
             if not check_only:
                 Path(path).write_text(formatted, "utf-8")
     for path in changed:
         click.echo(f"would reformat {path}" if check_only else f"reformatted {path}")
     sys.exit(1 if failed or (check_only and changed) else 0)
+
+
+def _formatted(source: str, name: str) -> str | None:
+    """`source` in the canonical layout, or None once its syntax errors are shown."""
+    from alertd.lang.diagnostics import render
+    from alertd.lang.format import format_source
+    from alertd.lang.parse import parse_file
+
+    parsed = parse_file(source, name)
+    if not parsed.ok:
+        for d in parsed.diagnostics:
+            click.echo(render(d, source), err=True)
+        return None
+    return format_source(source, name)
 
 
 @cli.command()

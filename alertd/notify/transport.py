@@ -25,47 +25,25 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-import httptools
 from yarl import URL
 
-__all__ = ["Answer", "BadRequest", "Cut", "Pool", "TimedOut", "TransportError", "Unreachable"]
+from alertd.notify.connection import (
+    BODY_LIMIT,
+    Answer,
+    BadRequest,
+    Connection,
+    Cut,
+    TimedOut,
+    TransportError,
+    Unreachable,
+)
 
-BODY_LIMIT = 64 * 1024  # bytes of an answer kept; beyond, the connection is dropped
+# The errors and the answer are defined beside the connection; callers take them from here.
+__all__ = ["BODY_LIMIT", "Answer", "BadRequest", "Cut", "Pool", "TimedOut", "TransportError",
+           "Unreachable"]
+
 IDLE_LIMIT = 15.0  # seconds a kept-alive connection may idle before it is not reused
 CONNECTIONS = 100  # connections open at once per pool, as aiohttp's default
-
-
-class TransportError(Exception):
-    """No answer. `sent` says whether the request was written: if so, it may have arrived."""
-
-    sent = False
-
-
-class BadRequest(TransportError):
-    """The request cannot be made at all (scheme, host, a line break in a header)."""
-
-
-class Unreachable(TransportError):
-    """No connection could be made."""
-
-
-class Cut(TransportError):
-    """The connection failed or the answer could not be read after the request left."""
-
-    sent = True
-
-
-class TimedOut(TransportError):
-    def __init__(self, *, sent: bool) -> None:
-        super().__init__("timed out")
-        self.sent = sent
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    status: int
-    headers: dict[str, str]  # lower-case names; a repeated header keeps its last value
-    body: bytes  # at most BODY_LIMIT bytes
 
 
 @dataclass(slots=True)
@@ -95,113 +73,6 @@ class _Proxy:
     auth: bytes  # a Proxy-Authorization header line, or b""
 
 
-class _Connection(asyncio.Protocol):
-    """One connection; one request at a time. httptools calls the on_* methods."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self.parser = httptools.HttpResponseParser(self)
-        self.idle_since = 0.0
-        self.closed = False
-        self._answer: asyncio.Future[Answer] | None = None
-        self._status = 0
-        self._headers: dict[str, str] = {}
-        self._body: list[bytes] = []
-        self._size = 0
-        self._reusable = False
-
-    # --- the request ---------------------------------------------------------------------
-    def send(self, data: bytes) -> asyncio.Future[Answer]:
-        assert self.transport is not None
-        self._answer = asyncio.get_running_loop().create_future()
-        self._status, self._headers, self._body, self._size = 0, {}, [], 0
-        self._reusable = False
-        self.transport.write(data)
-        return self._answer
-
-    @property
-    def reusable(self) -> bool:
-        return self._reusable and not self.closed
-
-    def expire(self) -> None:
-        self._fail(TimedOut(sent=True))
-
-    def close(self) -> None:
-        self.closed = True
-        if self.transport is not None:
-            self.transport.close()
-
-    # --- asyncio.Protocol ------------------------------------------------------------------
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        if self._done():  # bytes nobody asked for: the connection cannot be trusted
-            self.close()
-            return
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserError as exc:
-            self._fail(Cut(f"invalid HTTP answer: {exc}"))
-            self.close()
-
-    def eof_received(self) -> bool | None:
-        return None  # close our side too
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        if self._status and not self._done():
-            # The status has arrived: the answer counts by it, its body cut short (or,
-            # without a Content-Length, ended by the close).
-            self._finish(reusable=False)
-        else:
-            reason = f"{type(exc).__name__}: {exc}" if exc else "connection closed by the peer"
-            self._fail(Cut(reason))
-
-    # --- httptools callbacks ---------------------------------------------------------------
-    def on_message_begin(self) -> None:
-        if self._done():
-            # A second answer to one request (or bytes after the answer, in the same read):
-            # whatever follows would be taken for the next request's answer.
-            self.close()
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
-
-    def on_headers_complete(self) -> None:
-        self._status = self.parser.get_status_code()
-
-    def on_body(self, body: bytes) -> None:
-        if self._size < BODY_LIMIT:
-            self._body.append(body[:BODY_LIMIT - self._size])
-        self._size += len(body)
-        if self._size > BODY_LIMIT:  # not worth reading on: the status is what counts
-            self._finish(reusable=False)
-            self.close()
-
-    def on_message_complete(self) -> None:
-        if 100 <= self._status < 200:  # an interim answer: the real one follows
-            self._status, self._headers = 0, {}
-            return
-        self._finish(reusable=self.parser.should_keep_alive())
-
-    # --- internals -------------------------------------------------------------------------
-    def _done(self) -> bool:
-        return self._answer is None or self._answer.done()
-
-    def _finish(self, *, reusable: bool) -> None:
-        if not self._done():
-            assert self._answer is not None
-            self._reusable = reusable
-            self._answer.set_result(Answer(self._status, self._headers, b"".join(self._body)))
-
-    def _fail(self, exc: Exception) -> None:
-        if not self._done():
-            assert self._answer is not None
-            self._answer.set_exception(exc)
-
-
 @dataclass
 class Pool:
     """Kept-alive connections by origin, for one integration; `close` when done.
@@ -215,12 +86,12 @@ class Pool:
     proxy: str | None = None  # http://[user:password@]host:port
     limit: int = CONNECTIONS
     idle_limit: float = IDLE_LIMIT
-    _idle: defaultdict[tuple[str, str, int], list[_Connection]] = field(
+    _idle: defaultdict[tuple[str, str, int], list[Connection]] = field(
         default_factory=lambda: defaultdict(list))
     _targets: dict[str, _Target] = field(default_factory=dict)
     _slots: asyncio.Semaphore | None = None
     _proxy_parsed: _Proxy | None = None
-    _open: set[_Connection] = field(default_factory=set)
+    _open: set[Connection] = field(default_factory=set)
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str], *,
                    timeout: float) -> Answer:
@@ -279,7 +150,7 @@ class Pool:
             self._open.discard(conn)
         return result
 
-    def _reuse(self, key: tuple[str, str, int]) -> _Connection | None:
+    def _reuse(self, key: tuple[str, str, int]) -> Connection | None:
         idle = self._idle.get(key)
         cutoff = time.monotonic() - self.idle_limit
         while idle:
@@ -290,7 +161,7 @@ class Pool:
             self._open.discard(conn)
         return None
 
-    async def _connect(self, target: _Target) -> _Connection:
+    async def _connect(self, target: _Target) -> Connection:
         loop = asyncio.get_running_loop()
         tls = self._context() if target.tls else None
         server_name = (self.server_name or target.host) if tls else None
@@ -298,9 +169,9 @@ class Pool:
         try:
             if proxy is None:
                 _, conn = await loop.create_connection(
-                    _Connection, target.host, target.port, ssl=tls, server_hostname=server_name)
+                    Connection, target.host, target.port, ssl=tls, server_hostname=server_name)
             elif tls is None:  # the proxy is asked in absolute form (see _Target.via_proxy)
-                _, conn = await loop.create_connection(_Connection, proxy.host, proxy.port)
+                _, conn = await loop.create_connection(Connection, proxy.host, proxy.port)
             else:
                 conn = await _tunnel(proxy, target, tls, server_name)
         except OSError as exc:  # ssl.SSLError is one too
@@ -387,7 +258,7 @@ class _Handshake(asyncio.Protocol):
 
 
 async def _tunnel(proxy: _Proxy, target: _Target, tls: ssl.SSLContext,
-                  server_name: str | None) -> _Connection:
+                  server_name: str | None) -> Connection:
     """A TLS connection to `target` through a CONNECT tunnel of `proxy`."""
     loop = asyncio.get_running_loop()
     transport, handshake = await loop.create_connection(_Handshake, proxy.host, proxy.port)
@@ -402,7 +273,7 @@ async def _tunnel(proxy: _Proxy, target: _Target, tls: ssl.SSLContext,
         if len(status) < 2 or not status[1].isdigit() or not 200 <= int(status[1]) < 300:
             line = head.split(b"\r\n", 1)[0].decode("latin-1")
             raise OSError(f"the proxy answered CONNECT with {line!r}")
-        conn = _Connection()
+        conn = Connection()
         secure = await loop.start_tls(transport, conn, tls, server_hostname=server_name)
         if secure is None:
             raise OSError("TLS could not start in the proxy's tunnel")

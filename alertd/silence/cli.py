@@ -106,16 +106,21 @@ def _message(body: str) -> str:
 
 # --- what the commands do, without the command line ----------------------------------------
 
-def parse_matchers(args: Sequence[str]) -> list[dict[str, Any]]:
-    """amtool's matcher arguments as API matchers; a bare first one is the alertname."""
+def with_alertname(args: Sequence[str]) -> list[str]:
+    """amtool's matcher arguments, a bare first one made a matcher of the alertname."""
     texts = list(args)
     if texts:
         try:
             parse_matcher(texts[0])
         except InvalidSilence:
             texts[0] = "alertname=" + json.dumps(texts[0], ensure_ascii=False)
+    return texts
+
+
+def parse_matchers(args: Sequence[str]) -> list[dict[str, Any]]:
+    """amtool's matcher arguments as API matchers; a bare first one is the alertname."""
     out = []
-    for text in texts:
+    for text in with_alertname(args):
         m = parse_matcher(text)
         out.append({"name": m.name, "value": m.value, "isRegex": is_regex(m),
                     "isEqual": is_equal(m)})
@@ -293,12 +298,7 @@ def add(author: str | None, comment: str, duration: str, start: str | None, end:
 def query(expired: bool, quiet: bool, created_by: str | None, within: str | None, output: str,
           matchers: Sequence[str], url: str, token: str | None, timeout: str) -> None:
     """List silences, filtered by matchers (a bare first one is the alertname)."""
-    filters = list(matchers)
-    if filters:
-        try:
-            parse_matcher(filters[0])
-        except InvalidSilence:
-            filters[0] = "alertname=" + json.dumps(filters[0], ensure_ascii=False)
+    filters = with_alertname(matchers)
     window = None
     if within is not None:
         window, problem = parse_duration(within)

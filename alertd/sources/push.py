@@ -165,6 +165,17 @@ def _parse_one(obj: object, extra: tuple[tuple[str, str], ...], extra_from: str)
     metric = obj.get("metric")
     if type(metric) is not str or metric not in _good_metrics:
         metric = check_metric(obj, metric)
+    label_set = _labels_of(obj, metric, extra, extra_from)
+    values = _values_of(obj)
+
+    timestamp = obj.get("timestamp")
+    if timestamp is not None and not (type(timestamp) is float and 0 <= timestamp < _MAX_SECONDS):
+        timestamp = check_timestamp(timestamp)
+    return PushedSample(label_set, values, timestamp)
+
+
+def _labels_of(obj: dict[str, object], metric: str, extra: tuple[tuple[str, str], ...],
+               extra_from: str) -> Labels:
     labels = obj.get("labels")
     if type(labels) is dict:
         key = (metric, tuple(labels.items()), extra)
@@ -181,23 +192,20 @@ def _parse_one(obj: object, extra: tuple[tuple[str, str], ...], extra_from: str)
         label_set = None
     if label_set is None:
         label_set = _label_set(key, extra_from)
+    return label_set
 
+
+def _values_of(obj: dict[str, object]) -> tuple[float, ...]:
     value = obj.get("value")
     if type(value) is float and "values" not in obj:
-        values: tuple[float, ...] = (value,)
-    elif "values" in obj:
+        return (value,)
+    if "values" in obj:
         if "value" in obj:
             raise FieldProblem("values", 'give either "value" or "values", not both')
-        values = check_values(obj["values"])
-    elif "value" in obj:
-        values = (check_number("value", value),)
-    else:
-        raise FieldProblem("value", MISSING_VALUE)
-
-    timestamp = obj.get("timestamp")
-    if timestamp is not None and not (type(timestamp) is float and 0 <= timestamp < _MAX_SECONDS):
-        timestamp = check_timestamp(timestamp)
-    return PushedSample(label_set, values, timestamp)
+        return check_values(obj["values"])
+    if "value" in obj:
+        return (check_number("value", value),)
+    raise FieldProblem("value", MISSING_VALUE)
 
 
 _LabelKey = tuple[str, tuple[tuple[object, object], ...], tuple[tuple[str, str], ...]]

@@ -118,6 +118,20 @@ class _SamplesHandler:
         return response
 
     async def _handle(self, request: web.Request) -> web.Response:
+        refused = self._refuse(request)
+        if refused is not None:
+            return refused
+        body = await _read_at_most(request, self._max)
+        if body is None:
+            return self._too_large()
+        payload, error = decode_payload(body)
+        if error is not None:
+            self._count_rejected(1, "invalid")
+            return _json(400, {"accepted": 0, "errors": [_error_json(error)]})
+        return self._store(payload)
+
+    def _refuse(self, request: web.Request) -> web.Response | None:
+        """The answer to a request refused before its body is read, if it is."""
         if self._tokens:
             unauthorized = self._check_token(request.headers.get(hdrs.AUTHORIZATION))
             if unauthorized is not None:
@@ -128,14 +142,9 @@ class _SamplesHandler:
         length = request.content_length
         if length is not None and length > self._max:
             return self._too_large()
-        body = await _read_at_most(request, self._max)
-        if body is None:
-            return self._too_large()
+        return None
 
-        payload, error = decode_payload(body)
-        if error is not None:
-            self._count_rejected(1, "invalid")
-            return _json(400, {"accepted": 0, "errors": [_error_json(error)]})
+    def _store(self, payload: object) -> web.Response:
         valid, errors = parse_samples(payload)
         refused: list[tuple[int, str]] = []
         if valid:

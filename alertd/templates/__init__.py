@@ -151,26 +151,30 @@ def find_template_problems(text: str, variables: tuple[str, ...] = CONTEXT_VARIA
     except Exception as exc:  # e.g. nesting too deep for the parser
         return (TemplateProblem(None, f"template cannot be parsed: {_describe(exc)}", "syntax"),)
 
-    problems: list[TemplateProblem] = []
-    unknown_filters: set[str] = set()
-    unknown_tests: set[str] = set()
-    for node in tree.find_all((nodes.Filter, nodes.Test)):
-        name = node.name
-        if isinstance(node, nodes.Filter):
-            if name in _ENV.filters or name in unknown_filters:
-                continue
-            unknown_filters.add(name)
-            hint = did_you_mean(name, _ENV.filters)
-            problems.append(TemplateProblem(node.lineno, f'unknown template filter "{name}"{hint}',
-                                            "filter", name))
-        else:
-            if name in _ENV.tests or name in unknown_tests:
-                continue
-            unknown_tests.add(name)
-            hint = did_you_mean(name, _ENV.tests)
-            problems.append(TemplateProblem(node.lineno, f'unknown template test "{name}"{hint}',
-                                            "test", name))
+    problems = [*_unknown_filters_and_tests(tree), *_unknown_variables(tree, variables)]
+    problems.sort(key=lambda p: (p.line or 0))
+    return tuple(problems)
 
+
+def _unknown_filters_and_tests(tree: nodes.Template) -> list[TemplateProblem]:
+    """One problem per filter or test name the sandbox does not define, at its first use."""
+    problems: list[TemplateProblem] = []
+    seen: set[tuple[str, str]] = set()
+    for node in tree.find_all((nodes.Filter, nodes.Test)):
+        kind: ProblemKind = "filter" if isinstance(node, nodes.Filter) else "test"
+        known = _ENV.filters if kind == "filter" else _ENV.tests
+        name = node.name
+        if name in known or (kind, name) in seen:
+            continue
+        seen.add((kind, name))
+        hint = did_you_mean(name, known)
+        problems.append(TemplateProblem(node.lineno, f'unknown template {kind} "{name}"{hint}',
+                                        kind, name))
+    return problems
+
+
+def _unknown_variables(tree: nodes.Template,
+                       variables: tuple[str, ...]) -> list[TemplateProblem]:
     # A name the template reads but never sets (in a for loop, {% set %} or a macro) must
     # come from the context. Walking the tree is much cheaper than jinja2.meta, which
     # generates the template's code to find out.
@@ -184,12 +188,12 @@ def find_template_problems(text: str, variables: tuple[str, ...] = CONTEXT_VARIA
     undeclared = set(first_line) - declared
     allowed = _ALLOWED_NAMES if variables is CONTEXT_VARIABLES else (
         frozenset(variables) | frozenset(_ENV.globals) | _IMPLICIT_NAMES)
+    problems: list[TemplateProblem] = []
     for name in sorted(undeclared - allowed, key=lambda n: (first_line.get(n, 0), n)):
         hint = did_you_mean(name, variables)
         message = f'unknown template variable "{name}"{hint}'
         problems.append(TemplateProblem(first_line.get(name), message, "variable", name))
-    problems.sort(key=lambda p: (p.line or 0))
-    return tuple(problems)
+    return problems
 
 
 def _has_markup(text: str) -> bool:
