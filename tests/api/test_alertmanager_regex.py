@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from alertd.clock import FakeClock
-from tests.daemon.test_daemon import T0, Harness, start
+from tests.daemon.harness import Harness, harness_fixture  # noqa: F401 (the fixture)
 
 HINT = ("(RE2 syntax, as in Prometheus, has no backreferences, look-around or possessive "
         "quantifiers)")
 SLOW = "a" * 40 + "!"
-
-
-@pytest.fixture
-async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
-    h = await start(tmp_path, FakeClock(T0))
-    yield h
-    await h.http.close()
-    await h.daemon.stop()
 
 
 async def request(h: Harness, method: str, path: str, body: Any = None,

@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.daemon.test_process import AlertdProcess, free_port, wait_for
+from tests.daemon.helpers import AlertdProcess, process_in, wait_for
+from tests.daemon.rule_texts import checkout_slo, drift_rules, training
 from tests.fixtures.prometheus import (  # noqa: F401
     PrometheusServer,
     start_prometheus_fixture,
@@ -35,42 +36,13 @@ VARIABLE = re.compile(r"\$(?:\{(\w+)(?::\w+)?\}|(\w+))")
 
 FEATURES = ["age", "tenure", "spend", "visits"]
 DRIFTED = {"spend", "visits"}
-RULES = '''\
-baseline "train" {
-  file = "train.csv"
-  bins = 10
-}
-
-group drift {
-  interval = 1s
-  owner    = "ml"
-
-  alert FeatureDrift {
-    when     = psi(feature_value{model="churn"}[1h], baseline="train", min_samples=100)
-                 by (feature) > 0.25
-    severity = "ticket"
-    runbook  = "https://runbooks.example.com/drift"
-  }
-
+RULES = drift_rules(interval="1s", by="feature", severity="ticket", more='''
   alert ChurnScoresMissing {
     when     = prediction_score{modle="churn"} < 0
     severity = "ticket"
     runbook  = "https://runbooks.example.com/scores"
   }
-}
-
-group checkout {
-  interval = 1s
-  owner    = "payments"
-
-  slo checkout {
-    objective = 99%
-    errors    = requests_total{code="500"}
-    total     = requests_total
-    runbook   = "https://runbooks.example.com/checkout/slo"
-  }
-}
-'''
+''') + "\n" + checkout_slo("1s")
 
 # Panels that must show data in this set-up; the rest must at least run.
 MUST_HAVE_DATA = ("alertd_drift_score", "alertd_slo_burn_rate",
@@ -180,11 +152,6 @@ def label_values(prometheus: PrometheusServer, definition: str) -> list[str]:
     return values
 
 
-def training() -> str:
-    return ",".join(FEATURES) + "\n" + "".join(
-        ",".join(str(i) for _ in FEATURES) + "\n" for i in range(200))
-
-
 def features() -> list[dict[str, Any]]:
     return [{"metric": "feature_value", "labels": {"model": "churn", "feature": f},
              "values": [float(i + (150 if f in DRIFTED else 0)) for i in range(200)]}
@@ -199,19 +166,8 @@ def requests(n: int) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def alertd(tmp_path: Path) -> Iterator[AlertdProcess]:
-    workdir = tmp_path / "alertd"
-    (workdir / "rules").mkdir(parents=True)
-    (workdir / "rules" / "ml.rules").write_text(RULES)
-    (workdir / "rules" / "train.csv").write_text(training())
-    port = free_port()
-    (workdir / "alertd.yml").write_text(
-        f"listen: 127.0.0.1:{port}\n"
-        "storage: sqlite:///data/alertd.db\n"
-        "rule_files: ['rules/*.rules']\n"
-        "evaluation_interval: 1s\n"
-        "console: false\n"
-        "sources:\n  prometheus: {enabled: false}\n")
-    proc = AlertdProcess(workdir, port)
+    proc = process_in(tmp_path / "alertd",
+                      {"ml.rules": RULES, "train.csv": training(FEATURES)})
     try:
         yield proc
     finally:

@@ -37,7 +37,7 @@ import pytest
 import yaml
 from aiohttp import web
 
-from tests.daemon.test_process import AlertdProcess, free_port, wait_for
+from tests.daemon.helpers import AlertdProcess, free_port, wait_for
 from tests.fixtures.prometheus import PROMETHEUS_BINARY
 
 AMTOOL = os.environ.get("ALERTD_TEST_AMTOOL", "/usr/bin/amtool")

@@ -13,15 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.daemon.test_process import AlertdProcess, free_port, wait_for
+from tests.daemon.helpers import PROCESS_HEAD, AlertdProcess, free_port, wait_for
 
-CONFIG = """\
-listen: 127.0.0.1:{port}
-storage: sqlite:///data/alertd.db
-rule_files: []
-console: false
-sources:
-  prometheus: {{enabled: false}}
+CONFIG = PROCESS_HEAD + """\
 api:
   write_tokens: [{write}]
   read_tokens: [{read}]

@@ -6,102 +6,22 @@ nothing here waits for a timer.
 
 from __future__ import annotations
 
-import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
 from alertd.clock import FakeClock
 from alertd.config import load_config
-from alertd.console import ConsolePrinter
 from alertd.daemon import Daemon
-
-T0 = 1_800_000_000.0
-
-RULES = '''\
-group model {
-  interval = 1m
-  owner    = "ml"
-
-  alert ErrorsHigh {
-    when     = errors{model="churn"} > 5
-    severity = "page"
-    runbook  = "https://runbooks.example.com/errors"
-    summary  = "{{ labels.version }} has {{ value }} errors"
-  }
-
-  alert LatencyHigh {
-    when     = latency{model="churn"} > 250ms
-    for      = 5m
-    severity = "ticket"
-    runbook  = "https://runbooks.example.com/latency"
-  }
-}
-'''
-
-
-def write_config(tmp_path: Path, **extra: Any) -> Path:
-    (tmp_path / "rules").mkdir(exist_ok=True)
-    (tmp_path / "rules" / "model.rules").write_text(RULES)
-    lines = [
-        "listen: 127.0.0.1:0",
-        "storage: sqlite:///state/alertd.db",
-        "rule_files: ['rules/*.rules']",
-        "evaluation_interval: 1m",
-        "console: false",
-        "sources:",
-        "  prometheus: {enabled: false}",
-    ]
-    path = tmp_path / "alertd.yml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-class Harness:
-    def __init__(self, daemon: Daemon, clock: FakeClock, out: io.StringIO) -> None:
-        self.daemon = daemon
-        self.clock = clock
-        self.out = out
-        self.http = aiohttp.ClientSession()
-
-    async def push(self, samples: list[dict[str, Any]]) -> aiohttp.ClientResponse:
-        async with self.http.post(self.daemon.listen_url + "/api/alertd/v1/samples",
-                                  json=samples) as resp:
-            await resp.read()
-            return resp
-
-    async def get(self, path: str) -> Any:
-        async with self.http.get(self.daemon.listen_url + path) as resp:
-            assert resp.status == 200, await resp.text()
-            return await resp.json()
-
-    async def firing(self) -> dict[str, dict[str, str]]:
-        alerts = await self.get("/api/v2/alerts")
-        return {a["labels"]["alertname"] + "/" + a["labels"].get("version", ""): a
-                for a in alerts}
-
-    def instances(self, rule: str) -> dict[str, Any]:
-        state = self.daemon.manager.evaluator.states[rule]
-        return {i.labels.get("version"): i for i in state.instances.values()}
-
-
-async def start(tmp_path: Path, clock: FakeClock) -> Harness:
-    config_path = write_config(tmp_path)
-    out = io.StringIO()
-    daemon = Daemon(load_config(str(config_path)), str(config_path), clock, ConsolePrinter(out))
-    await daemon.start(schedule=False)
-    return Harness(daemon, clock, out)
-
-
-@pytest.fixture
-async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
-    h = await start(tmp_path, FakeClock(T0))
-    yield h
-    await h.http.close()
-    await h.daemon.stop()
+from tests.daemon.harness import (  # noqa: F401 (the harness fixture)
+    RULES,
+    T0,
+    Harness,
+    harness_fixture,
+    start,
+    write_config,
+)
 
 
 def sample(metric: str, version: str, value: float, **labels: str) -> dict[str, Any]:

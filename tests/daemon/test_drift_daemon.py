@@ -11,34 +11,13 @@ import aiohttp
 import pytest
 
 from alertd.clock import FakeClock
-from alertd.config import load_config
 from alertd.daemon import Daemon
+from tests.daemon.helpers import config_text, start_daemon, write_workdir
+from tests.daemon.rule_texts import drift_rules, training
 
 T0 = 1_800_000_000.0
 FEATURES = [f"f{i}" for i in range(40)]  # many features of one model
-RULES = '''\
-baseline "train" {
-  file = "train.csv"
-  bins = 10
-}
-
-group drift {
-  interval = 5m
-  owner    = "ml"
-
-  alert FeatureDrift {
-    when     = psi(feature_value{model="churn"}[1h], baseline="train", min_samples=100)
-                 by (model_version, feature) > 0.25
-    severity = "page"
-    runbook  = "https://runbooks.example.com/drift"
-  }
-}
-'''
-
-
-def training(shift: int = 0) -> str:
-    return ",".join(FEATURES) + "\n" + "".join(
-        ",".join(str(i + shift) for _ in FEATURES) + "\n" for i in range(200))
+RULES = drift_rules(interval="5m", by="model_version, feature", severity="page")
 
 
 class Harness:
@@ -77,16 +56,10 @@ class Harness:
 
 @pytest.fixture
 async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
-    (tmp_path / "rules").mkdir()
-    (tmp_path / "rules" / "drift.rules").write_text(RULES)
-    (tmp_path / "rules" / "train.csv").write_text(training())
-    path = tmp_path / "alertd.yml"
-    path.write_text("listen: 127.0.0.1:0\nstorage: sqlite:///state/alertd.db\n"
-                    "rule_files: ['rules/*.rules']\nconsole: false\n"
-                    "sources:\n  prometheus: {enabled: false}\n")
+    path = write_workdir(tmp_path, {"drift.rules": RULES, "train.csv": training(FEATURES)},
+                         config_text())
     clock = FakeClock(T0)
-    daemon = Daemon(load_config(str(path)), str(path), clock)
-    await daemon.start(schedule=False)
+    daemon = await start_daemon(path, clock)
     h = Harness(tmp_path, daemon, clock)
     yield h
     await h.http.close()
@@ -118,7 +91,7 @@ async def test_drifting_features_fire_at_the_interval_with_the_baseline_version(
 
 
 async def test_a_changed_baseline_file_is_a_new_version_at_reload(harness: Harness) -> None:
-    (harness.tmp_path / "rules" / "train.csv").write_text(training(shift=150))
+    (harness.tmp_path / "rules" / "train.csv").write_text(training(FEATURES, shift=150))
     status = await harness.daemon.reload()
     assert status.success, status.error
     await harness.push("v1", set(), T0 - 120)  # now every feature drifts from version 2

@@ -13,10 +13,10 @@ import pytest
 
 from alertd import history
 from alertd.clock import FakeClock
-from alertd.config import load_config
 from alertd.daemon import Daemon
 from alertd.history import HistoryEvent
 from alertd.model import Labels
+from tests.daemon.helpers import start_daemon, write_workdir
 
 T0 = 1_800_000_000.0
 
@@ -90,13 +90,9 @@ class Harness:
 
 @pytest.fixture
 async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
-    (tmp_path / "rules").mkdir()
-    (tmp_path / "rules" / "model.rules").write_text(RULES)
-    (tmp_path / "alertd.yml").write_text(CONFIG)
+    path = write_workdir(tmp_path, {"model.rules": RULES}, CONFIG)
     clock = FakeClock(T0)
-    path = str(tmp_path / "alertd.yml")
-    daemon = Daemon(load_config(path), path, clock)
-    await daemon.start(schedule=False)
+    daemon = await start_daemon(path, clock)
     h = Harness(daemon, clock, tmp_path)
     yield h
     await h.http.close()

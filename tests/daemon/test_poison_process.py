@@ -10,9 +10,13 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.daemon.test_durability import Receiver, batch, eventually, receiver, start
-
-__all__ = ["receiver"]  # the fixture, used by name
+from tests.daemon.storm import (  # noqa: F401 (the receiver fixture)
+    Receiver,
+    batch,
+    eventually,
+    receiver_fixture,
+    start,
+)
 
 
 async def test_a_poisoned_alert_in_a_storm_of_300_blocks_none_of_the_others(

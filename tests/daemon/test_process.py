@@ -6,21 +6,17 @@ intervals; every wait polls for a condition with a bound instead of sleeping bli
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.daemon.helpers import AlertdProcess, process_in, wait_for
 
 RULES = '''\
 group proc {
@@ -43,99 +39,10 @@ group proc {
 '''
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what or condition}")
-
-
-class AlertdProcess:
-    def __init__(self, workdir: Path, port: int) -> None:
-        self.workdir = workdir
-        self.port = port
-        self.proc: subprocess.Popen[str] | None = None
-        self.log = workdir / "alertd.out"
-        self.url = f"http://127.0.0.1:{port}"
-
-    def start(self) -> None:
-        out = self.log.open("a")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "alertd", "run", "--config", "alertd.yml"],
-            cwd=self.workdir, stdout=out, stderr=subprocess.STDOUT, text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        wait_for(self.ready, what="alertd to be ready")
-
-    def ready(self) -> bool:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            raise AssertionError(f"alertd exited: {self.log.read_text()}")
-        try:
-            with urllib.request.urlopen(self.url + "/-/ready", timeout=1) as resp:
-                return resp.status == 200
-        except (urllib.error.URLError, OSError):
-            return False
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def signal(self, sig: int) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-    def get(self, path: str) -> Any:
-        with urllib.request.urlopen(self.url + path, timeout=5) as resp:
-            return json.loads(resp.read())
-
-    def push(self, samples: list[dict[str, Any]]) -> None:
-        body = json.dumps(samples).encode()
-        req = urllib.request.Request(self.url + "/api/alertd/v1/samples", data=body,
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            assert resp.status == 202
-
-    def instance(self, rule: str) -> dict[str, Any] | None:
-        for group in self.get("/api/alertd/v1/rules")["groups"]:
-            for r in group["rules"]:
-                if r["name"] == rule and r["instances"]:
-                    inst: dict[str, Any] = r["instances"][0]
-                    return inst
-        return None
-
-
 @pytest.fixture
 def alertd_process(tmp_path: Path) -> Iterator[AlertdProcess]:
-    (tmp_path / "rules").mkdir()
-    (tmp_path / "rules" / "proc.rules").write_text(RULES)
-    port = free_port()
-    (tmp_path / "alertd.yml").write_text(
-        f"listen: 127.0.0.1:{port}\n"
-        "storage: sqlite:///data/alertd.db\n"
-        "rule_files: ['rules/*.rules']\n"
-        "evaluation_interval: 1s\n"
-        "sources:\n  prometheus: {enabled: false}\n"
-        "samples:\n  snapshot_interval: 1s\n")
-    proc = AlertdProcess(tmp_path, port)
+    proc = process_in(tmp_path, {"proc.rules": RULES}, console=True,
+                      extra="samples:\n  snapshot_interval: 1s\n")
     yield proc
     proc.stop()
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.daemon.test_process import AlertdProcess, free_port
+from tests.daemon.helpers import AlertdProcess, process_in
 
 SLOW = "a" * 40 + "!"  # `(a+)+` needs about 2**40 steps on it when backtracking
 PATTERN = "(a+)+"
@@ -29,15 +29,7 @@ HEALTH_BOUND = 0.1
 
 @pytest.fixture
 def daemon(tmp_path: Path) -> Iterator[AlertdProcess]:
-    (tmp_path / "rules").mkdir()
-    port = free_port()
-    (tmp_path / "alertd.yml").write_text(
-        f"listen: 127.0.0.1:{port}\n"
-        "storage: sqlite:///data/alertd.db\n"
-        "rule_files: ['rules/*.rules']\n"
-        "console: false\n"
-        "sources:\n  prometheus: {enabled: false}\n")
-    proc = AlertdProcess(tmp_path, port)
+    proc = process_in(tmp_path, {}, evaluation_interval=None)
     proc.start()
     yield proc
     proc.stop()

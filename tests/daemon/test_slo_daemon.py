@@ -8,42 +8,21 @@ from pathlib import Path
 import aiohttp
 
 from alertd.clock import FakeClock
-from alertd.config import load_config
 from alertd.daemon import Daemon
 from alertd.model import Labels
 from alertd.sources.push import PushedSample
+from tests.daemon.helpers import config_text, start_daemon, write_workdir
+from tests.daemon.rule_texts import checkout_slo
 
 T0 = 1_800_000_000.0  # a multiple of 5 minutes
 
-RULES = '''\
-group checkout {
-  interval = 1m
-  owner    = "payments"
-  slo checkout {
-    objective = 99%
-    errors    = requests_total{code="500"}
-    total     = requests_total
-    runbook   = "https://runbooks.example.com/checkout/slo"
-  }
-}
-'''
-
-
-def write_config(tmp_path: Path) -> Path:
-    (tmp_path / "rules").mkdir(exist_ok=True)
-    (tmp_path / "rules" / "checkout.rules").write_text(RULES)
-    path = tmp_path / "alertd.yml"
-    path.write_text("listen: 127.0.0.1:0\nstorage: sqlite:///state/alertd.db\n"
-                    "rule_files: ['rules/*.rules']\nevaluation_interval: 1m\nconsole: false\n"
-                    "sources:\n  prometheus: {enabled: false}\n")
-    return path
+RULES = checkout_slo("1m")
 
 
 async def start(tmp_path: Path, clock: FakeClock) -> Daemon:
-    path = write_config(tmp_path)
-    daemon = Daemon(load_config(str(path)), str(path), clock)
-    await daemon.start(schedule=False)
-    return daemon
+    path = write_workdir(tmp_path, {"checkout.rules": RULES},
+                         config_text(evaluation_interval="1m"))
+    return await start_daemon(path, clock)
 
 
 def push(daemon: Daemon, minute: int, failing: int) -> None:

@@ -6,10 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
 import random
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,15 +17,10 @@ from alertd.history import HistoryEvent
 from alertd.history.transfer import BadLine, format_at, from_line, parse_at, to_line
 from alertd.model import Labels
 from alertd.store import Store
+from tests.cli.helpers import alertd
 
 T0 = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 CHURN = Labels({"alertname": "Churn", "model": "âge ☃", "owner": "team-ml", "severity": "page"})
-
-
-def alertd(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run([sys.executable, "-m", "alertd", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
 
 
 def sample_events(base: float = T0) -> list[HistoryEvent]:

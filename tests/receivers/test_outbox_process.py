@@ -20,19 +20,13 @@ from pathlib import Path
 import pytest
 
 from alertd.api.timefmt import rfc3339
-from tests.daemon.test_process import AlertdProcess, free_port
+from tests.daemon.helpers import PROCESS_HEAD, AlertdProcess, free_port
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack
 
 ROUTING_KEY = "0123456789abcdef0123456789abcdef"
 
-CONFIG = """\
-listen: 127.0.0.1:{port}
-storage: sqlite:///data/alertd.db
-rule_files: []
-console: false
-sources:
-  prometheus: {{enabled: false}}
+CONFIG = PROCESS_HEAD + """\
 notify:
   retry: {{initial_backoff: 100ms, max_backoff: 200ms}}
 route:

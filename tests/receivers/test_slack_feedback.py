@@ -13,84 +13,33 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from alertd.api.timefmt import rfc3339
-from alertd.clock import FakeClock
-from alertd.config import load_config
 from alertd.daemon import Daemon
 from alertd.history import HistoryEvent
 from alertd.notify.feedback import verdicts
 from tests.fakes import ManualClock
 from tests.fakes.slack import FakeSlack, Message
 from tests.fakes.slack_modals import OpenedView
+from tests.receivers.slack_daemon import HEAD, ONCALL_SLACK, SECRET, T0, SlackDaemon
 
-T0 = 1_800_000_000.0
-SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 ACTIONS = "/api/alertd/v1/slack/actions"
 ALICE, BOB = "U0ALICE01", "U0BOB0001"
 
-CONFIG = """\
-listen: 127.0.0.1:0
-storage: sqlite:///alertd.db
-console: false
-sources:
-  prometheus: {{enabled: false}}
+CONFIG = HEAD + """\
 notify:
   slack: {{signing_secret: {secret}}}
-route:
-  receiver: oncall
-  group_by: [alertname]
-  group_wait: 30s
-  group_interval: 5m
-  repeat_interval: 4h
-receivers:
-  - name: oncall
-    slack_configs:
-      - app_token: xoxb-test
-        app_url: {slack}/api/chat.postMessage
-        channel: C0001
-        send_resolved: true
-        pace: 0s
-"""
+""" + ONCALL_SLACK
 
 
-class Env:
+class Env(SlackDaemon):
     def __init__(self, tmp_path: Path, slack: FakeSlack, slack_clock: ManualClock) -> None:
-        self.tmp_path = tmp_path
-        self.slack = slack
+        super().__init__(tmp_path, slack)
         self.slack_clock = slack_clock  # expires the double's trigger_ids
-        self.clock = FakeClock(T0)
-        self.http = aiohttp.ClientSession()
-        self.daemon: Daemon | None = None
 
     async def start(self) -> Daemon:
-        path = self.tmp_path / "alertd.yml"
-        path.write_text(CONFIG.format(secret=SECRET, slack=self.slack.url))
-        (self.tmp_path / "rules").mkdir(exist_ok=True)
-        self.daemon = Daemon(load_config(str(path)), str(path), self.clock)
-        await self.daemon.start(schedule=False)
-        return self.daemon
-
-    async def page(self, *alerts: dict[str, Any]) -> Message:
-        """Post `alerts`, wait out group_wait, deliver: the page."""
-        assert self.daemon
-        for seconds in (0, 30):
-            self.clock.set(T0 + seconds)
-            async with self.http.post(self.daemon.listen_url + "/api/v2/alerts",
-                                      json=list(alerts)) as resp:
-                assert resp.status == 200, await resp.text()
-            n = self.daemon.notifications
-            await n.dispatcher.flush_due(self.clock.now())
-            n.deliverer.deliver_due(self.clock.now())
-            await n.settle()
-        (page,) = self.slack.messages("C0001")
-        return page
-
-    def current(self) -> Message:
-        (page,) = self.slack.messages("C0001")
-        return page
+        return await self.start_with(CONFIG)
 
     def signed_click(self, action_id: str, user: str,
                      **kw: Any) -> tuple[bytes, dict[str, str]]:
@@ -137,9 +86,7 @@ async def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         try:
             yield e
         finally:
-            if e.daemon is not None:
-                await e.daemon.stop()
-            await e.http.close()
+            await e.close()
 
 
 def alert(instance: str) -> dict[str, Any]:

@@ -11,46 +11,23 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp import web
 
 from alertd.api.timefmt import rfc3339
-from alertd.clock import FakeClock
-from alertd.config import load_config
 from alertd.daemon import Daemon
-from tests.fakes import start
 from tests.fakes.pagerduty import FakePagerDuty
+from tests.fakes.recording import RecordingSink, recording_sink
 from tests.fakes.slack import FakeSlack, Message, signed_block_actions
+from tests.receivers.slack_daemon import HEAD, ONCALL_SLACK, SECRET, T0, SlackDaemon
 
-T0 = 1_800_000_000.0
-SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 ROUTING_KEY = "0123456789abcdef0123456789abcdef"
 
-CONFIG = """\
-listen: 127.0.0.1:0
-storage: sqlite:///alertd.db
-console: false
-sources:
-  prometheus: {{enabled: false}}
+CONFIG = HEAD + """\
 notify:
   fallback_receiver: fallback
   failing_after: 3
   slack: {{signing_secret: {secret}}}
-route:
-  receiver: oncall
-  group_by: [alertname]
-  group_wait: 30s
-  group_interval: 5m
-  repeat_interval: 4h
-receivers:
-  - name: oncall
-    slack_configs:
-      - app_token: xoxb-test
-        app_url: {slack}/api/chat.postMessage
-        channel: {channel}
-        send_resolved: true
-        pace: 0s
+""" + ONCALL_SLACK + """\
     pagerduty_configs:
       - routing_key: {routing_key}
         url: {pd}/v2/enqueue
@@ -64,51 +41,25 @@ owners:
 """
 
 
-class Fallback:
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-        self.app = web.Application()
-        self.app.router.add_post("/fallback", self.handle)
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.received.append(await request.json())
-        return web.Response(status=200)
-
-
-class Env:
+class Env(SlackDaemon):
     def __init__(self, tmp_path: Path, slack: FakeSlack, pd: FakePagerDuty,
-                 fallback_url: str, fallback: Fallback) -> None:
-        self.tmp_path = tmp_path
-        self.slack = slack
+                 fallback: RecordingSink) -> None:
+        super().__init__(tmp_path, slack)
         self.pd = pd
-        self.fallback_url = fallback_url
         self.fallback = fallback
-        self.clock = FakeClock(T0)
-        self.http = aiohttp.ClientSession()
-        self.daemon: Daemon | None = None
 
     async def start(self, channel: str = "C0001") -> Daemon:
-        path = self.tmp_path / "alertd.yml"
-        path.write_text(CONFIG.format(secret=SECRET, slack=self.slack.url, pd=self.pd.url,
-                                      channel=channel, routing_key=ROUTING_KEY,
-                                      fallback=self.fallback_url))
-        (self.tmp_path / "rules").mkdir(exist_ok=True)
-        self.daemon = Daemon(load_config(str(path)), str(path), self.clock)
-        await self.daemon.start(schedule=False)
-        return self.daemon
+        return await self.start_with(CONFIG, pd=self.pd.url, channel=channel,
+                                     routing_key=ROUTING_KEY, fallback=self.fallback.url)
 
     async def at(self, seconds: float, *alerts: dict[str, Any]) -> None:
         """Move the clock to T0 + seconds, post `alerts`, flush and deliver what is due."""
         assert self.daemon
         self.clock.set(T0 + seconds)
         if alerts:
-            async with self.http.post(self.daemon.listen_url + "/api/v2/alerts",
-                                      json=list(alerts)) as resp:
-                assert resp.status == 200, await resp.text()
+            await self.post(alerts)
+        await self.deliver_due()
         n = self.daemon.notifications
-        await n.dispatcher.flush_due(self.clock.now())
-        n.deliverer.deliver_due(self.clock.now())
-        await n.settle()
         await self.daemon.scheduler.step_meta(self.clock.now())
         await n.dispatcher.flush_due(self.clock.now())
         await n.settle()
@@ -139,17 +90,12 @@ class Env:
 async def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
               no_proxy: None) -> AsyncIterator[Env]:
     monkeypatch.chdir(tmp_path)
-    fallback = Fallback()
-    async with FakeSlack() as slack, FakePagerDuty() as pd:
-        runner, url = await start(fallback.app)
-        e = Env(tmp_path, slack, pd, url, fallback)
+    async with FakeSlack() as slack, FakePagerDuty() as pd, recording_sink() as fallback:
+        e = Env(tmp_path, slack, pd, fallback)
         try:
             yield e
         finally:
-            if e.daemon is not None:
-                await e.daemon.stop()
-            await e.http.close()
-            await runner.cleanup()
+            await e.close()
 
 
 def alert(name: str, *, ends: float | None = None, **labels: str) -> dict[str, Any]:

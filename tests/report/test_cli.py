@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import time
@@ -17,15 +16,10 @@ import pytest
 
 from alertd.store import Store
 from tests.api.conftest import start_daemon
+from tests.cli.helpers import alertd
 from tests.report.history import OWNERS, RULES, write_history
 
 PERIOD = ("--from", "2026-11-23", "--to", "2026-11-30T00:00:00Z")
-
-
-def alertd(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run([sys.executable, "-m", "alertd", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
 
 
 def write_config(directory: Path, storage: str, extra: str = "") -> Path:

@@ -3,6 +3,7 @@ a recording repository, and an API server on a free port."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterable
 
 import pytest
@@ -87,15 +88,29 @@ async def start_api(*, clock: Clock | None = None, write_tokens: frozenset[str] 
     return Api(server, silences, clock)
 
 
+@contextlib.asynccontextmanager
+async def serving(clock: Clock | None = None) -> AsyncIterator[Api]:
+    started = await start_api(clock=clock)
+    try:
+        yield started
+    finally:
+        await started.server.close()
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[Api]:
+    """The server, its clock a fake one at T0."""
+    async with serving() as started:
+        yield started
+
+
 # amtool reads the real clock itself (the default start of a silence, which silences
 # `query` shows): the server it talks to keeps real time too.
 WALL_CLOCK = SystemClock()
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[Api]:
-    started = await start_api()
-    try:
+async def wall_clock_api() -> AsyncIterator[Api]:
+    """The server for clients that read the real clock themselves: amtool, the CLI."""
+    async with serving(WALL_CLOCK) as started:
         yield started
-    finally:
-        await started.server.close()

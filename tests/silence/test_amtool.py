@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,12 +35,8 @@ class Run:
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[Api]:
-    started = await start_api(clock=WALL_CLOCK)
-    try:
-        yield started
-    finally:
-        await started.server.close()
+def api(wall_clock_api: Api) -> Api:
+    return wall_clock_api
 
 
 @pytest.fixture

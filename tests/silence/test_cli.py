@@ -6,7 +6,6 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +21,8 @@ AMTOOL = shutil.which("amtool") or "/usr/bin/amtool"
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[Api]:
-    started = await start_api(clock=WALL_CLOCK)
-    try:
-        yield started
-    finally:
-        await started.server.close()
+def api(wall_clock_api: Api) -> Api:
+    return wall_clock_api
 
 
 async def cli(api: Api | None, *args: str, url: str | None = None) -> Result:

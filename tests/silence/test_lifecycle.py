@@ -5,7 +5,6 @@ the weekly noise report."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -19,7 +18,7 @@ from alertd.silence import RETENTION, Silences
 from alertd.silence.cli import silence
 from alertd.silence.silences import via_of
 from alertd.store import Store
-from tests.silence.conftest import HOUR, T0, WALL_CLOCK, Api, MemoryRepository, sil, start_api
+from tests.silence.conftest import HOUR, T0, Api, MemoryRepository, sil, start_api
 
 DAY = 24 * HOUR
 REPORT_PERIOD = 7 * DAY
@@ -97,12 +96,8 @@ async def test_the_cli_is_told_from_other_clients(api: Api) -> None:
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[Api]:
-    started = await start_api(clock=WALL_CLOCK)
-    try:
-        yield started
-    finally:
-        await started.server.close()
+def api(wall_clock_api: Api) -> Api:
+    return wall_clock_api
 
 
 async def test_an_expired_silence_is_listed_by_the_api_after_a_report_period_and_more(

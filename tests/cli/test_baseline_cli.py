@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from alertd.model import Labels
 from alertd.store import Store
+from tests.cli import helpers
 
 RULES = '''\
 baseline "train" {
@@ -30,11 +29,8 @@ TRAIN = "age,plan\n" + "".join(f"{20 + i},{'ab'[i % 2]}\n" for i in range(40))
 
 
 def alertd(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run([sys.executable, "-m", "alertd", "baseline", *args,
-                           "--config", "alertd.yml"] if args[0] != "--help" else
-                          [sys.executable, "-m", "alertd", "baseline", *args],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    config = () if args[0] == "--help" else ("--config", "alertd.yml")
+    return helpers.alertd("baseline", *args, *config, cwd=cwd)
 
 
 def setup(tmp_path: Path) -> Path:

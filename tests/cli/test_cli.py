@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli.helpers import alertd
 
 GOOD = '''\
 group api {
@@ -23,12 +22,6 @@ group api {
   }
 }
 '''
-
-
-def alertd(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run([sys.executable, "-m", "alertd", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, input=stdin, timeout=120)
 
 
 def test_check_clean_file_exits_zero(tmp_path: Path) -> None:
