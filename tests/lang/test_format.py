@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import textwrap
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -99,40 +100,8 @@ CHURN = text(
     """  # noqa: E501
 )
 
-CHURN_FORMATTED = text(
-    """
-    group churn_model {
-      interval = 30s
-      owner    = "ml-platform"
-      labels   = { service = "churn" }
-
-      alert ChurnLatencyP99High {
-        when     = prom(`histogram_quantile(0.99, sum by (le, model_version) (rate(predict_latency_seconds_bucket[5m])))`) > 100ms
-        for      = 5m
-        severity = "page"
-        runbook  = "https://runbooks.example.com/churn/latency"
-        summary  = "p99 latency {{ value | duration }} on {{ labels.model_version }}"
-      }
-
-      alert ChurnErrorsAndDrift {
-        # composite: a pushed event stream AND another rule's state, joined on model_version
-        when     = rate(prediction_errors_total{model="churn"}[5m]) > 0.05
-                   and on(model_version) alert("ChurnFeatureDrift")
-        for      = 2m
-        clear    = rate(prediction_errors_total{model="churn"}[5m]) < 0.02  # hysteresis
-        severity = "page"
-        runbook  = "https://runbooks.example.com/churn/errors"
-      }
-
-      alert ChurnFeatureDrift {
-        when     = psi(feature_value{model="churn"}[1h], baseline="churn-training") by (feature) > 0.25
-        interval = 1h
-        severity = "ticket"
-        runbook  = "https://runbooks.example.com/churn/drift"
-      }
-    }
-    """  # noqa: E501
-)
+# The design's example rule file, as `alertd fmt` writes it.
+CHURN_FORMATTED = (Path(__file__).parent.parent / "testdata" / "churn.rules").read_text("utf-8")
 
 
 def test_design_example() -> None:
