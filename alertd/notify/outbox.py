@@ -31,7 +31,7 @@ from alertd.model import Labels
 from alertd.nflog.log import Entry
 from alertd.notify.retry import RetryPolicy
 from alertd.receivers import Notification, Notifier, Outcome, outcome
-from alertd.store.notifications import entry_key
+from alertd.store.nflog import entry_key
 from alertd.store.outbox import DONE, FAILED, PENDING, SUPERSEDED, OutboxRepository, OutboxRow
 
 log = logging.getLogger("alertd.notify")
