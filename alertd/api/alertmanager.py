@@ -24,7 +24,7 @@ from aiohttp import web
 from alertd import __version__
 from alertd.alerts.model import Alert
 from alertd.alerts.store import AlertStore
-from alertd.api.auth import reads, writes
+from alertd.api.auth import guarded_routes
 from alertd.api.body import BadBody, read_json
 from alertd.api.errors import alertmanager_error
 from alertd.api.timefmt import rfc3339
@@ -243,25 +243,42 @@ class _Describe:
 def install(app: web.Application, ctx: AlertmanagerContext) -> None:
     """The routes on `app`; POST is a write, GETs reads (see `Access`)."""
     app[ALERTMANAGER] = ctx
-    app.add_routes([
-        web.get("/api/v2/alerts", reads(get_alerts, alertmanager_error)),
-        web.post("/api/v2/alerts", writes(post_alerts, alertmanager_error)),
-        web.get("/api/v2/alerts/groups", reads(get_groups, alertmanager_error)),
-        web.get("/api/v2/receivers", reads(get_receivers, alertmanager_error)),
-        web.get("/api/v2/status", reads(get_status, alertmanager_error)),
-    ])
+    app.add_routes(guarded_routes([
+        ("GET", "/api/v2/alerts", get_alerts), ("POST", "/api/v2/alerts", post_alerts),
+        ("GET", "/api/v2/alerts/groups", get_groups),
+        ("GET", "/api/v2/receivers", get_receivers),
+        ("GET", "/api/v2/status", get_status),
+    ], alertmanager_error))
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """What a GET of alerts or groups reads, once its query is understood: the time, the
+    active alerts, and how each is described (inhibited by which of them)."""
+
+    query: _AlertQuery
+    now: float
+    active: list[Alert]
+    describe: _Describe
+
+    @classmethod
+    def of(cls, request: web.Request) -> _Reading:
+        """Raises ValueError for a query that cannot be understood."""
+        ctx = request.app[ALERTMANAGER]
+        query = _AlertQuery(request)
+        now = ctx.clock.now()
+        active = ctx.store.active(now)
+        return cls(query, now, active,
+                   _Describe(ctx, now, ctx.inhibitor().index([a.labels for a in active])))
 
 
 async def get_alerts(request: web.Request) -> web.Response:
-    ctx = request.app[ALERTMANAGER]
     try:
-        query = _AlertQuery(request)
+        reading = _Reading.of(request)
     except ValueError as exc:
         return _bad(str(exc))
-    now = ctx.clock.now()
-    active = ctx.store.active(now)
-    describe = _Describe(ctx, now, ctx.inhibitor().index([a.labels for a in active]))
-    out = [d.body for d in map(describe, active) if query.keeps(d)]
+    query, describe = reading.query, reading.describe
+    out = [d.body for d in map(describe, reading.active) if query.keeps(d)]
     out.sort(key=lambda a: (a["labels"].get("alertname", ""), a["fingerprint"]))
     return web.json_response(out)
 
@@ -287,14 +304,12 @@ async def post_alerts(request: web.Request) -> web.Response:
 
 
 async def get_groups(request: web.Request) -> web.Response:
-    ctx = request.app[ALERTMANAGER]
     try:
-        query = _AlertQuery(request)
+        reading = _Reading.of(request)
     except ValueError as exc:
         return _bad(str(exc))
-    now = ctx.clock.now()
-    describe = _Describe(ctx, now, ctx.inhibitor().index([a.labels
-                                                          for a in ctx.store.active(now)]))
+    ctx = request.app[ALERTMANAGER]
+    query, now, describe = reading.query, reading.now, reading.describe
     out = []
     for view in ctx.groups():
         if query.receiver and not query.receiver.matches(view.group.receiver):

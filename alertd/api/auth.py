@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from aiohttp import hdrs, web
@@ -66,6 +66,15 @@ def reads(handler: Handler, error: ErrorBody) -> Handler:
 def writes(handler: Handler, error: ErrorBody) -> Handler:
     """`handler` behind the write tokens of the app's `Access`."""
     return guarded(lambda request: request.app[ACCESS].writers(), handler, error)
+
+
+def guarded_routes(routes: Sequence[tuple[str, str, Handler]],
+                   error: ErrorBody) -> list[web.RouteDef]:
+    """Each (method, path, handler) behind the app's tokens: a GET (with its HEAD, as
+    `web.get` adds it) behind the read tokens, any other method behind the write tokens."""
+    return [web.get(path, reads(handler, error)) if method == hdrs.METH_GET
+            else web.route(method, path, writes(handler, error))
+            for method, path, handler in routes]
 
 
 def fixed_tokens(tokens: frozenset[str], handler: Handler, error: ErrorBody) -> Handler:

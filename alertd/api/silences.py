@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 
 from aiohttp import web
 
-from alertd.api.auth import reads, writes
+from alertd.api.auth import guarded_routes
 from alertd.api.body import BadBody, read_json
 from alertd.api.errors import alertmanager_error
 from alertd.api.silence_body import (
@@ -63,12 +63,11 @@ SILENCES = web.AppKey("silences", SilenceContext)
 def install(app: web.Application, ctx: SilenceContext) -> None:
     """The silence routes on `app`; POST and DELETE are writes, GETs reads (see `Access`)."""
     app[SILENCES] = ctx
-    app.add_routes([
-        web.get("/api/v2/silences", reads(list_silences, alertmanager_error)),
-        web.post("/api/v2/silences", writes(post_silence, alertmanager_error)),
-        web.get("/api/v2/silence/{silence_id}", reads(get_silence, alertmanager_error)),
-        web.delete("/api/v2/silence/{silence_id}", writes(delete_silence, alertmanager_error)),
-    ])
+    by_id = "/api/v2/silence/{silence_id}"
+    app.add_routes(guarded_routes([
+        ("GET", "/api/v2/silences", list_silences), ("POST", "/api/v2/silences", post_silence),
+        ("GET", by_id, get_silence), ("DELETE", by_id, delete_silence),
+    ], alertmanager_error))
 
 
 async def list_silences(request: web.Request) -> web.StreamResponse:

@@ -4,12 +4,11 @@ day, weekdays, days of the month, months and years, as Alertmanager 0.25 reads t
 from __future__ import annotations
 
 import re
-import zoneinfo
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, PlainSerializer, model_validator
 
-from alertd.config.types import Model, NonEmptyStr, describe
+from alertd.config.types import Model, NonEmptyStr, check_timezone, describe
 from alertd.suggest import did_you_mean
 
 __all__ = ["NamedTimeInterval", "TimeIntervalSpec", "TimeRange"]
@@ -165,14 +164,10 @@ YearRange = Annotated[tuple[int, int], BeforeValidator(_year_range),
 
 
 def _check_location(value: str) -> str:
+    # Alertmanager's names for UTC and the machine's zone, beside the IANA names.
     if value in ("", "UTC", "Local"):
         return value
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f'unknown time zone "{value}": write an IANA name such as '
-                         "Europe/Berlin, or UTC") from None
-    return value
+    return check_timezone(value)
 
 
 class TimeIntervalSpec(Model):

@@ -231,7 +231,7 @@ SecretFile = Annotated[str, BeforeValidator(_secret_file)]
 NonEmptyStr = Annotated[str, BeforeValidator(_nonempty)]
 
 
-def _check_timezone(value: str) -> str:
+def check_timezone(value: str) -> str:
     # An IANA name only: unlike a time interval's location, "Local" would make what is
     # computed in this zone depend on the machine it runs on.
     try:
@@ -243,7 +243,7 @@ def _check_timezone(value: str) -> str:
 
 
 # An IANA time zone name, such as Europe/Berlin or UTC.
-TimeZone = Annotated[str, AfterValidator(_check_timezone)]
+TimeZone = Annotated[str, AfterValidator(check_timezone)]
 
 
 class Model(BaseModel):

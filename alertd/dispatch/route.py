@@ -16,7 +16,7 @@ tree and suit aggregation-group keys.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Literal
 
 from alertd.config import route as config_route
@@ -24,19 +24,16 @@ from alertd.config.matchers import format_matcher
 from alertd.durations import format_duration
 from alertd.model import LabelMatcher, Labels
 
-__all__ = ["GroupBy", "Route"]
+__all__ = ["GroupBy", "Route", "RouteSettings"]
 
 # The labels an aggregation group is keyed by: some label names, or "all" (`['...']`).
 GroupBy = tuple[str, ...] | Literal["all"]
 
 
-@dataclass(frozen=True, eq=False)
-class Route:
-    """A compiled route: its matchers, its effective options and its children."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RouteSettings:
+    """What a compiled route does with an alert it takes: its effective options."""
 
-    path: str  # where it is written: "route", "route.routes[1].routes[0]"
-    matchers: tuple[LabelMatcher, ...]
-    continue_: bool
     receiver: str
     group_by: GroupBy
     group_wait: float
@@ -44,10 +41,29 @@ class Route:
     repeat_interval: float
     mute_time_intervals: tuple[str, ...]
     active_time_intervals: tuple[str, ...]
+    notify_resolved_after_mute: bool = False
+    continue_: bool = False
+
+    def settings(self) -> RouteSettings:
+        """These settings alone (of a Route: without its place in the tree), to compare or
+        change."""
+        return RouteSettings(**{f.name: getattr(self, f.name) for f in fields(RouteSettings)})
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Route(RouteSettings):
+    """A compiled route: its matchers, its effective options and its children."""
+
+    path: str  # where it is written: "route", "route.routes[1].routes[0]"
+    matchers: tuple[LabelMatcher, ...]
     key: str
     id: str
     routes: tuple[Route, ...]
-    notify_resolved_after_mute: bool = False
+
+    # A route is itself, whatever its settings: two routes alike are still two routes
+    # (aggregation groups are kept per route).
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
 
     @classmethod
     def from_config(cls, config: config_route.Route) -> Route:

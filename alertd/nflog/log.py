@@ -81,7 +81,7 @@ def _ago(seconds: float) -> str:
 
 
 class EntryRepository(Protocol):
-    """Where entries persist (alertd.store.notifications.NotificationLogRepository)."""
+    """Where entries persist (alertd.store.nflog.NotificationLogRepository)."""
 
     async def save(self, entry: Entry) -> None: ...
 

@@ -19,20 +19,12 @@ once the period is over; and the flap detector's answers are remembered
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Callable
-from datetime import date, datetime, tzinfo
 
-from alertd.noise.bands import band, local_band, local_date, zone
 from alertd.noise.event import Event
 from alertd.noise.figures import (
-    TOTAL,
-    PageFigures,
-    Scope,
     Tallies,
     Tally,
-    owner_scope,
-    rule_scope,
     scopes,
 )
 from alertd.noise.inputs import (
@@ -44,6 +36,7 @@ from alertd.noise.inputs import (
     PREVIOUS,
     Settings,
 )
+from alertd.noise.page_count import PageCounter
 from alertd.noise.pages import Page, PageBook, reaches_person
 from alertd.noise.silences import SilenceBook
 from alertd.noise.timeline import Follower, OpenAlert, Track, covered, overlap
@@ -67,7 +60,6 @@ class Aggregator:
         from the feedback events `feed` is given but from those given to `feed_verdict`,
         in the order of whose verdict on which page they are."""
         self.settings = settings
-        self.on_page = on_page
         self.tallies = Tallies()
         self.alerts: dict[str, OpenAlert] = {}
         self.tracks: dict[str, Track] = {}
@@ -81,10 +73,7 @@ class Aggregator:
         self.health: dict[str, tuple[str, float, str | None]] = {}  # rule -> state, since
         self.fired_recently: set[str] = set()
         self.seen_owner: dict[str, str | None] = {}  # rule -> owner of its first alert
-        self.days: Counter[tuple[date, str]] = Counter()  # pages by local date and band
         self.rules = {r.name: r for r in settings.rules}
-        self._zones: dict[str | None, tzinfo] = {}
-        self._report_zone = zone(settings.report_zone())
         self._flapping: set[tuple[int, str]] = set()  # (period, fingerprint) counted
         self._previous_done = False
         self._next_sweep = -math.inf
@@ -96,6 +85,8 @@ class Aggregator:
         self._owners: dict[str, str | None] = {}  # rule -> its owner in the configuration
         # (period, rule, owner) -> its tally (see _tallies)
         self._cells: dict[tuple[int, str, str | None], tuple[Tally]] = {}
+        self._paged = PageCounter(settings, self.tallies, self._tallies, on_page)
+        self.days = self._paged.days  # pages by local date and band
         self._recent_from = settings.end - NEVER_FIRED_WINDOW
         self._previous_start = settings.previous_start
         self._bounds = tuple((p, *settings.bounds(p)) for p in PERIODS)
@@ -153,7 +144,7 @@ class Aggregator:
                 self._close_firing(alert, s.end, resolved=False)
         self.alerts.clear()
         for page in self.pages.close_all():
-            self._count_page(page)
+            self._paged.count(page)
         for rule, (state, since, owner) in self.health.items():
             if state == NODATA:
                 self._add_nodata(rule, owner, since, s.end)
@@ -169,9 +160,6 @@ class Aggregator:
             owner = self._owners[rule] = info.owner if info is not None and info.owner \
                 else None
             return owner
-
-    def _tally(self, period: int, scope: Scope) -> Tally:
-        return self.tallies(period, scope)
 
     def _tallies(self, period: int, rule: str, owner: str | None) -> tuple[Tally]:
         """The tally something about one alert (or a page of one rule and owner) counts
@@ -281,7 +269,7 @@ class Aggregator:
         if alert is not None and alert.firing_since is not None:
             self._close_firing(alert, e.at, resolved=True)
         for page in self.pages.resolved(e.fingerprint):
-            self._count_page(page)
+            self._paged.count(page)
 
     def _close_firing(self, alert: OpenAlert, at: float, *, resolved: bool) -> None:
         since = alert.firing_since
@@ -383,44 +371,6 @@ class Aggregator:
             if seconds > 0:
                 for tally in self._tallies(period, rule, owner):
                     tally.nodata_s += seconds
-
-    # --- counting what is done -------------------------------------------------------
-
-    def _zone(self, owner: str | None) -> tzinfo:
-        found = self._zones.get(owner)
-        if found is None:
-            found = self._zones[owner] = zone(self.settings.zones.get(owner or ""))
-        return found
-
-    def _count_page(self, page: Page) -> None:
-        """A page whose alerts all resolved (or the period ended): counted once in the
-        totals, once for each rule and each owner of the alerts it carried."""
-        if self.on_page is not None:
-            self.on_page(page)
-        owners = list(page.owners) if len(page.owners) < 2 else sorted(
-            page.owners, key=lambda o: (o is None, o or ""))
-        # The band of the totals and of the rules: in the zone of the page's owner (the
-        # first by name, when it carried alerts of several).
-        main_zone = self._zone(owners[0] if owners else None)
-        local = datetime.fromtimestamp(page.at, main_zone)
-        main = local_band(local)
-        period = page.period
-        figures = PageFigures(page)
-        if len(page.rules) == 1 and len(owners) == 1:  # most pages: the tallies of one alert
-            for tally in self._tallies(period, next(iter(page.rules)), owners[0]):
-                figures.add(tally, main)
-        else:
-            figures.add(self._tally(period, TOTAL), main)
-            for rule in sorted(page.rules):
-                figures.add(self._tally(period, rule_scope(rule)), main)
-            for owner in owners:
-                where = self._zone(owner)
-                figures.add(self._tally(period, owner_scope(owner)),
-                          main if where is main_zone else band(page.at, where))
-        if period == CURRENT:
-            day = local.date() if self._report_zone is main_zone else local_date(
-                page.at, self._report_zone)
-            self.days[(day, main)] += 1
 
     def _count_verdict(self, v: Verdict) -> None:
         count_verdict(v, self.tallies)

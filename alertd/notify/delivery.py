@@ -10,7 +10,7 @@ from typing import Any
 from alertd.alerts.model import Alert
 from alertd.model import Labels
 from alertd.receivers import Notification
-from alertd.store.notifications import entry_key
+from alertd.store.nflog import entry_key
 
 
 @dataclass(slots=True)

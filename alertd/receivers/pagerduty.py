@@ -28,7 +28,7 @@ from alertd.receivers import pagerduty_event as events
 from alertd.receivers.page import PageView, page_view
 from alertd.receivers.services import Acknowledged, Services, Where, maybe_secret, secret
 from alertd.receivers.state import PAGERDUTY_INCIDENT, ReceiverStates
-from alertd.store.notifications import entry_key
+from alertd.store.nflog import entry_key
 
 if TYPE_CHECKING:
     from alertd.config.receivers import PagerdutyConfig

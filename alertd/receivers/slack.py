@@ -40,7 +40,7 @@ from alertd.receivers.services import Services, Where, maybe_secret
 from alertd.receivers.slack_blocks import render, thread_reply
 from alertd.receivers.slack_errors import GONE, RETRYABLE, slack_error
 from alertd.receivers.state import SLACK_PAGE, ReceiverStates
-from alertd.store.notifications import entry_key
+from alertd.store.nflog import entry_key
 
 if TYPE_CHECKING:
     from alertd.config.receivers import SlackConfig

@@ -6,20 +6,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from alertd.report import sections, units
-from alertd.report.figures import (
-    COLUMNS,
-    HEADLINE,
-    OWNER_KEYS,
-    RULE_KEYS,
-    Column,
-    ackers,
-    columns,
-    headers_with_change,
-    reasons,
-    rows,
-    with_change,
-)
+from alertd.report import sections, tables, units
+from alertd.report.figures import COLUMNS, HEADLINE, ackers, columns, reasons
 
 
 def render_markdown(report: Mapping[str, Any]) -> str:
@@ -60,6 +48,14 @@ def table(header: Sequence[str], body: Sequence[Sequence[str]], left: int = 1) -
     return "\n".join(_row(r) for r in [header, align, *body])
 
 
+# Names in code spans, free text escaped.
+_STYLE = tables.CellStyle(name=code, text=cell)
+
+
+def _bold(text: str) -> str:
+    return f"**{text}**"
+
+
 def _row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
@@ -73,53 +69,38 @@ def _heading(report: Mapping[str, Any]) -> str:
 
 
 def _summary(report: Mapping[str, Any]) -> str:
-    now = sections.mapping(report.get("totals"))
-    before = sections.mapping(report.get("totals_previous"))
-    body = [[c.title, c.text(now), c.text(before), c.change(now, before)]
-            for c in columns(HEADLINE)]
+    body = tables.totals(report, columns(HEADLINE))
     return "### Summary\n\n" + table(["", "This period", "Previous", "Change"], body)
 
 
-def _header(cols: Sequence[Column]) -> list[str]:
-    return headers_with_change(cols, lambda c: c.short.capitalize(), "Change")
+_RULE_HEADERS = tables.headers(tables.RULE_COLUMNS, str.capitalize)
+_OWNER_HEADERS = tables.headers(tables.OWNER_COLUMNS, str.capitalize)
 
 
 def _rules(report: Mapping[str, Any]) -> str:
-    listed = rows(report, "rules")
-    if not listed:
+    top = tables.top_rules(report, _STYLE)
+    if not top.body:
         return "### Rules\n\nNo rule paged or fired in this period."
-    shown = listed[:sections.RULES_SHOWN]
-    cols = columns(RULE_KEYS)
-    body = [[code(str(r.get("rule", ""))), cell(units.name(r.get("owner"))), *with_change(cols, r)]
-            for r in shown]
-    more = len(listed) - len(shown)
-    tail = f"\n\n{more} more rules are in the full report." if more else ""
-    title = f"### Top rules by pages ({len(shown)} of {len(listed)})"
-    return f"{title}\n\n{table(['Rule', 'Owner', *_header(cols)], body, left=2)}{tail}"
+    tail = f"\n\n{top.more} more rules are in the full report." if top.more else ""
+    return (f"### Top rules by pages {top.count}\n\n"
+            f"{table(['Rule', 'Owner', *_RULE_HEADERS], top.body, left=2)}{tail}")
 
 
 def _owners(report: Mapping[str, Any]) -> str:
-    listed = rows(report, "owners")
-    if not listed:
+    body = tables.owners(report, _STYLE)
+    if not body:
         return ""
-    cols = columns(OWNER_KEYS)
-    body = [[cell(units.name(r.get("owner"))), *with_change(cols, r)] for r in listed]
-    return "### Owners\n\n" + table(["Owner", *_header(cols)], body)
+    return "### Owners\n\n" + table(["Owner", *_OWNER_HEADERS], body)
 
 
 def _recommendations(report: Mapping[str, Any]) -> str:
-    recs = sections.recommendations(report)
-    if not recs:
-        return ""
-    out = ["### Recommendations\n"]
-    for rec in recs:
-        safe = "safe" if rec.get("safe") else "**review**: actionable pages would be lost"
-        out.append(f"- {code(str(rec.get('rule', '')))}: {cell(str(rec.get('change', '')))}; "
-                   f"{sections.recommendation_effect(rec)} ({safe})")
-        diff = rec.get("diff")
-        if isinstance(diff, str) and diff.strip():
-            out.append(_fenced(diff, "diff", indent="  "))
-    return "\n".join(out)
+    lines = [_recommendation(rec) for rec in tables.recommendations(report)]
+    return "\n".join(["### Recommendations\n", *lines]) if lines else ""
+
+
+def _recommendation(rec: tables.Recommendation) -> str:
+    line = f"- {code(rec.rule)}: {cell(rec.change)}; {rec.effect} ({rec.safety(_bold)})"
+    return line if rec.diff is None else f"{line}\n{_fenced(rec.diff, 'diff', indent='  ')}"
 
 
 def _health(report: Mapping[str, Any]) -> str:
@@ -132,30 +113,19 @@ def _health(report: Mapping[str, Any]) -> str:
 
 def _silences(report: Mapping[str, Any]) -> str:
     out = ["### Silences"]
-    long_running = sections.silences(report, "long_running")
-    nothing = sections.silences(report, "matched_nothing")
-    out.append(f"\nRunning for long ({len(long_running)})")
-    if long_running:
-        out.append("\n" + table(["ID", "Matchers", "By", "Since", "Comment"], [
-            [code(str(s.get("id", ""))), code(sections.matchers(s.get("matchers"))),
-             cell(str(s.get("by", ""))), units.timestamp(s.get("since")),
-             cell(str(s.get("comment", "")))] for s in long_running], left=5))
-    out.append(f"\nMatched nothing ({len(nothing)})")
-    if nothing:
-        out.append("\n" + table(["ID", "Matchers", "By", "Comment"], [
-            [code(str(s.get("id", ""))), code(sections.matchers(s.get("matchers"))),
-             cell(str(s.get("by", ""))), cell(str(s.get("comment", "")))] for s in nothing],
-            left=4))
+    for key, label in tables.SILENCE_LISTS:
+        header, body = tables.silences(report, key, _STYLE)
+        out.append(f"\n{label} ({len(body)})")
+        if body:
+            out.append("\n" + table(header, body, left=len(header)))
     return "\n".join(out)
 
 
 def _details(report: Mapping[str, Any]) -> str:
     """Every figure of the totals, folded (GitHub renders <details>), with who acked."""
     now = sections.mapping(report.get("totals"))
-    before = sections.mapping(report.get("totals_previous"))
-    body = [[c.title, c.text(now), c.text(before), c.change(now, before)] for c in COLUMNS]
     return ("<details><summary>Every figure</summary>\n\n"
-            + table(["", "This period", "Previous", "Change"], body)
+            + table(["", "This period", "Previous", "Change"], tables.totals(report, COLUMNS))
             + f"\n\nAcknowledged by: {cell(ackers(now))}. "
               f"Noise reasons: {cell(reasons(now))}.\n\n</details>")
 

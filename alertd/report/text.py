@@ -5,19 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from alertd.report import sections, units
-from alertd.report.figures import (
-    COLUMNS,
-    OWNER_KEYS,
-    RULE_KEYS,
-    Column,
-    ackers,
-    columns,
-    headers_with_change,
-    reasons,
-    rows,
-    with_change,
-)
+from alertd.report import sections, tables, units
+from alertd.report.figures import COLUMNS, ackers, reasons
 
 
 def render_text(report: Mapping[str, Any]) -> str:
@@ -67,37 +56,30 @@ def _heading(report: Mapping[str, Any]) -> str:
 
 def _totals(report: Mapping[str, Any]) -> str:
     now = sections.mapping(report.get("totals"))
-    before = sections.mapping(report.get("totals_previous"))
-    body = [[c.title, c.text(now), c.text(before), c.change(now, before)] for c in COLUMNS]
+    body = tables.totals(report, COLUMNS)
     return "\n".join(["TOTALS", table(["", "this period", "previous", "change"], body),
                       f"acknowledged by: {ackers(now)}", f"noise reasons: {reasons(now)}"])
 
 
-def _header(cols: Sequence[Column]) -> list[str]:
-    return headers_with_change(cols, lambda c: c.short.upper(), "CHANGE")
+_RULE_HEADERS = tables.headers(tables.RULE_COLUMNS, str.upper)
+_OWNER_HEADERS = tables.headers(tables.OWNER_COLUMNS, str.upper)
 
 
 def _rules(report: Mapping[str, Any]) -> str:
-    listed = rows(report, "rules")
-    if not listed:
+    top = tables.top_rules(report, tables.PLAIN)
+    if not top.body:
         return "RULES\n  no rule paged or fired in this period"
-    cols = columns(RULE_KEYS)
-    shown = listed[:sections.RULES_SHOWN]
-    body = [[str(r.get("rule", "")), units.name(r.get("owner")), *with_change(cols, r)]
-            for r in shown]
-    more = len(listed) - len(shown)
-    tail = f"\n... {more} more rules (--format html or json lists them all)" if more else ""
-    head = f"TOP RULES BY PAGES ({len(shown)} of {len(listed)})"
-    return f"{head}\n{table(['RULE', 'OWNER', *_header(cols)], body, left=2)}{tail}"
+    tail = (f"\n... {top.more} more rules (--format html or json lists them all)"
+            if top.more else "")
+    return (f"TOP RULES BY PAGES {top.count}\n"
+            f"{table(['RULE', 'OWNER', *_RULE_HEADERS], top.body, left=2)}{tail}")
 
 
 def _owners(report: Mapping[str, Any]) -> str:
-    listed = rows(report, "owners")
-    if not listed:
+    body = tables.owners(report, tables.PLAIN)
+    if not body:
         return ""
-    cols = columns(OWNER_KEYS)
-    body = [[units.name(r.get("owner")), *with_change(cols, r)] for r in listed]
-    return "OWNERS\n" + table(["OWNER", *_header(cols)], body)
+    return "OWNERS\n" + table(["OWNER", *_OWNER_HEADERS], body)
 
 
 def _health(report: Mapping[str, Any]) -> str:
@@ -109,36 +91,25 @@ def _health(report: Mapping[str, Any]) -> str:
 
 def _silences(report: Mapping[str, Any]) -> str:
     lines = ["SILENCES"]
-    long_running = sections.silences(report, "long_running")
-    nothing = sections.silences(report, "matched_nothing")
-    lines.append(f"  running for long ({len(long_running)})")
-    if long_running:
-        body = [[str(s.get("id", "")), sections.matchers(s.get("matchers")),
-                 str(s.get("by", "")), units.timestamp(s.get("since")),
-                 str(s.get("comment", ""))] for s in long_running]
-        lines.append(_indent(table(["ID", "MATCHERS", "BY", "SINCE", "COMMENT"], body,
-                                   left=5), "    "))
-    lines.append(f"  matched nothing ({len(nothing)})")
-    if nothing:
-        body = [[str(s.get("id", "")), sections.matchers(s.get("matchers")),
-                 str(s.get("by", "")), str(s.get("comment", ""))] for s in nothing]
-        lines.append(_indent(table(["ID", "MATCHERS", "BY", "COMMENT"], body, left=4), "    "))
+    for key, label in tables.SILENCE_LISTS:
+        header, body = tables.silences(report, key, tables.PLAIN)
+        lines.append(f"  {label.lower()} ({len(body)})")
+        if body:
+            lines.append(_indent(table([h.upper() for h in header], body, left=len(header)),
+                                 "    "))
     return "\n".join(lines)
 
 
 def _recommendations(report: Mapping[str, Any]) -> str:
-    recs = sections.recommendations(report)
-    if not recs:
-        return ""
-    lines = ["RECOMMENDATIONS"]
-    for rec in recs:
-        safe = "safe" if rec.get("safe") else "review: actionable pages would be lost"
-        lines.append(f"  {rec.get('rule', '')}: {rec.get('change', '')}: "
-                     f"{sections.recommendation_effect(rec)} [{safe}]")
-        diff = rec.get("diff")
-        if isinstance(diff, str) and diff.strip():
-            lines.append(_indent(diff.rstrip("\n"), "      "))
-    return "\n".join(lines)
+    lines = [_recommendation(rec) for rec in tables.recommendations(report)]
+    return "\n".join(["RECOMMENDATIONS", *lines]) if lines else ""
+
+
+def _recommendation(rec: tables.Recommendation) -> str:
+    line = f"  {rec.rule}: {rec.change}: {rec.effect} [{rec.safety()}]"
+    if rec.diff is None:
+        return line
+    return line + "\n" + _indent(rec.diff.rstrip("\n"), "      ")
 
 
 def _indent(text: str, prefix: str) -> str:

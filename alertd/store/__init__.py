@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from alertd.store.alerts import PostedAlert, PostedAlertRepository
 from alertd.store.db import Database, StoreError, open_database
 from alertd.store.migrations import LATEST_VERSION, MIGRATIONS, SchemaVersionError, migrate
-from alertd.store.notifications import HistoryRepository, NotificationLogRepository
+from alertd.store.nflog import NotificationLogRepository
+from alertd.store.notifications import HistoryRepository
 from alertd.store.outbox import OutboxRepository, ReceiverStateRepository
 from alertd.store.reports import ReportSentRepository
 from alertd.store.rule_states import RuleStateRepository

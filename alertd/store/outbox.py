@@ -38,7 +38,7 @@ from alertd.store.batch import GroupCommit
 from alertd.store.connection import StoreConnection
 from alertd.store.db import Database, StoreError, metadata, upsert
 from alertd.store.kept import KeptConnection
-from alertd.store.notifications import entry_row, save_entries
+from alertd.store.nflog import entry_row, save_entries
 
 outbox = Table(
     "outbox", metadata,

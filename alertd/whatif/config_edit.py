@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 from typing import Literal, TypeVar
 
 import yaml
 
 from alertd.config.matchers import format_matcher
 from alertd.config.model import Config
-from alertd.dispatch.route import GroupBy, Route
+from alertd.dispatch.route import GroupBy, Route, RouteSettings
 from alertd.dispatch.timeintervals import TimeIntervals
 from alertd.durations import format_duration
 from alertd.errors import ConfigError
@@ -31,43 +31,9 @@ from alertd.whatif import routes_edit, sleep_hours
 from alertd.whatif.edit import Edit, cannot
 from alertd.whatif.routes_edit import Value
 
-__all__ = ["RouteOptions", "override_route", "sleep_route"]
+__all__ = ["override_route", "sleep_route"]
 
 _T = TypeVar("_T")
-
-
-@dataclass(frozen=True, slots=True)
-class RouteOptions:
-    """What a compiled route does with an alert it takes."""
-
-    receiver: str
-    group_by: GroupBy
-    group_wait: float
-    group_interval: float
-    repeat_interval: float
-    mute_time_intervals: tuple[str, ...]
-    active_time_intervals: tuple[str, ...]
-    notify_resolved_after_mute: bool
-    continue_: bool = False
-
-    @classmethod
-    def of(cls, route: Route) -> RouteOptions:
-        return cls(route.receiver, route.group_by, route.group_wait, route.group_interval,
-                   route.repeat_interval, route.mute_time_intervals,
-                   route.active_time_intervals, route.notify_resolved_after_mute,
-                   route.continue_)
-
-    def differences(self, wanted: RouteOptions) -> str:
-        """`group_wait 30s instead of 2m, ...`: how these options differ from `wanted`."""
-        def shown(value: object) -> str:
-            if isinstance(value, float):
-                return format_duration(value)
-            return f"[{', '.join(value)}]" if isinstance(value, tuple) else repr(value)
-
-        return ", ".join(
-            f"{f.name.rstrip('_')} {shown(getattr(self, f.name))} instead of "
-            f"{shown(getattr(wanted, f.name))}"
-            for f in fields(self) if getattr(self, f.name) != getattr(wanted, f.name))
 
 
 def override_route(path: str, text: str, rule: str, base: Route, *,
@@ -78,7 +44,7 @@ def override_route(path: str, text: str, rule: str, base: Route, *,
     `rule` alone, with the options of `base` (the route they take today) but those given."""
     what = f'give alert "{rule}" a route of its own'
     config, root = _load(text, path, what, changed=False)
-    wanted = replace(RouteOptions.of(base), continue_=False)
+    wanted = replace(base.settings(), continue_=False)
     if group_by is not None:
         wanted = replace(wanted, group_by=_group_by(group_by, path, what))
     if group_wait is not None:
@@ -110,7 +76,7 @@ def sleep_route(path: str, text: str, rule: str, base: Route, *, ticket_receiver
     if not sleep_hours.already_defined(config, interval, path, what):
         edited = _edited(routes_edit.add_last_item, text, root, "time_intervals", interval,
                          path=path, what=what)
-    own = replace(RouteOptions.of(base), continue_=False)
+    own = replace(base.settings(), continue_=False)
     paging = replace(own, mute_time_intervals=(
         name, *(m for m in own.mute_time_intervals if m != name)))
     inherited = Route.from_config(config.route).notify_resolved_after_mute
@@ -128,7 +94,7 @@ def sleep_route(path: str, text: str, rule: str, base: Route, *, ticket_receiver
     return Edit(path, text, after)
 
 
-def _route_value(rule: str, options: RouteOptions, inherited: bool) -> dict[str, Value]:
+def _route_value(rule: str, options: RouteSettings, inherited: bool) -> dict[str, Value]:
     """A route taking the alerts of `rule`. Every option they get is written out, so that a
     later change to a parent route does not change it; `notify_resolved_after_mute`, which
     Alertmanager does not know, only when it differs from what the route would inherit."""
@@ -194,7 +160,7 @@ def _group_by(value: Sequence[str] | Literal["all"], path: str, what: str) -> Gr
     return tuple(value)
 
 
-def _expect_routes(tree: Route, rule: str, wanted: list[RouteOptions], path: str,
+def _expect_routes(tree: Route, rule: str, wanted: list[RouteSettings], path: str,
                    what: str) -> list[Route]:
     """The routes the rule's alerts take in the changed tree, which must be `wanted`."""
     taken = tree.match({"alertname": rule})
@@ -203,7 +169,20 @@ def _expect_routes(tree: Route, rule: str, wanted: list[RouteOptions], path: str
         raise cannot(path, what, f"in the changed file its alerts take {len(taken)} routes "
                      f"({paths}) instead of {len(wanted)}")
     for route, options in zip(taken, wanted, strict=True):
-        if RouteOptions.of(route) != options:
+        if route.settings() != options:
             raise cannot(path, what, f"in the changed file {route.path} has "
-                         + RouteOptions.of(route).differences(options))
+                         + _differences(route.settings(), options))
     return taken
+
+
+def _differences(found: RouteSettings, wanted: RouteSettings) -> str:
+    """`group_wait 30s instead of 2m, ...`: how `found` differs from `wanted`."""
+    def shown(value: object) -> str:
+        if isinstance(value, float):
+            return format_duration(value)
+        return f"[{', '.join(value)}]" if isinstance(value, tuple) else repr(value)
+
+    return ", ".join(
+        f"{f.name.rstrip('_')} {shown(getattr(found, f.name))} instead of "
+        f"{shown(getattr(wanted, f.name))}"
+        for f in fields(found) if getattr(found, f.name) != getattr(wanted, f.name))

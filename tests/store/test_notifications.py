@@ -17,6 +17,7 @@ from alertd.history.recorder import HistoryRecorder
 from alertd.model import Labels
 from alertd.nflog import Entry, NotificationLog, needs_update
 from alertd.store import Store, StoreError, history_read
+from alertd.store import nflog as nflog_module
 from alertd.store import notifications as repo_module
 from alertd.store.notifications import decode_details, encode_details
 
@@ -68,7 +69,7 @@ async def test_migration_builds_the_tables_the_repositories_use(store: Store) ->
 
     async with store.engine.connect() as conn:
         actual = await conn.run_sync(describe)
-    for table in (repo_module.nflog_entry, repo_module.alert_history):
+    for table in (nflog_module.nflog_entry, repo_module.alert_history):
         columns, pk, _ = actual[table.name]
         assert columns == {c.name: c.nullable for c in table.columns}
         assert pk == [c.name for c in table.primary_key]

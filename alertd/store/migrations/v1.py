@@ -10,42 +10,29 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     LargeBinary,
     MetaData,
-    PrimaryKeyConstraint,
     String,
-    Table,
     Text,
     func,
 )
 from sqlalchemy.engine import Connection
 
+from alertd.store.migrations.ddl import table
+
 
 def apply(conn: Connection) -> None:
     md = MetaData()
-    Table(
-        "rule_state", md,
-        Column("rule", String, primary_key=True),
-        Column("health", String, nullable=False),
-        Column("last_error", Text),
-        Column("last_eval", Double),
-        Column("nodata", Boolean, nullable=False),
+    table(md, "rule_state", [
+        ("rule", String, False), ("health", String, False), ("last_error", Text, True),
+        ("last_eval", Double, True), ("nodata", Boolean, False),
         Column("updated_at", DateTime(timezone=True), nullable=False,
                server_default=func.now()),
-    )
-    Table(
-        "alert_instance", md,
-        Column("rule", String, nullable=False),
-        Column("fingerprint", String, nullable=False),
-        Column("labels", Text, nullable=False),
-        Column("expr_labels", Text, nullable=False),
-        Column("status", String, nullable=False),
-        Column("active_at", Double, nullable=False),
-        Column("value", LargeBinary, nullable=False),
-        Column("fired_at", Double),
-        Column("resolved_at", Double),
-        Column("keep_firing_since", Double),
-        Column("last_seen", Double),
-        Column("nodata", Boolean, nullable=False),
-        PrimaryKeyConstraint("rule", "fingerprint"),
-        ForeignKeyConstraint(["rule"], ["rule_state.rule"]),
-    )
+    ], key=["rule"])
+    table(md, "alert_instance", [
+        ("rule", String, False), ("fingerprint", String, False), ("labels", Text, False),
+        ("expr_labels", Text, False), ("status", String, False),
+        ("active_at", Double, False), ("value", LargeBinary, False),
+        ("fired_at", Double, True), ("resolved_at", Double, True),
+        ("keep_firing_since", Double, True), ("last_seen", Double, True),
+        ("nodata", Boolean, False),
+    ], ForeignKeyConstraint(["rule"], ["rule_state.rule"]), key=["rule", "fingerprint"])
     md.create_all(conn)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Double, Index, MetaData, String, Table
+from sqlalchemy import Double, Index, MetaData, String
 from sqlalchemy.engine import Connection
+
+from alertd.store.migrations.ddl import table
 
 
 def apply(conn: Connection) -> None:
     """Create the table of sent reports."""
     md = MetaData()
-    Table(
-        "report_sent", md,
-        Column("key", String, primary_key=True),
-        Column("target", String, nullable=False),
-        Column("period_end", Double, nullable=False),
-        Column("sent_at", Double, nullable=False),
-        Index("ix_report_sent_target", "target", "period_end"),
-    )
+    table(md, "report_sent", [
+        ("key", String, False), ("target", String, False), ("period_end", Double, False),
+        ("sent_at", Double, False),
+    ], Index("ix_report_sent_target", "target", "period_end"), key=["key"])
     md.create_all(conn)

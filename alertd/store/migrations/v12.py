@@ -2,48 +2,26 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    Column,
-    Double,
-    ForeignKeyConstraint,
-    Integer,
-    LargeBinary,
-    MetaData,
-    PrimaryKeyConstraint,
-    String,
-    Table,
-    Text,
-)
+from sqlalchemy import Double, ForeignKeyConstraint, Integer, LargeBinary, MetaData, String, Text
 from sqlalchemy.engine import Connection
+
+from alertd.store.migrations.ddl import table
 
 
 def apply(conn: Connection) -> None:
     """Create the baseline tables."""
     md = MetaData()
-    Table(
-        "baseline_name", md,
-        Column("name", String, primary_key=True),
-        Column("last_version", Integer, nullable=False),
-    )
-    Table(
-        "baseline_version", md,
-        Column("name", String, nullable=False),
-        Column("version", Integer, nullable=False),
-        Column("created_at", Double, nullable=False),
-        Column("created_by", String, nullable=False),
-        Column("kind", String, nullable=False),
-        Column("origin", Text, nullable=False),
-        Column("features", Text, nullable=False),
-        PrimaryKeyConstraint("name", "version"),
-    )
-    Table(
-        "baseline_feature", md,
-        Column("name", String, nullable=False),
-        Column("version", Integer, nullable=False),
-        Column("feature", String, nullable=False),
-        Column("reference", LargeBinary, nullable=False),
-        PrimaryKeyConstraint("name", "version", "feature"),
-        ForeignKeyConstraint(["name", "version"],
-                             ["baseline_version.name", "baseline_version.version"]),
-    )
+    table(md, "baseline_name", [("name", String, False), ("last_version", Integer, False)],
+          key=["name"])
+    table(md, "baseline_version", [
+        ("name", String, False), ("version", Integer, False), ("created_at", Double, False),
+        ("created_by", String, False), ("kind", String, False), ("origin", Text, False),
+        ("features", Text, False),
+    ], key=["name", "version"])
+    table(md, "baseline_feature", [
+        ("name", String, False), ("version", Integer, False), ("feature", String, False),
+        ("reference", LargeBinary, False),
+    ], ForeignKeyConstraint(["name", "version"],
+                            ["baseline_version.name", "baseline_version.version"]),
+        key=["name", "version", "feature"])
     md.create_all(conn)

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, LargeBinary, MetaData, String, Table, Text
+from sqlalchemy import Integer, LargeBinary, MetaData, String, Text
 from sqlalchemy.engine import Connection
+
+from alertd.store.migrations.ddl import table
 
 
 def apply(conn: Connection) -> None:
     """Create the SLO counter table."""
     md = MetaData()
-    Table(
-        "slo_window", md,
-        Column("slo", String, primary_key=True),
-        Column("definition", Text, nullable=False),
-        Column("first_bucket", Integer, nullable=False),
-        Column("good", LargeBinary, nullable=False),
-        Column("total", LargeBinary, nullable=False),
-        Column("last_samples", Text, nullable=False),
-    )
+    table(md, "slo_window", [
+        ("slo", String, False), ("definition", Text, False), ("first_bucket", Integer, False),
+        ("good", LargeBinary, False), ("total", LargeBinary, False),
+        ("last_samples", Text, False),
+    ], key=["slo"])
     md.create_all(conn)

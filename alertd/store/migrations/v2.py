@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table, Text
+from sqlalchemy import Column, Integer, LargeBinary, MetaData, Text
 from sqlalchemy.engine import Connection
+
+from alertd.store.migrations.ddl import table
 
 
 def apply(conn: Connection) -> None:
     md = MetaData()
-    Table(
-        "window_series", md,
+    table(md, "window_series", [
         Column("position", Integer, primary_key=True, autoincrement=False),
-        Column("labels", Text, nullable=False),
-        Column("timestamps", LargeBinary, nullable=False),
-        Column("sample_values", LargeBinary, nullable=False),
-    )
+        ("labels", Text, False), ("timestamps", LargeBinary, False),
+        ("sample_values", LargeBinary, False),
+    ])
     md.create_all(conn)

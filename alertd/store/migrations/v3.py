@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Double, Index, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Double, Index, MetaData, String, Text
 from sqlalchemy.engine import Connection
+
+from alertd.store.migrations.ddl import table
 
 
 def apply(conn: Connection) -> None:
     """Create the silence tables."""
     md = MetaData()
-    Table(
-        "silence", md,
-        Column("id", String, primary_key=True),
-        Column("matchers", Text, nullable=False),
-        Column("starts_at", Double, nullable=False),
-        Column("ends_at", Double, nullable=False),
-        Column("updated_at", Double, nullable=False),
-        Column("created_by", Text, nullable=False),
-        Column("comment", Text, nullable=False),
-        Column("annotations", Text, nullable=False),
-        Column("expire_on_resolve", Boolean, nullable=False),
+    table(md, "silence", [
+        ("id", String, False), ("matchers", Text, False), ("starts_at", Double, False),
+        ("ends_at", Double, False), ("updated_at", Double, False),
+        ("created_by", Text, False), ("comment", Text, False), ("annotations", Text, False),
+        ("expire_on_resolve", Boolean, False),
+    ],
         # Garbage collection looks for silences that ended long ago.
         Index("silence_ends_at", "ends_at"),
-    )
+        key=["id"])
     md.create_all(conn)

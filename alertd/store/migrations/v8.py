@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Double, Index, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Double, Index, MetaData, String, Text
 from sqlalchemy.engine import Connection
+
+from alertd.store.migrations.ddl import table
 
 
 def apply(conn: Connection) -> None:
     """Create the table of posted alerts."""
     md = MetaData()
-    Table(
-        "posted_alert", md,
-        Column("fingerprint", String(32), primary_key=True),
-        Column("labels", Text, nullable=False),
-        Column("annotations", Text, nullable=False),
-        Column("starts_at", Double, nullable=False),
-        Column("ends_at", Double),
-        Column("updated_at", Double, nullable=False),
-        Column("received_at", Double, nullable=False),
-        Column("generator_url", Text, nullable=False),
-        Column("timeout", Boolean, nullable=False),
-        Index("ix_posted_alert_ends_at", "ends_at"),
-    )
+    table(md, "posted_alert", [
+        ("fingerprint", String(32), False), ("labels", Text, False),
+        ("annotations", Text, False), ("starts_at", Double, False), ("ends_at", Double, True),
+        ("updated_at", Double, False), ("received_at", Double, False),
+        ("generator_url", Text, False), ("timeout", Boolean, False),
+    ], Index("ix_posted_alert_ends_at", "ends_at"), key=["fingerprint"])
     md.create_all(conn)

@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from alertd.store.migrations.ddl import table
+
 _ID = BigInteger().with_variant(Integer, "sqlite")
 _PAGE = 5000  # rows per step of the backfill
 
@@ -50,15 +52,11 @@ def apply(conn: Connection) -> None:
     """Add alert_history.event_key, fill it in, and make it unique."""
     conn.exec_driver_sql("ALTER TABLE alert_history ADD COLUMN event_key VARCHAR(64)")
     md = MetaData()
-    h = Table(
-        "alert_history", md,
-        Column("id", _ID, primary_key=True),
-        Column("at", Double, nullable=False),
-        Column("kind", String, nullable=False),
-        Column("fingerprint", String, nullable=False),
-        Column("details", Text, nullable=False),
-        Column("event_key", String(64)),
-    )
+    h = table(md, "alert_history", [
+        Column("id", _ID, primary_key=True), ("at", Double, False), ("kind", String, False),
+        ("fingerprint", String, False), ("details", Text, False),
+        ("event_key", String(64), True),
+    ])
     _backfill(conn, h)
     Index("ux_alert_history_event_key", h.c.event_key, unique=True).create(conn)
 
