@@ -103,8 +103,8 @@ def capture_cmd(name: str, selector: str | None, start: str | None, end: str | N
     between --from and --to, as the daemon last saved them to the store. Without (a file
     or prometheus block): from its file or range query, unless the latest version was
     made from the same (then that one stays the latest)."""
+    from alertd.receivers.checks import load_config
     from alertd.rules.manager import load_checked
-    from alertd.templates.config import load_config
 
     config = load_config(config_path)
     base = Path(config_path).resolve().parent if config_path else Path.cwd()
@@ -181,7 +181,7 @@ async def _capture(config: Any, spec: Any, selector: str | None, start: str | No
 def _storage(config_path: str | None) -> str:
     """The store's URL; a SQLite file that does not exist is an error (opening it would
     create an empty one)."""
-    from alertd.templates.config import load_config
+    from alertd.receivers.checks import load_config
 
     url = load_config(config_path).storage_url()
     prefix = "sqlite+aiosqlite:///"

@@ -60,7 +60,7 @@ def check(output: str, require: frozenset[str], config_path: str | None, expand:
         diagnostics = result.diagnostics
     else:
         from alertd.alerts.coverage import coverage_problems
-        from alertd.templates.config import load_config
+        from alertd.receivers.checks import load_config
 
         config = load_config(config_path)
         result = check_paths(list(paths) or config.rule_files)
@@ -171,7 +171,7 @@ def routes() -> None:
 def routes_test_cmd(config_path: str | None, labels: Sequence[str]) -> None:
     """Print the receivers an alert with these labels (name=value...) would reach, and why."""
     from alertd.dispatch.routes_cli import routes_test
-    from alertd.templates.config import load_config
+    from alertd.receivers.checks import load_config
 
     parsed: dict[str, str] = {}
     for item in labels:
@@ -215,7 +215,7 @@ def template_preview(config_path: str | None, receiver: str, annotations: Sequen
     import time
 
     from alertd.notify.preview import preview, preview_alert
-    from alertd.templates.config import load_config
+    from alertd.receivers.checks import load_config
 
     config = load_config(config_path)
     now = time.time()

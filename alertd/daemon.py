@@ -31,6 +31,7 @@ from alertd.lang.check import CheckResult
 from alertd.lang.drift_eval import Baseline
 from alertd.metrics import Metrics
 from alertd.notify.service import Notifications
+from alertd.receivers.checks import load_config
 from alertd.report.schedule import ReportSchedule
 from alertd.report.source import daemon_source
 from alertd.rules.baseline_setup import resolver as baseline_resolver
@@ -44,7 +45,6 @@ from alertd.sources.mqtt import MqttSource
 from alertd.sources.prometheus import DURATION_BUCKETS
 from alertd.sources.windows import SampleWindows
 from alertd.store import Store
-from alertd.templates.config import load_config
 from alertd.wiring import maintenance
 from alertd.wiring.persistence import Persistence
 from alertd.wiring.publish import GroupStatus, Publisher

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from alertd.lang.ast import Span
+    from alertd.span import Span
 
 
 class AlertdError(Exception):

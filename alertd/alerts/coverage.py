@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from alertd.config.owners import Owner
 from alertd.lang.diagnostics import Diagnostic
-from alertd.rules.spec import GroupSpec
+from alertd.lang.spec import GroupSpec
 
 
 def _static_labels(alert: object) -> dict[str, str]:

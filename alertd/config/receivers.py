@@ -3,7 +3,7 @@ reads them, alertd's MQTT configs, and the defaults `global` gives them.
 
 The message fields are templates, MQTT topics too, and webhook signing secrets have a
 format of their own: they are checked with the ValueChecks the loader is handed
-(alertd.templates.config hands in the receivers' own), so that this package runs none of
+(alertd.receivers.checks hands in the receivers' own), so that this package runs none of
 the receivers' code.
 """
 

@@ -53,7 +53,7 @@ _SIZE_UNITS = {
 class ValueChecks(Protocol):
     """Checks of values that need code alertd.config does not import: the receivers'
     message templates, MQTT topic templates and webhook signing secrets. Whoever loads a
-    configuration hands them in through the validation context (alertd.templates.config
+    configuration hands them in through the validation context (alertd.receivers.checks
     does), so that their problems are reported with every other one; each raises
     ValueError with what is wrong."""
 

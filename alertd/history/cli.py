@@ -172,7 +172,7 @@ def _period(start: str | None, end: str | None, now: float) -> tuple[float | Non
 def _storage(config_path: str | None, *, must_exist: bool) -> str:
     """The store's URL from the configuration; for an export, a SQLite file that does not
     exist is an error (opening it would create an empty one)."""
-    from alertd.templates.config import load_config
+    from alertd.receivers.checks import load_config
 
     url = load_config(config_path).storage_url()
     prefix = "sqlite+aiosqlite:///"

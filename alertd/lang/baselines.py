@@ -27,13 +27,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from alertd.drift import DEFAULT_BINS
+from alertd.drift.baseline_files import BaselineFileError, FileBaseline, read_baseline_file
 from alertd.lang import ast
 from alertd.lang.ast import Span
 from alertd.lang.check_refs import AlertDef
 from alertd.lang.check_report import Report, settings_by_key
 from alertd.lang.drift_check import drift_calls, feature_problems
 from alertd.lang.drift_eval import DEFAULT_FEATURE_LABEL
-from alertd.rules.baseline_files import BaselineFileError, FileBaseline, read_baseline_file
 from alertd.suggest import did_you_mean
 
 __all__ = ["BASELINE_KEYS", "BaselineSpec", "check_baseline", "check_baseline_refs"]

@@ -26,8 +26,8 @@ from alertd.lang.diagnostics import Diagnostic
 from alertd.lang.slo import SloSpec, check_slo
 from alertd.lang.slo_check import check_slo_refs
 from alertd.lang.slo_expand import expand_slo
+from alertd.lang.spec import AlertSpec, GroupSpec
 from alertd.lang.types import ValueType
-from alertd.rules.spec import AlertSpec, GroupSpec
 from alertd.suggest import did_you_mean
 
 __all__ = ["CheckResult", "check_files", "infer_type"]

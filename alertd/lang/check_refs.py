@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from alertd.lang.ast import Span
 from alertd.lang.check_report import Report
-from alertd.rules.spec import AlertSpec
+from alertd.lang.spec import AlertSpec
 from alertd.suggest import did_you_mean
 
 __all__ = ["AlertDef", "GroupDef", "cross_check", "kept_alerts"]

@@ -11,8 +11,8 @@ from alertd.lang.ast import Span
 from alertd.lang.check_expr import LABEL_NAME_RE
 from alertd.lang.check_report import Report, prefix_span
 from alertd.lang.diagnostics import span_at
-from alertd.rules.references import input_refs
-from alertd.rules.spec import NODATA_POLICIES, NoDataPolicy
+from alertd.lang.references import input_refs
+from alertd.lang.spec import NODATA_POLICIES, NoDataPolicy
 from alertd.suggest import did_you_mean
 from alertd.templates import find_template_problems
 

@@ -26,7 +26,7 @@ def run_report(config_path: str | None, *, start: str | None, end: str | None,
                now: float | None = None) -> None:
     """Build the report for the period and print it (or write it to `out`). Errors are
     AlertdErrors with a one-line message naming the option or the store: exit code 1."""
-    from alertd.templates.config import load_config
+    from alertd.receivers.checks import load_config
 
     config = load_config(config_path)
     current = time.time() if now is None else now

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from alertd.config import Config
 from alertd.config.owners import Owner
 from alertd.errors import AlertdError
-from alertd.rules.spec import AlertSpec
+from alertd.lang.spec import AlertSpec
 from alertd.store import Store
 
 if TYPE_CHECKING:

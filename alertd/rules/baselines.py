@@ -21,16 +21,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from alertd.drift import Reference
+from alertd.drift.baseline_files import BaselineFileError, references
 from alertd.errors import AlertdError
 from alertd.lang import ast
 from alertd.lang.baselines import BaselineSpec
 from alertd.lang.diagnostics import Diagnostic
 from alertd.lang.drift_check import drift_calls, feature_problems
 from alertd.lang.drift_eval import Baseline
+from alertd.lang.spec import GroupSpec
 from alertd.model import METRIC_NAME, Labels
-from alertd.rules.baseline_files import BaselineFileError, references
 from alertd.rules.manager import load_error
-from alertd.rules.spec import GroupSpec
 from alertd.store.baselines import BaselineRepository, BaselineVersion
 
 __all__ = ["Pull", "Resolver", "baseline_problems", "references_from_series", "used_baselines",

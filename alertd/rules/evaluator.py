@@ -11,11 +11,11 @@ from alertd.drift import Window
 from alertd.errors import RuleError
 from alertd.lang.context import EvalContext, QueryFn, SampleSource, WindowKey, no_query
 from alertd.lang.drift_eval import Baseline, DriftScore
+from alertd.lang.spec import GroupSpec
 from alertd.model import Labels, Sample, Vector
 from alertd.rules.inputs import ANNOTATION as BECAUSE
 from alertd.rules.rule import DEFAULT_INTERVAL, AlertRule, compile_rule
 from alertd.rules.slo import SloSet
-from alertd.rules.spec import GroupSpec
 from alertd.rules.state import Instance, RuleState, Status, Transition, step
 
 # Changes that say why an instance fires (the inputs of a composite rule).

@@ -18,7 +18,7 @@ from alertd.lang.ast import Span
 from alertd.lang.check import CheckResult, check_files
 from alertd.lang.diagnostics import Diagnostic
 from alertd.lang.parse import parse_file
-from alertd.rules.spec import AlertSpec, GroupSpec
+from alertd.lang.spec import AlertSpec, GroupSpec
 
 __all__ = ["RULE_SUFFIX", "check_paths", "expand_paths", "read_rule_files"]
 

@@ -29,9 +29,9 @@ from alertd.lang.compile import CompiledExpr, compile_expr
 from alertd.lang.context import EvalContext
 from alertd.lang.format import format_expr
 from alertd.lang.parse import parse_expr
+from alertd.lang.references import RULE_LABELS, Tie, inputs_of
 from alertd.lang.types import ValueType
 from alertd.model import Labels, Sample, Vector
-from alertd.rules.references import RULE_LABELS, Tie, inputs_of
 from alertd.templates.filters import duration, go_g4, percent
 
 ANNOTATION = "because"

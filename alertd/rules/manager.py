@@ -17,11 +17,11 @@ from alertd.lang.check import CheckResult
 from alertd.lang.diagnostics import Diagnostic, render
 from alertd.lang.drift_eval import Baseline
 from alertd.lang.slo import SloSpec
+from alertd.lang.spec import GroupSpec
 from alertd.rules.evaluator import Evaluator, RuleSet
 from alertd.rules.files import check_paths
 from alertd.rules.rule import AlertRule
 from alertd.rules.slo import SloSet
-from alertd.rules.spec import GroupSpec
 from alertd.rules.state import RuleState
 
 

@@ -13,12 +13,12 @@ from alertd.lang.compile import CompiledExpr, compile_expr
 from alertd.lang.context import EvalContext
 from alertd.lang.drift_check import drift_calls
 from alertd.lang.slo_check import slo_calls
+from alertd.lang.spec import AlertSpec, GroupSpec
 from alertd.lang.types import ValueType
 from alertd.model import ALERTNAME, Labels
 from alertd.rules.inputs import ANNOTATION as BECAUSE
 from alertd.rules.inputs import Explainer, because
 from alertd.rules.links import is_http_url, prometheus_graph_url
-from alertd.rules.spec import AlertSpec, GroupSpec
 from alertd.rules.state import Active, Instance, Observation, Timing
 from alertd.templates import Template, compile_template
 

@@ -26,7 +26,7 @@ from alertd.lang.context import EvalContext
 from alertd.lang.slo import SliQuery, SloSpec, TierSpec, days, increase_query
 from alertd.lang.slo_check import slo_calls
 from alertd.lang.slo_eval import SloSource
-from alertd.rules.spec import GroupSpec
+from alertd.lang.spec import GroupSpec
 from alertd.sources.slo_windows import CounterSelector, SloCounters, SloCountersSnapshot
 
 __all__ = ["Slo", "SloFigures", "SloSet", "snap"]

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from alertd.lang.spec import NoDataPolicy
 from alertd.model import Labels, Vector
-from alertd.rules.spec import NoDataPolicy
 
 if TYPE_CHECKING:
     from alertd.rules.inputs import Input

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from alertd.dispatch.inhibit import InhibitRule
+from alertd.lang.references import RULE_LABELS, input_refs
 from alertd.model import ALERTNAME, LabelMatcher
-from alertd.rules.references import RULE_LABELS, input_refs
 from alertd.rules.rule import AlertRule
 
 GENERATED = -1  # the `index` of generated rules: they have no place in inhibit_rules

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from alertd.drift import DEFAULT_BINS, DriftError, Reference
+from alertd.drift.baseline_files import BaselineFileError, read_baseline_file
 from alertd.lang.baselines import BaselineSpec
 from alertd.lang.drift_eval import Baseline
-from alertd.rules.baseline_files import BaselineFileError, read_baseline_file
 from alertd.ruletest.notation import NotationError, expand, parse_number
 from alertd.suggest import did_you_mean
 

@@ -26,7 +26,7 @@ from alertd.dispatch.timeintervals import TimeIntervals
 from alertd.durations import format_duration
 from alertd.errors import ConfigError
 from alertd.model import LabelMatcher
-from alertd.templates.config import parse_config
+from alertd.receivers.checks import parse_config
 from alertd.whatif import routes_edit, sleep_hours
 from alertd.whatif.edit import Edit, cannot
 from alertd.whatif.routes_edit import Value

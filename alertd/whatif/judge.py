@@ -18,10 +18,10 @@ from alertd.config import Config
 from alertd.dispatch.route import Route
 from alertd.errors import AlertdError
 from alertd.history import HistoryEvent
+from alertd.lang.spec import AlertSpec
 from alertd.noise import HistorySource, Settings
 from alertd.noise.bands import zone
 from alertd.noise.report import RuleRow
-from alertd.rules.spec import AlertSpec
 from alertd.rules.state import Timing
 from alertd.whatif import config_edit, options
 from alertd.whatif.compare import Actionable, Effect, effect

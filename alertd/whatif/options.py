@@ -9,7 +9,7 @@ from functools import partial
 
 from alertd.dispatch.route import Route
 from alertd.durations import format_duration
-from alertd.rules.spec import AlertSpec
+from alertd.lang.spec import AlertSpec
 from alertd.rules.state import Timing
 from alertd.whatif.edits import (
     Edit,

@@ -7,8 +7,8 @@ import pytest
 
 from alertd.errors import ConfigError
 from alertd.notify.service import build_integrations
+from alertd.receivers.checks import parse_config
 from alertd.receivers.mqtt import MqttNotifier
-from alertd.templates.config import parse_config
 
 BASE = """\
 route: {{receiver: r}}

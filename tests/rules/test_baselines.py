@@ -9,11 +9,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from alertd.drift.baseline_files import BaselineFileError, read_baseline_file
 from alertd.lang.ast import Span
 from alertd.lang.baselines import BaselineSpec
 from alertd.lang.drift_eval import Baseline
 from alertd.model import Labels
-from alertd.rules.baseline_files import BaselineFileError, read_baseline_file
 from alertd.rules.baselines import Resolver, references_from_series
 from alertd.rules.files import check_paths
 from alertd.rules.manager import RuleLoadError

@@ -24,8 +24,8 @@ from alertd.dispatch.timeintervals import TimeIntervals
 from alertd.lang.check import check_files
 from alertd.lang.format import format_source
 from alertd.lang.parse import parse_file
+from alertd.lang.spec import AlertSpec
 from alertd.model import Labels
-from alertd.rules.spec import AlertSpec
 from alertd.whatif.edits import (
     Edit,
     EditError,
