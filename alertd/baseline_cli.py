@@ -22,9 +22,10 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from alertd.drift.versions import BaselineVersion, StoredBaseline
 from alertd.errors import AlertdError
 from alertd.store import Store
-from alertd.store.baselines import BaselineVersion, StoredBaseline, baseline_repository
+from alertd.store.baselines import baseline_repository
 
 NOT_FOUND = 3
 
@@ -157,10 +158,10 @@ async def _delete(url: str, name: str, version: int | None) -> int:
 
 async def _capture(config: Any, spec: Any, selector: str | None, start: str | None,
                    end: str | None) -> BaselineVersion:
+    from alertd.baseline_capture import capture_pushed
     from alertd.report.period import parse_when
-    from alertd.rules.baseline_capture import capture_pushed
-    from alertd.rules.baseline_setup import resolver
     from alertd.rules.baselines import who
+    from alertd.wiring.baselines import resolver
 
     now = time.time()
     async with await Store.open(config.storage_url()) as store:

@@ -352,7 +352,7 @@ _add_silence_commands()
 
 
 def _add_history_commands() -> None:
-    from alertd.history.cli import history
+    from alertd.history_cli import history
 
     cli.add_command(history)
 

@@ -7,9 +7,9 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from alertd.api.timefmt import rfc3339
 from alertd.model import ALERTNAME
 from alertd.rules.state import Status, Transition
+from alertd.timefmt import rfc3339
 
 _WORDS = {Status.PENDING: "pending", Status.FIRING: "FIRING", Status.RESOLVED: "resolved",
           Status.INACTIVE: "inactive"}

@@ -19,37 +19,44 @@ from alertd import __version__
 from alertd.alerts.model import Alert
 from alertd.alerts.owners import Ownership
 from alertd.alerts.store import AlertStore
+from alertd.api.alertmanager import AlertmanagerContext
 from alertd.api.app import ApiContext
+from alertd.api.ops import OpsContext
+from alertd.api.rules import RulesContext
+from alertd.api.silences import SilenceContext
+from alertd.api.slack import SlackContext
+from alertd.api.status import StatusContext
 from alertd.clock import Clock, SystemClock
 from alertd.config import Config
+from alertd.config.amyaml import to_alertmanager_yaml
 from alertd.console import ConsolePrinter
 from alertd.dispatch.inhibit import InhibitRule, WithGenerated
+from alertd.dispatch.suppress import inhibitions
 from alertd.errors import AlertdError
 from alertd.history.recorder import HistoryRecorder
 from alertd.history.transitions import Transitions
 from alertd.lang.check import CheckResult
 from alertd.lang.drift_eval import Baseline
 from alertd.metrics import Metrics
+from alertd.noise.flapping import FlapTracker
 from alertd.notify.service import Notifications
 from alertd.receivers.checks import load_config
 from alertd.report.schedule import ReportSchedule
 from alertd.report.source import daemon_source
-from alertd.rules.baseline_setup import resolver as baseline_resolver
-from alertd.rules.flapping import FlapTracker
 from alertd.rules.manager import RuleManager, load_checked
 from alertd.rules.meta import MetaAlerts
 from alertd.rules.scheduler import Scheduler
 from alertd.rules.selectors import unmatched_counts
-from alertd.rules.suppress import inhibitions
 from alertd.sources.mqtt import MqttSource
 from alertd.sources.prometheus import DURATION_BUCKETS
 from alertd.sources.windows import SampleWindows
 from alertd.store import Store
 from alertd.wiring import maintenance
+from alertd.wiring.baselines import resolver as baseline_resolver
 from alertd.wiring.persistence import Persistence
 from alertd.wiring.publish import GroupStatus, Publisher
 from alertd.wiring.reload import WATCH_INTERVAL, ReloadStatus, Signature, signature
-from alertd.wiring.serve import ApiServer, api_context, slack_signing_secret
+from alertd.wiring.serve import ApiServer, slack_signing_secret
 from alertd.wiring.sources import CountingSink, SourceSet
 
 log = logging.getLogger("alertd")
@@ -339,8 +346,33 @@ class Daemon:
         return slack_signing_secret(self.config)
 
     def api_context(self) -> ApiContext:
-        """What the API reads and calls: getters for what a reload or a restart replaces."""
-        return api_context(self)
+        """What the API reads and calls of the daemon: getters for what a reload or a restart
+        replaces."""
+        n = self.notifications
+        return ApiContext(
+            clock=self.clock, config=lambda: self.config,
+            alertmanager=AlertmanagerContext(
+                store=self.alerts, clock=self.clock, started_at=self.started_at or 0.0,
+                routes=lambda: n.routes, groups=n.dispatcher.views, silences=lambda: n.silences,
+                inhibitor=lambda: self.inhibitor, receivers=lambda: n.receiver_names,
+                config_yaml=lambda: to_alertmanager_yaml(self.config),
+                resolve_timeout=lambda: n.resolve_timeout, muted_by=n.muted_by,
+                accept=self.accept),
+            silences=SilenceContext(n.silences, self.clock),
+            rules=RulesContext(self.clock, self.manager, self.group_status, self.flaps,
+                               self.windows.store, store=lambda: self.store,
+                               history=lambda: self.history),
+            status=StatusContext(
+                self.started_at, self.config_path, config=lambda: self.config,
+                ready=lambda: self.ready, last_reload=lambda: self.reload_status,
+                manager=self.manager, overruns=self.scheduler.overruns, windows=self.windows,
+                prometheus=lambda: self.sources.prometheus, mqtt=lambda: self.mqtt,
+                webhook_ingested=lambda: self.webhook_sink.ingested),
+            ops=OpsContext(ready=lambda: self.ready, reload=self.reload,
+                           metrics=self.metrics.registry),
+            report=daemon_source(self),
+            slack=SlackContext(n.actions, self.clock, self.slack_signing_secret),
+            samples=self.webhook_sink)
 
 
 def tune_gc() -> None:

@@ -27,7 +27,6 @@ from alertd.alerts.store import AlertStore
 from alertd.api.auth import guarded_routes
 from alertd.api.body import BadBody, read_json
 from alertd.api.errors import alertmanager_error
-from alertd.api.timefmt import rfc3339
 from alertd.clock import Clock
 from alertd.config.matchers import parse_matchers
 from alertd.dispatch.dispatcher import GroupView
@@ -36,6 +35,7 @@ from alertd.errors import AlertdError
 from alertd.model import LabelMatcher, Labels
 from alertd.notify.mute import InhibitIndex, Inhibitor, SilenceIndex
 from alertd.regex import Regex, RegexError
+from alertd.timefmt import rfc3339
 from alertd.validation import INVALID_UNICODE, TIME_OUT_OF_RANGE, representable, valid_text
 
 log = logging.getLogger("alertd.api")

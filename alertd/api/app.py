@@ -19,6 +19,7 @@ from alertd.api.auth import ACCESS, Access, Handler, fixed_tokens, reads
 from alertd.api.errors import alertd_error, quiet_parser_errors, unexpected_errors
 from alertd.api.history import history
 from alertd.api.ops import OpsContext
+from alertd.api.report import report_routes
 from alertd.api.rules import RULES, RulesContext, rules
 from alertd.api.silences import SilenceContext
 from alertd.api.slack import SlackContext
@@ -26,7 +27,6 @@ from alertd.api.status import STATUS, StatusContext, status
 from alertd.clock import Clock
 from alertd.config import Config
 from alertd.report.source import ReportSource
-from alertd.report.web import report_routes
 from alertd.sources.webhook import SampleSink, webhook_routes
 
 # Room for the headers of a request whose body is at the samples endpoint's limit.

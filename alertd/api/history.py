@@ -10,11 +10,11 @@ from aiohttp import web
 
 from alertd.api.errors import alertd_error
 from alertd.api.rules import RULES, RulesContext
-from alertd.api.timefmt import rfc3339
 from alertd.history import HistoryEvent
 from alertd.history.explain import explain_text, rule_notes
 from alertd.model import json_float
 from alertd.rules.selectors import explain_unmatched
+from alertd.timefmt import rfc3339
 
 # The most events listed for an alert name.
 NAME_LIMIT = 1000

@@ -12,16 +12,16 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from alertd.api.timefmt import rfc3339
 from alertd.clock import Clock
 from alertd.history.recorder import HistoryRecorder
 from alertd.model import json_float
-from alertd.rules.flapping import FlapTracker
+from alertd.noise.flapping import FlapTracker
 from alertd.rules.manager import Group, RuleManager
 from alertd.rules.rule import AlertRule
 from alertd.rules.selectors import SeriesSource, explain_unmatched
 from alertd.rules.state import Instance
 from alertd.store import Store
+from alertd.timefmt import rfc3339
 
 
 class GroupTiming(Protocol):

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from alertd.api.timefmt import rfc3339
 from alertd.model import LabelMatcher, Labels
 from alertd.silence.model import (
     InvalidSilence,
@@ -22,6 +21,7 @@ from alertd.silence.model import (
     parse_matcher,
     parse_time,
 )
+from alertd.timefmt import rfc3339
 from alertd.validation import INVALID_UNICODE, valid_text
 
 _TRUE = frozenset({"true", "1", "t", "yes", "y", "on"})

@@ -10,10 +10,10 @@ from aiohttp import web
 
 from alertd import __version__
 from alertd.api.ops import ReloadOutcome
-from alertd.api.timefmt import rfc3339
 from alertd.config import Config
 from alertd.rules.manager import RuleManager
 from alertd.sources.windows import SampleWindows
+from alertd.timefmt import rfc3339
 
 
 class PrometheusState(Protocol):

@@ -7,7 +7,7 @@ reads as "" on both). When the target matches the source side too, sources that 
 the target side are passed over, as Alertmanager does, so that alerts matching both sides
 (the target itself among them) never inhibit each other.
 
-Rules are also generated from alert rules (`suppresses_inputs`, alertd.rules.suppress): a
+Rules are also generated from alert rules (`suppresses_inputs`, alertd.dispatch.suppress): a
 composite's firing instances hold back the pages of the instances it was built from.
 Those differ in two ways. Source and target may be tied by every label they both carry
 (`shared`) rather than by a list of labels, as PromQL joins without `on(...)`. And they

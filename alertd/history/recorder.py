@@ -25,7 +25,6 @@ from typing import Protocol
 from alertd.clock import Clock
 from alertd.errors import AlertdError
 from alertd.history import HistoryEvent
-from alertd.store.batch import unavailable
 
 QUEUE_FULL = "queue_full"  # over max_pending while the database was unavailable
 WRITE_FAILED = "write_failed"  # the database refused the event itself
@@ -39,6 +38,11 @@ class HistorySink(Protocol):
     """Where events go (alertd.store.notifications.HistoryRepository)."""
 
     async def append(self, events: Sequence[HistoryEvent]) -> None: ...
+
+    def unavailable(self, exc: BaseException) -> bool:
+        """Whether a failed append says the database cannot be written at all (down,
+        locked, out of space), rather than that it refused these events."""
+        ...
 
 
 class HistoryRecorder:
@@ -116,7 +120,7 @@ class HistoryRecorder:
                         written += len(chunk)
                         self.written += len(chunk)
                     except AlertdError as exc:
-                        if unavailable(exc):
+                        if self._repository.unavailable(exc):
                             raise
                         if len(chunk) > 1:
                             # Refused, not down: find the refused events one by one, so

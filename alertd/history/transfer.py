@@ -21,8 +21,8 @@ from typing import Any
 import orjson
 
 from alertd.history import KINDS, HistoryEvent, event
+from alertd.history.details import decode_details, encode_details
 from alertd.model import Labels
-from alertd.store.notifications import decode_details, encode_details
 from alertd.validation import TIME_OUT_OF_RANGE, representable, valid_text
 
 FIELDS = ("at", "kind", "fingerprint", "labels", "rule", "details")

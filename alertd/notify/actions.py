@@ -37,15 +37,14 @@ from alertd.errors import AlertdError
 from alertd.history import HistoryEvent, ack
 from alertd.history.about import rule_of
 from alertd.model import LabelMatcher, Labels
-from alertd.notify import feedback
-from alertd.notify.feedback import Judgement, feedback_event
-from alertd.notify.outbox import decode
-from alertd.receivers import Notification, Notifier, common
+from alertd.receivers import Notification, Notifier, common, feedback
+from alertd.receivers.feedback import Judgement, feedback_event
 from alertd.receivers.page import ActionNote, page_view
 from alertd.receivers.pagerduty import PagerDutyNotifier
 from alertd.receivers.slack import SlackNotifier
 from alertd.receivers.slack_blocks import ACK, NOISE, SILENCE_1H, USEFUL
 from alertd.receivers.slack_feedback import FormOrigin, noise_form, verdict_note
+from alertd.receivers.stored import decode
 from alertd.receivers.timewords import clock as _clock
 from alertd.silence.model import Silence
 from alertd.silence.silences import Silences

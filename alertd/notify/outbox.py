@@ -28,13 +28,14 @@ from alertd.alerts.model import Alert
 from alertd.clock import Clock, wait_woken
 from alertd.errors import AlertdError, NotifyError
 from alertd.nflog.log import Entry
-from alertd.notify.delivery import Delivery, DeliveryStats, decode, encode
-from alertd.notify.retry import RetryPolicy
+from alertd.notify.delivery import Delivery, DeliveryStats
 from alertd.receivers import Notification, Notifier, Outcome, outcome
+from alertd.receivers.retry import RetryPolicy
+from alertd.receivers.stored import decode, encode
 from alertd.store.outbox import DONE, FAILED, PENDING, SUPERSEDED, OutboxRepository, OutboxRow
 
-# A delivery and its stored form are defined beside it; callers take them from here.
-__all__ = ["Deliverer", "Delivery", "DeliveryStats", "HealthSink", "Record", "decode", "encode"]
+# A delivery is defined beside the outbox (delivery.py); callers take it from here.
+__all__ = ["Deliverer", "Delivery", "DeliveryStats", "HealthSink", "Record"]
 
 log = logging.getLogger("alertd.notify")
 

@@ -36,10 +36,10 @@ from alertd.notify.health import ReceiverHealth
 from alertd.notify.outbox import Deliverer, Delivery, DeliveryStats
 from alertd.notify.pipeline import build, daemon_muters
 from alertd.notify.recording import Recording
-from alertd.notify.retry import RetryPolicy
 from alertd.notify.stages import Decisions
 from alertd.receivers import Notification, Notifier, registry
 from alertd.receivers.registry import CONSOLE, Services
+from alertd.receivers.retry import RetryPolicy
 from alertd.rules.meta import NOTIFY_FAILING
 from alertd.silence.silences import Silences
 from alertd.store import PostedAlert, Store

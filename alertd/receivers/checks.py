@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from alertd.config import Config
 from alertd.config import load_config as _load_config
 from alertd.config import parse_config as _parse_config
-from alertd.notify.templating import compile_field
 from alertd.receivers.signing import check_secret
+from alertd.receivers.templating import compile_field
 
 __all__ = ["RECEIVER_CHECKS", "load_config", "parse_config"]
 

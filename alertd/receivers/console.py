@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from alertd.api.timefmt import rfc3339
 from alertd.receivers import Notification
 from alertd.receivers.services import Services
+from alertd.timefmt import rfc3339
 
 
 class ConsoleNotifier:

@@ -7,8 +7,8 @@ PagerDuty instead of paging twice, and the acknowledgement and resolution find i
 An acknowledgement PagerDuty accepted is reported (`acknowledged`) with the alerts of the
 incident, remembered from its last trigger, for the alert history.
 
-Events go out through the HTTP client of the webhooks (`alertd.notify.transport`, kept-
-alive connections), and an answer means for a retry what `alertd.notify.http` says: 429
+Events go out through the HTTP client of the webhooks (`alertd.receivers.transport`, kept-
+alive connections), and an answer means for a retry what `alertd.receivers.http` says: 429
 and 5xx are retried, another 4xx (an event PagerDuty finds invalid) is not.
 """
 
@@ -20,14 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from alertd import __version__
 from alertd.model import Labels
-from alertd.notify import http
-from alertd.notify.templating import NotificationTemplate, compile_field
-from alertd.notify.transport import Pool
-from alertd.receivers import Notification
+from alertd.receivers import Notification, http
 from alertd.receivers import pagerduty_event as events
 from alertd.receivers.page import PageView, page_view
 from alertd.receivers.services import Acknowledged, Services, Where, maybe_secret, secret
 from alertd.receivers.state import PAGERDUTY_INCIDENT, ReceiverStates
+from alertd.receivers.templating import NotificationTemplate, compile_field
+from alertd.receivers.transport import Pool
 from alertd.store.nflog import entry_key
 
 if TYPE_CHECKING:
@@ -110,7 +109,7 @@ class PagerDutyNotifier:
         return True
 
     async def send(self, event: Mapping[str, Any]) -> str:
-        """POSTs an event; raises NotifyError as `alertd.notify.http` classifies the answer
+        """POSTs an event; raises NotifyError as `alertd.receivers.http` classifies the answer
         (the dedup_key makes a resend harmless, so whatever may succeed later is retried)."""
         status = await http.post(self._client(), self.url, json.dumps(event).encode(),
                                  {"User-Agent": f"alertd/{__version__}",

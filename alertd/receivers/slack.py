@@ -31,15 +31,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from alertd.errors import NotifyError
-from alertd.notify.http import classify
-from alertd.notify.outbox import decode, encode
-from alertd.notify.templating import compile_field
 from alertd.receivers import Notification, Outcome
+from alertd.receivers.http import classify
 from alertd.receivers.page import ActionNote, PageView, page_view
 from alertd.receivers.services import Services, Where, maybe_secret
 from alertd.receivers.slack_blocks import render, thread_reply
 from alertd.receivers.slack_errors import GONE, RETRYABLE, slack_error
 from alertd.receivers.state import SLACK_PAGE, ReceiverStates
+from alertd.receivers.stored import decode, encode
+from alertd.receivers.templating import compile_field
 from alertd.store.nflog import entry_key
 
 if TYPE_CHECKING:

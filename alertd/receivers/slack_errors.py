@@ -1,7 +1,7 @@
 """What a Slack Web API answer that is not "ok" means for a retry, classified once.
 
 Slack says most failures in the body of an HTTP 200 (`"ok": false` and an error code), so
-the status alone (`alertd.notify.http.classify`) cannot tell them: the code is read too."""
+the status alone (`alertd.receivers.http.classify`) cannot tell them: the code is read too."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 from slack_sdk.errors import SlackApiError
 
 from alertd.errors import NotifyError
-from alertd.notify.http import retry_after as parse_retry_after
+from alertd.receivers.http import retry_after as parse_retry_after
 
 # Slack errors that say "later", not "never" (HTTP 429 and 5xx are retryable anyway).
 RETRYABLE = frozenset({"ratelimited", "rate_limited", "internal_error", "fatal_error",

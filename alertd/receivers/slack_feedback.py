@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from alertd.notify.feedback import NOISE, REASONS, USEFUL
+from alertd.receivers.feedback import NOISE, REASONS, USEFUL
 from alertd.receivers.page import ActionNote
 
 NOISE_FORM = "alertd_noise_reason"  # the modal's callback_id

@@ -23,13 +23,12 @@ import orjson
 
 from alertd import __version__
 from alertd.alerts.model import Alert
-from alertd.api.timefmt import rfc3339
 from alertd.config.types import read_file
 from alertd.errors import ConfigError
-from alertd.notify import http
-from alertd.notify.transport import Pool
-from alertd.receivers import Notification, common, signing
+from alertd.receivers import Notification, common, http, signing
 from alertd.receivers.services import Services, Where, maybe_secret, secret
+from alertd.receivers.transport import Pool
+from alertd.timefmt import rfc3339
 
 if TYPE_CHECKING:
     from alertd.config.http import HTTPConfig
@@ -96,7 +95,7 @@ def delivery_id(n: Notification) -> str:
 
 class WebhookNotifier:
     """POSTs the payload to `url`; keeps one HTTP session (and its connections) until
-    `close`. Errors are classified by `alertd.notify.http`."""
+    `close`. Errors are classified by `alertd.receivers.http`."""
 
     name = "webhook"
 

@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from alertd.api.timefmt import rfc3339
 from alertd.report import charts, sections, units
 from alertd.report.figures import (
     COLUMNS,
@@ -28,6 +27,7 @@ from alertd.report.figures import (
     reasons,
     rows,
 )
+from alertd.timefmt import rfc3339
 
 
 @dataclass(frozen=True, slots=True)

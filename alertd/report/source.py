@@ -15,7 +15,7 @@ import asyncio
 import os
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from alertd.config import Config
 from alertd.config.owners import Owner
@@ -24,8 +24,48 @@ from alertd.lang.spec import AlertSpec
 from alertd.store import Store
 
 if TYPE_CHECKING:
-    from alertd.daemon import Daemon
     from alertd.store.notifications import HistoryRepository
+
+
+class _Flushable(Protocol):
+    async def flush(self) -> int: ...
+
+
+class _RuleGroup(Protocol):
+    @property
+    def rules(self) -> Sequence[_Rule]: ...
+
+
+class _Rule(Protocol):
+    @property
+    def spec(self) -> AlertSpec: ...
+
+    @property
+    def interval(self) -> float: ...
+
+
+class _Rules(Protocol):
+    @property
+    def groups(self) -> Sequence[_RuleGroup]: ...
+
+
+class Running(Protocol):
+    """What a report reads of the running daemon (alertd.daemon.Daemon), each time."""
+
+    @property
+    def store(self) -> Store | None: ...
+
+    @property
+    def history(self) -> _Flushable | None: ...
+
+    @property
+    def manager(self) -> _Rules: ...
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def config_path(self) -> str | None: ...
 
 
 class ReportUnavailable(AlertdError):
@@ -99,7 +139,7 @@ async def build(history: HistoryRepository, config: Config, rules: Iterable[Rule
     return dict(report.to_json())
 
 
-def daemon_source(daemon: Daemon) -> ReportSource:
+def daemon_source(daemon: Running) -> ReportSource:
     """Reports over the running daemon's store, its current rules and configuration (looked
     up at each request, so a reload applies at once)."""
 

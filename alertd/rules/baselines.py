@@ -18,10 +18,11 @@ import getpass
 import socket
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from alertd.drift import Reference
 from alertd.drift.baseline_files import BaselineFileError, references
+from alertd.drift.versions import BaselineVersion, StoredBaseline
 from alertd.errors import AlertdError
 from alertd.lang import ast
 from alertd.lang.baselines import BaselineSpec
@@ -31,7 +32,6 @@ from alertd.lang.drift_eval import Baseline
 from alertd.lang.spec import GroupSpec
 from alertd.model import METRIC_NAME, Labels
 from alertd.rules.manager import load_error
-from alertd.store.baselines import BaselineRepository, BaselineVersion
 
 __all__ = ["Pull", "Resolver", "baseline_problems", "references_from_series", "used_baselines",
            "who"]
@@ -47,6 +47,18 @@ def who(role: str = "") -> str:
     except (KeyError, OSError):
         user = "unknown"
     return f"{user}@{socket.gethostname()}" + (f" ({role})" if role else "")
+
+
+class BaselineRepository(Protocol):
+    """Where baselines are stored (alertd.store.baselines.BaselineRepository)."""
+
+    async def add(self, name: str, *, created_at: float, created_by: str, kind: str,
+                  origin: Mapping[str, Any], references: Mapping[str, Reference]
+                  ) -> BaselineVersion: ...
+
+    async def latest(self, name: str) -> BaselineVersion | None: ...
+
+    async def load(self, name: str, version: int | None = None) -> StoredBaseline | None: ...
 
 
 @dataclass

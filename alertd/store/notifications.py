@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import math
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
-from types import MappingProxyType
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -35,7 +32,8 @@ from sqlalchemy import (
 )
 
 from alertd.history import HistoryEvent
-from alertd.model import json_float
+from alertd.history.details import decode_details, encode_details
+from alertd.store.batch import unavailable
 from alertd.store.db import Database, StoreError, decode_labels, encode_labels, metadata
 from alertd.store.history_keys import Identity, identity, stored_identities
 from alertd.store.history_read import (
@@ -98,6 +96,11 @@ class HistoryRepository:
             raise StoreError(f'database "{self._db.url}": cannot append history: {exc}') from exc
         async with self._db.transaction("append history", write=True) as conn:
             await conn.execute_many(_APPEND, rows)
+
+    def unavailable(self, exc: BaseException) -> bool:
+        """Whether a failed append says the database cannot be written at all
+        (store.batch.unavailable)."""
+        return unavailable(exc)
 
     async def add(self, events: Sequence[HistoryEvent]) -> int:
         """Append those of the events that are not stored yet (an import), each once; how
@@ -244,60 +247,3 @@ def _row(e: HistoryEvent) -> dict[str, Any]:
 
 def _identity(row: Mapping[str, Any]) -> Identity:
     return identity(row["at"], row["kind"], row["fingerprint"], row["details"])
-
-
-# JSON has no NaN nor infinities; Prometheus spells them so in its own JSON.
-_NONFINITE = {"NaN": math.nan, "+Inf": math.inf, "-Inf": -math.inf}
-# Detail keys whose strings above are read back as floats.
-_FLOAT_KEYS = frozenset({"value"})
-
-
-def encode_details(details: Mapping[str, Any]) -> str:
-    """Details as strict JSON: NaN and infinities as "NaN", "+Inf", "-Inf"; sets as sorted
-    lists, other mappings as objects, anything else JSON lacks as its str()."""
-    return _dumps(_plain(details))
-
-
-def _dumps(plain: Any) -> str:
-    try:
-        return orjson.dumps(plain).decode()
-    except TypeError:  # an integer beyond 64 bits, or a lone surrogate, which orjson refuses
-        text = json.dumps(plain, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-        text.encode()  # a lone surrogate: a ValueError here, not a driver's error later
-        return text
-
-
-def decode_details(text: str) -> Mapping[str, Any]:
-    try:
-        data = orjson.loads(text)  # a report reads a million of these: 3x json's speed
-    except orjson.JSONDecodeError:
-        data = json.loads(text)  # an integer beyond 64 bits, which only json writes
-    if not isinstance(data, dict):
-        raise ValueError(f"details are not an object: {text[:80]!r}")
-    if '"NaN"' in text or 'Inf"' in text:  # only then is there a float to read back
-        data = _floats(data)
-    return MappingProxyType(data)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, float):
-        return json_float(value)
-    if value is None or isinstance(value, str | int):  # bool is an int
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, set | frozenset):
-        return sorted((_plain(v) for v in value), key=str)
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return str(value)
-
-
-def _floats(value: Any, key: str | None = None) -> Any:
-    if isinstance(value, dict):
-        return {k: _floats(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_floats(v, key) for v in value]
-    if key in _FLOAT_KEYS and isinstance(value, str) and value in _NONFINITE:
-        return _NONFINITE[value]
-    return value

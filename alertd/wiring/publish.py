@@ -11,8 +11,8 @@ from alertd.clock import Clock
 from alertd.console import ConsolePrinter
 from alertd.history.transitions import Transitions
 from alertd.metrics import Metrics
+from alertd.noise.flapping import FlapTracker
 from alertd.rules import meta as meta_rules
-from alertd.rules.flapping import FlapTracker
 from alertd.rules.manager import Group, RuleManager
 from alertd.rules.meta import MetaAlerts
 from alertd.rules.rule import AlertRule

@@ -12,10 +12,10 @@ import aiohttp
 import pytest
 
 from alertd.alerts.model import Alert
-from alertd.api.timefmt import rfc3339
 from alertd.daemon import Daemon
 from alertd.model import LabelMatcher, Labels
 from alertd.silence import Silence
+from alertd.timefmt import rfc3339
 from alertd.validation import LATEST
 from tests.api.conftest import T0
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from alertd.api.timefmt import rfc3339
-from alertd.notify.transport import CONNECTIONS
+from alertd.receivers.transport import CONNECTIONS
+from alertd.timefmt import rfc3339
 from tests.daemon.helpers import AlertdProcess, free_port
 
 CONFIG = """\

@@ -18,12 +18,12 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from alertd.api.timefmt import rfc3339
 from alertd.clock import FakeClock
 from alertd.config import load_config
 from alertd.daemon import Daemon
 from alertd.notify import service as notify_service
 from alertd.store import StoreError
+from alertd.timefmt import rfc3339
 
 T0 = 1_800_000_000.0  # a Friday, 08:00 UTC
 

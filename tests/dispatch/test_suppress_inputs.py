@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from alertd.config import parse_config
 from alertd.dispatch.inhibit import Inhibitor, WithGenerated
+from alertd.dispatch.suppress import inhibitions
 from alertd.lang.check import check_files
 from alertd.lang.parse import parse_file
 from alertd.model import Labels
 from alertd.rules.evaluator import RuleSet
-from alertd.rules.suppress import inhibitions
 
 RULES = '''\
 group fraud {

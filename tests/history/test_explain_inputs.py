@@ -16,6 +16,7 @@ from alertd.model import Labels
 from alertd.rules.inputs import Input
 from alertd.rules.selectors import Unmatched
 from alertd.rules.state import Status, Transition
+from alertd.store.batch import unavailable
 
 T0 = 1_795_683_600.0  # 2026-11-26T09:00:00Z
 LABELS = Labels({"alertname": "FraudDegraded", "model_version": "v2", "owner": "risk-ml",
@@ -32,6 +33,9 @@ class Sink:
 
     async def append(self, events: Sequence[HistoryEvent]) -> None:
         self.events.extend(events)
+
+    def unavailable(self, exc: BaseException) -> bool:
+        return unavailable(exc)  # as the store tells it
 
 
 async def test_the_transition_to_firing_carries_the_inputs() -> None:

@@ -13,6 +13,7 @@ from alertd.history import HistoryEvent
 from alertd.history.recorder import HistoryRecorder
 from alertd.model import Labels
 from alertd.store import StoreError
+from alertd.store.batch import unavailable
 
 T0 = 1_800_000_000.0
 X = Labels({"alertname": "X", "owner": "team-ml"})
@@ -38,6 +39,9 @@ class Sink:
         if self.fail_after is not None and len(self.batches) >= self.fail_after:
             raise StoreError('database "x": cannot append history: disk full')
         self.batches.append(list(events))
+
+    def unavailable(self, exc: BaseException) -> bool:
+        return unavailable(exc)  # as the store tells it
 
     @property
     def events(self) -> list[HistoryEvent]:

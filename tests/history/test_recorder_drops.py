@@ -18,6 +18,7 @@ from alertd.history.recorder import HistoryRecorder
 from alertd.metrics import Metrics
 from alertd.model import Labels
 from alertd.store import Store, StoreError
+from alertd.store.batch import unavailable
 
 T0 = 1_800_000_000.0
 X = Labels({"alertname": "X", "owner": "team-ml"})
@@ -44,6 +45,9 @@ class Sink:
             raise StoreError('database "x": cannot append history: bad row') from \
                 ValueError("bad row")
         self.events.extend(events)
+
+    def unavailable(self, exc: BaseException) -> bool:
+        return unavailable(exc)  # as the store tells it
 
 
 async def test_an_event_the_database_refuses_is_dropped_alone() -> None:

@@ -24,6 +24,7 @@ from alertd.receivers.pagerduty import PagerDutyNotifier
 from alertd.receivers.slack import SlackNotifier
 from alertd.receivers.state import ReceiverStates
 from alertd.rules.state import Instance, Status
+from alertd.store.batch import unavailable
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import DEFAULT_TOKEN, FakeSlack
 
@@ -41,6 +42,9 @@ class Sink:
 
     async def append(self, events: Sequence[HistoryEvent]) -> None:
         self.events.extend(events)
+
+    def unavailable(self, exc: BaseException) -> bool:
+        return unavailable(exc)  # as the store tells it
 
 
 def alert(labels: Labels, source: str) -> Alert:

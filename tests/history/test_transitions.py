@@ -16,6 +16,7 @@ from alertd.history.recorder import HistoryRecorder
 from alertd.history.transitions import Transitions
 from alertd.model import Labels
 from alertd.rules.state import Health, Instance, Reason, RuleState, Status, Transition
+from alertd.store.batch import unavailable
 
 T0 = 1_800_000_000.0
 RULE_LABELS = Labels({"alertname": "ErrorsHigh", "model": "churn", "severity": "page"})
@@ -28,6 +29,9 @@ class Sink:
 
     async def append(self, events: Sequence[HistoryEvent]) -> None:
         self.events.extend(events)
+
+    def unavailable(self, exc: BaseException) -> bool:
+        return unavailable(exc)  # as the store tells it
 
 
 def setup() -> tuple[AlertStore, Transitions, HistoryRecorder, Sink]:

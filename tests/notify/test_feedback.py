@@ -6,7 +6,7 @@ import pytest
 
 from alertd.history import HistoryEvent, ack, feedback
 from alertd.model import Labels
-from alertd.notify.feedback import Judgement, feedback_event, verdicts
+from alertd.receivers.feedback import Judgement, feedback_event, verdicts
 
 A = Labels({"alertname": "ModelLatencyHigh", "instance": "a"})
 B = Labels({"alertname": "ModelLatencyHigh", "instance": "b"})

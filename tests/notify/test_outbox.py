@@ -14,9 +14,10 @@ from alertd.alerts.model import Alert
 from alertd.clock import FakeClock
 from alertd.errors import NotifyError
 from alertd.model import Labels
-from alertd.notify.outbox import Deliverer, decode, encode
-from alertd.notify.retry import RetryPolicy
+from alertd.notify.outbox import Deliverer
 from alertd.receivers import Notification
+from alertd.receivers.retry import RetryPolicy
+from alertd.receivers.stored import decode, encode
 from alertd.store import Store
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alertd.notify.health import ReceiverHealth
-from alertd.notify.retry import RetryPolicy
+from alertd.receivers.retry import RetryPolicy
 
 
 def test_backoff_doubles_with_jitter_up_to_the_maximum() -> None:

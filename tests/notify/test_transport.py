@@ -1,6 +1,6 @@
-"""The webhook HTTP/1.1 client (`alertd.notify.transport`) against real servers on 127.0.0.1.
+"""The webhook HTTP/1.1 client (`alertd.receivers.transport`) against real servers on 127.0.0.1.
 
-What a user of `Pool.post` and `alertd.notify.http.post` would notice:
+What a user of `Pool.post` and `alertd.receivers.http.post` would notice:
 
 - answers: plain and chunked bodies read whole, an answer ended by the close, interim
   1xx answers skipped, bodies beyond BODY_LIMIT cut while their status still counts;
@@ -45,9 +45,9 @@ from alertd.alerts.model import Alert
 from alertd.config import parse_config
 from alertd.errors import ConfigError, NotifyError
 from alertd.model import Labels
-from alertd.notify import http
 from alertd.notify.service import build_integrations
-from alertd.notify.transport import (
+from alertd.receivers import Notification, http
+from alertd.receivers.transport import (
     BODY_LIMIT,
     Answer,
     BadRequest,
@@ -56,7 +56,6 @@ from alertd.notify.transport import (
     TimedOut,
     Unreachable,
 )
-from alertd.receivers import Notification
 
 TIMEOUT = 5.0  # for requests that must not time out: a hang fails the test, slowly
 WAIT = 5.0  # the longest a test waits for a server to see something

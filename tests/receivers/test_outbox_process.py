@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from alertd.api.timefmt import rfc3339
+from alertd.timefmt import rfc3339
 from tests.daemon.helpers import PROCESS_HEAD, AlertdProcess, free_port
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack

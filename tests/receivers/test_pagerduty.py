@@ -1,4 +1,4 @@
-"""The PagerDuty receiver's answers, classified as the webhook's (alertd.notify.http):
+"""The PagerDuty receiver's answers, classified as the webhook's (alertd.receivers.http):
 what a retry can fix, how long PagerDuty asks to wait, and no answer at all."""
 
 from __future__ import annotations

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from alertd.api.timefmt import rfc3339
 from alertd.daemon import Daemon
 from alertd.history import HistoryEvent
-from alertd.notify.feedback import verdicts
+from alertd.receivers.feedback import verdicts
+from alertd.timefmt import rfc3339
 from tests.fakes import ManualClock
 from tests.fakes.slack import FakeSlack, Message
 from tests.fakes.slack_modals import OpenedView

@@ -9,8 +9,8 @@ import pytest
 
 from alertd.alerts.model import Alert
 from alertd.model import Labels
-from alertd.notify.feedback import REASONS
 from alertd.receivers import Notification
+from alertd.receivers.feedback import REASONS
 from alertd.receivers.page import ActionNote, page_view
 from alertd.receivers.slack_blocks import render
 from alertd.receivers.slack_feedback import (

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from alertd.api.timefmt import rfc3339
 from alertd.daemon import Daemon
 from alertd.history import HistoryEvent
+from alertd.timefmt import rfc3339
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack import FakeSlack, Message
 from tests.receivers.slack_daemon import HEAD, ONCALL_SLACK, SECRET, T0, SlackDaemon

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from alertd.api.timefmt import rfc3339
 from alertd.daemon import Daemon
+from alertd.timefmt import rfc3339
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.recording import RecordingSink, recording_sink
 from tests.fakes.slack import FakeSlack, Message, signed_block_actions

@@ -17,8 +17,8 @@ from aiohttp.test_utils import TestServer
 from alertd.alerts.model import Alert
 from alertd.errors import NotifyError
 from alertd.model import Labels
-from alertd.notify.http import classify, redact_urls, retry_after
 from alertd.receivers import Notification
+from alertd.receivers.http import classify, redact_urls, retry_after
 from alertd.receivers.signing import verify
 from alertd.receivers.webhook import ZERO_TIME, WebhookNotifier, delivery_id, payload
 from tests.sources.conftest import free_port

@@ -13,12 +13,12 @@ from sqlalchemy import event, text
 
 from alertd import history
 from alertd.history import HistoryEvent
+from alertd.history.details import encode_details
 from alertd.model import Labels
 from alertd.store import Store
 from alertd.store.db import encode_labels, open_database
 from alertd.store.migrations import MIGRATIONS, migrate
 from alertd.store.migrations.v9 import event_key
-from alertd.store.notifications import encode_details
 
 T0 = 1_800_000_000.0
 CHURN = Labels({"alertname": "Churn", "owner": "team-ml", "severity": "page"})

@@ -13,13 +13,13 @@ from sqlalchemy import Connection, inspect, text
 from alertd import history
 from alertd.clock import FakeClock
 from alertd.history import HistoryEvent
+from alertd.history.details import decode_details, encode_details
 from alertd.history.recorder import HistoryRecorder
 from alertd.model import Labels
 from alertd.nflog import Entry, NotificationLog, needs_update
 from alertd.store import Store, StoreError, history_read
 from alertd.store import nflog as nflog_module
 from alertd.store import notifications as repo_module
-from alertd.store.notifications import decode_details, encode_details
 
 T0 = 1_800_000_000.0
 HOUR = 3600.0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from alertd.drift.versions import BaselineVersion
 from alertd.errors import AlertdError, RuleError
 from alertd.lang import ast
 from alertd.lang.baselines import BaselineSpec
@@ -20,7 +21,7 @@ from alertd.model import METRIC_NAME, LabelMatcher, Labels
 from alertd.report.period import FORMS
 from alertd.rules.baselines import references_from_series
 from alertd.series import is_stale
-from alertd.store.baselines import BaselineRepository, BaselineVersion
+from alertd.store.baselines import BaselineRepository
 
 __all__ = ["CaptureError", "capture_pushed", "parse_selector"]
 

@@ -1,4 +1,4 @@
-"""One kept-alive HTTP/1.1 connection of the webhook client (`alertd.notify.transport`):
+"""One kept-alive HTTP/1.1 connection of the webhook client (`alertd.receivers.transport`):
 the request written in one piece, the answer read by httptools's callbacks, and what a
 failure to get one means for a retry (was the request sent?)."""
 

@@ -20,7 +20,7 @@ from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 from alertd.errors import NotifyError
-from alertd.notify.transport import BadRequest, Pool, TransportError
+from alertd.receivers.transport import BadRequest, Pool, TransportError
 
 __all__ = ["classify", "post", "redact_urls", "retry_after", "transport_error"]
 

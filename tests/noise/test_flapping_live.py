@@ -6,8 +6,8 @@ from types import MappingProxyType
 
 from alertd.model import Labels
 from alertd.noise.flap import FlapDetector
+from alertd.noise.flapping import HOUR, FlapTracker, FlapView
 from alertd.noise.timeline import follow
-from alertd.rules.flapping import HOUR, FlapTracker, FlapView
 from alertd.rules.state import Active, Instance, Observation, RuleState, Status, Timing, step
 
 RULE = "X"

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from yarl import URL
 
-from alertd.notify.connection import (
+from alertd.receivers.connection import (
     BODY_LIMIT,
     Answer,
     BadRequest,
