@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from alertd.alerts.model import Alert, LazyAnnotations
 from alertd.model import Labels
@@ -107,30 +107,13 @@ class AlertStore:
         """Bring the alerts of a rule in line with its firing and resolved instances; the
         firing alerts that no instance holds any more, which it resolved. `generator`
         gives an alert its generatorURL when it starts firing."""
-        seen: set[str] = set()
-        changed: list[Alert] = []
-        last, synced = self._synced.get(rule, {}), {}
+        step = _Synced(self._synced.get(rule, {}), {}, set(), [])
         for inst in instances:
-            if inst.status not in (Status.FIRING, Status.RESOLVED):
-                continue
-            known = last.get(inst.labels)
-            if known is not None and known[0] is inst and known[1] in self._alerts:
-                seen.add(known[1])
-                synced[inst.labels] = known
-                continue
-            alert = self._from_instance(inst, annotator, at)
-            seen.add(alert.fingerprint)
-            synced[inst.labels] = (inst, alert.fingerprint)
-            old = self._alerts.get(alert.fingerprint)
-            if generator is not None:
-                alert = self._linked(alert, old, inst, generator)
-            self._alerts[alert.fingerprint] = alert
-            # Only a change of state is news for the dispatcher; a new value is not.
-            if old is None or old.ends_at != alert.ends_at or old.starts_at != alert.starts_at:
-                changed.append(alert)
+            if inst.status in (Status.FIRING, Status.RESOLVED):
+                self._sync_one(inst, step, annotator, at, generator)
         previous = self._by_rule.get(rule, set())
-        self._by_rule[rule] = seen
-        self._synced[rule] = synced
+        seen = self._by_rule[rule] = step.seen
+        self._synced[rule] = step.synced
         ended: list[Alert] = []
         for fingerprint in previous - seen:
             # An instance the rule forgot while firing (its rule was removed): resolved now.
@@ -138,8 +121,39 @@ class AlertStore:
             if old is not None and not old.resolved(at):
                 ended.append(replace(old, ends_at=at, updated_at=at))
                 self._alerts[fingerprint] = ended[-1]
-        self._announce(changed + ended)
+        self._announce(step.changed + ended)
         return ended
+
+    def sync_changed(self, rule: str, instances: Iterable[Instance], annotator: Annotator,
+                     at: float) -> None:
+        """`sync_rule` for a caller that knows which of the rule's instances changed:
+        those given. Every other instance the rule holds is as it was, and an instance
+        left out after its resolution was synced is gone for good (a replay of the
+        history, which would otherwise go over every held instance at each change)."""
+        synced = self._synced.setdefault(rule, {})
+        step = _Synced(synced, synced, self._by_rule.setdefault(rule, set()), [])
+        for inst in instances:
+            if inst.status in (Status.FIRING, Status.RESOLVED):
+                self._sync_one(inst, step, annotator, at, None)
+        self._announce(step.changed)
+
+    def _sync_one(self, inst: Instance, step: _Synced, annotator: Annotator, at: float,
+                  generator: Linker | None) -> None:
+        known = step.last.get(inst.labels)
+        if known is not None and known[0] is inst and known[1] in self._alerts:
+            step.seen.add(known[1])
+            step.synced[inst.labels] = known
+            return
+        alert = self._from_instance(inst, annotator, at)
+        step.seen.add(alert.fingerprint)
+        step.synced[inst.labels] = (inst, alert.fingerprint)
+        old = self._alerts.get(alert.fingerprint)
+        if generator is not None:
+            alert = self._linked(alert, old, inst, generator)
+        self._alerts[alert.fingerprint] = alert
+        # Only a change of state is news for the dispatcher; a new value is not.
+        if old is None or old.ends_at != alert.ends_at or old.starts_at != alert.starts_at:
+            step.changed.append(alert)
 
     @staticmethod
     def _linked(alert: Alert, old: Alert | None, inst: Instance, generator: Linker) -> Alert:
@@ -218,3 +232,14 @@ class AlertStore:
         for alert in gone:
             del self._alerts[alert.fingerprint]
         return gone
+
+
+@dataclass(frozen=True, slots=True)
+class _Synced:
+    """One sync of a rule's instances: what the store knew of them (`last`), what it
+    knows after (`synced`), the fingerprints seen, and the alerts that changed state."""
+
+    last: dict[Labels, tuple[Instance, str]]
+    synced: dict[Labels, tuple[Instance, str]]
+    seen: set[str]
+    changed: list[Alert]

@@ -70,7 +70,11 @@ def conditions(rule: str, episodes: Sequence[Episode], timing: Timing, interval:
                 instances.pop(labels, None)
         if any(t.new in _ANNOUNCED for t in transitions):
             heard.at = at
-            store.sync_rule(rule, instances.values(), _no_annotations, at)
+            # Only the instances of this evaluation can have changed: the others are
+            # the same objects the store was given before.
+            store.sync_changed(rule, [inst for labels in changes
+                                      if (inst := instances.get(labels)) is not None],
+                               _no_annotations, at)
             # Told once: to the state machine and the store a resolved instance is as
             # good as gone from here on.
             for t in transitions:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import random
 from types import MappingProxyType
 
 from alertd.alerts.model import Alert
@@ -126,3 +128,36 @@ def test_a_renewed_alert_is_swept_at_its_last_end_and_a_resolved_one_not_at_all(
     assert [m for m in moves if m[1] == "resolved"] == [("firing", "resolved", 350),
                                                          ("firing", "resolved", 700)]
     assert store.sweep(900) == []
+
+
+def test_syncing_only_the_changed_instances_announces_as_syncing_all() -> None:
+    """A replay syncs only the instances that changed (sync_changed); the daemon syncs
+    all of them (sync_rule): over a random run of firings, value updates and
+    resolutions, the store announces the same alerts at the same times (in an order of
+    no meaning within one announcement)."""
+    rng = random.Random(7)
+    labels = [Labels({"alertname": "Busy", "instance": f"h{i}"}) for i in range(6)]
+    every, changed_only = AlertStore(), AlertStore()
+    heard: dict[int, list[list[tuple[str, float]]]] = {0: [], 1: []}
+    for n, store in enumerate((every, changed_only)):
+        store.subscribe(lambda alerts, n=n: heard[n].append(  # type: ignore[misc]
+            sorted((a.fingerprint, a.ends_at or 0.0) for a in alerts)))
+    held: dict[Labels, Instance] = {}
+    for step in range(300):
+        at = 1000.0 + 60 * step
+        changes: dict[Labels, Instance] = {}
+        for ls in rng.sample(labels, 2):
+            inst = held.get(ls)
+            if inst is None or inst.status is Status.RESOLVED:
+                changes[ls] = Instance(ls, ls, Status.FIRING, at, 1.0, fired_at=at)
+            elif rng.random() < 0.5:
+                changes[ls] = dataclasses.replace(inst, value=rng.random())  # a new value
+            else:
+                changes[ls] = dataclasses.replace(inst, status=Status.RESOLVED, resolved_at=at)
+        held.update(changes)
+        every.sync_rule("Busy", held.values(), lambda i: {}, at)
+        changed_only.sync_changed("Busy", changes.values(), lambda i: {}, at)
+        for ls, inst in list(held.items()):
+            if inst.status is Status.RESOLVED:  # told once: gone from then on
+                del held[ls]
+    assert heard[0] == heard[1] and len(heard[0]) > 100
