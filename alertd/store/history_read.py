@@ -264,26 +264,30 @@ async def paged(db: Database, since: float, until: float, owner: str | None,
     until) (of `owner`'s alerts, when given), most first, and how many: notifications
     delivered to Slack or PagerDuty through a receiver not among `quiet`, counted once
     per delivery id (alertd.noise.pages), whether or not they carried a firing alert.
-    One statement: the database counts off the (kind, at) index."""
-    field = _json_field(db.dialect)
-    where = ["kind = 'delivery'", "at >= ?", "at < ?", f"{field('outcome')} = 'ok'",
-             f"{field('integration')} IN ('slack', 'pagerduty')"]
-    parameters: list[Any] = [since, until]
+    One statement: the database counts off the (kind, at) index, reading each delivery's
+    details once (PostgreSQL parsed them again for every field asked)."""
+    pg = db.dialect == "postgresql"
+
+    def field(name: str) -> str:
+        return f"(d ->> '{name}')" if pg else f"CAST(json_extract(d, '$.{name}') AS TEXT)"
+
+    window = "kind = 'delivery' AND at >= ? AND at < ?"
     if owner is not None:
-        where.append("owner = ?")
-        parameters.append(owner)
+        window += " AND owner = ?"
+    kept = [f"{field('outcome')} = 'ok'", f"{field('integration')} IN ('slack', 'pagerduty')"]
     if quiet:
-        where.append(f"{field('receiver')} NOT IN ({', '.join('?' * len(quiet))})")
-        parameters += quiet
+        kept.append(f"{field('receiver')} NOT IN ({', '.join('?' * len(quiet))})")
     page = f"COALESCE({field('delivery')}, {field('receiver')} || {field('group_key')} || " \
            f"CAST(at AS TEXT))"
-    sql = (f"SELECT COALESCE(rule, alertname) AS name, COUNT(DISTINCT {page}) AS n "
-           f"FROM alert_history WHERE {' AND '.join(where)} "
-           "GROUP BY name ORDER BY n DESC, name LIMIT ?")
-    if db.dialect == "postgresql":
-        sql = _numbered(sql)
+    sql = (f"WITH deliveries AS {'MATERIALIZED ' if pg else ''}("
+           f"SELECT COALESCE(rule, alertname) AS name, at, "
+           f"{'details::jsonb' if pg else 'details'} AS d FROM alert_history WHERE {window}) "
+           f"SELECT name, COUNT(DISTINCT {page}) AS n FROM deliveries "
+           f"WHERE {' AND '.join(kept)} GROUP BY name ORDER BY n DESC, name LIMIT ?")
+    parameters = [since, until, *([] if owner is None else [owner]), *quiet, limit]
     async with _fetcher(db, purpose) as fetch:
-        return [(str(name), int(n)) for name, n in await fetch(sql, [*parameters, limit])]
+        rows = await fetch(_numbered(sql) if pg else sql, parameters)
+    return [(str(name), int(n)) for name, n in rows]
 
 
 def _json_field(dialect: str) -> Callable[[str], str]:
