@@ -128,6 +128,8 @@ class Mutes:
             self.decisions.record(muted.kind, alert, muted.details, flush.now)
         if not kept and not any(a.fingerprint in flush.ended for a in held):
             return None
+        if len(kept) == len(flush.alerts):  # nothing muted: most flushes
+            return flush
         return replace(flush, alerts=tuple(kept), held=tuple(held))
 
 
