@@ -111,7 +111,7 @@ class HistoryRecorder:
                 while done < len(batch):
                     if done:
                         # Let other tasks run between batches: a SQLite write does not
-                        # suspend (store/db.py), and a backlog is many batches.
+                        # suspend (store/sqlite_writer.py), and a backlog is many batches.
                         await asyncio.sleep(0)
                     size = 1 if done < alone_until else self._batch_size
                     chunk = batch[done:done + size]

@@ -10,7 +10,7 @@ the message's metadata before it is posted again.
 
 With an incoming-webhook URL (no editing possible) each notification is a new message.
 
-Why slack-sdk's clients and not the shared HTTP client of webhooks (notify/transport.py):
+Why slack-sdk's clients and not the shared HTTP client of webhooks (receivers/transport.py):
 Slack answers most failures with HTTP 200 and an error code in the body, and its Web API
 methods (form or JSON bodies, metadata, cursors) are the SDK's to keep up with; the SDK
 reads the code into a SlackApiError, classified in slack_errors.py.

@@ -190,7 +190,7 @@ class HistoryRepository:
             total += deleted
             if deleted < batch:
                 return total
-            await asyncio.sleep(0)  # a SQLite delete does not suspend (store/db.py)
+            await asyncio.sleep(0)  # a SQLite delete does not suspend (store/sqlite_writer.py)
 
     async def _latest(self, cond: list[Any], limit: int, purpose: str) -> list[HistoryEvent]:
         h = alert_history.c
