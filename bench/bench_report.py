@@ -14,8 +14,9 @@ by alertname; a `paging: false` ticket receiver exists, so sleep-hour routing is
     .venv/bin/python bench/bench_report.py [--events 1000000] [--storage postgresql://...]
 
 Prints one JSON line: events written, write rate, report seconds (`report_s`: figures and
-recommendations; `figures_s` and `recommend_s` each), the process's RSS when the report
-starts and its peak after the figures and after the whole report (the peak is reset
+recommendations, whose replays start while the figures are counted; `figures_s`, the
+figures alone; `recommend_s`, what the recommendations add to them), the process's RSS
+when the report starts and its peak after the figures and after the whole report (the peak is reset
 before the report, on Linux, so that the writes' peak does not hide it; the package under
 test is imported before, so that the memory of its code is not the report's), and where
 the figures' time and memory went: `figures_rss_at_tenth_mib` and `figures_rss_at_end_mib`
