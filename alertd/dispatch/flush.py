@@ -48,7 +48,6 @@ class FlushResult:
     # The resolved alerts done with: they leave the group.
     delivered_resolved: set[str] = field(default_factory=set)
     sent: int = 0  # notifications handed to the outbox
-    ended: frozenset[str] = frozenset()  # the group's alerts that had resolved by the flush
 
 
 class Flusher(Protocol):

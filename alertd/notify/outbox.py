@@ -34,8 +34,7 @@ from alertd.receivers.retry import RetryPolicy
 from alertd.receivers.stored import decode, encode
 from alertd.store.outbox import DONE, FAILED, PENDING, SUPERSEDED, OutboxRepository, OutboxRow
 
-# A delivery is defined beside the outbox (delivery.py); callers take it from here.
-__all__ = ["Deliverer", "Delivery", "DeliveryStats", "HealthSink", "Record"]
+__all__ = ["Deliverer", "HealthSink", "Record"]
 
 log = logging.getLogger("alertd.notify")
 

@@ -32,6 +32,7 @@ from alertd.notify.stages import (
     Record,
     Submit,
     TimeMute,
+    log_receiver,
 )
 from alertd.receivers import Notifier
 
@@ -54,7 +55,7 @@ class Pipeline:
     async def flush(self, flush: Flush) -> FlushResult:
         # When nothing goes out, the flush still succeeds, as in Alertmanager: resolved
         # alerts are done with and leave the group.
-        result = FlushResult(set(flush.ended), ended=flush.ended)
+        result = FlushResult(set(flush.ended))
         for stage in self.stages:
             after = await stage(flush, result)
             if after is None:
@@ -76,7 +77,8 @@ def build(*, muters: Sequence[Muter], nflog: NotificationLog, needs_update: Need
         # The log keeps a muted alert among the firing ones until its resolution is told
         # (see stages.Notify), so the latest entry answers even after other news.
         for index, integration in enumerate(integrations(flush.receiver)):
-            entry = nflog.query(flush.group_key, f"{flush.receiver}/{integration.name}/{index}")
+            name = log_receiver(flush.receiver, integration.name, index)
+            entry = nflog.query(flush.group_key, name)
             if entry is not None and alert.fingerprint in entry.firing:
                 return True
         return False

@@ -32,8 +32,9 @@ from alertd.model import Labels
 from alertd.nflog.log import Entry, NotificationLog, needs_update
 from alertd.notify import mute
 from alertd.notify.actions import SlackActions
+from alertd.notify.delivery import Delivery, DeliveryStats
 from alertd.notify.health import ReceiverHealth
-from alertd.notify.outbox import Deliverer, Delivery, DeliveryStats
+from alertd.notify.outbox import Deliverer
 from alertd.notify.pipeline import build, daemon_muters
 from alertd.notify.recording import Recording
 from alertd.notify.stages import Decisions

@@ -38,6 +38,11 @@ class NeedsUpdate(Protocol):
                  now: float) -> tuple[bool, str]: ...
 
 
+def log_receiver(receiver: str, integration: str, index: int) -> str:
+    """The name the notification log keeps a receiver's integration under."""
+    return f"{receiver}/{integration}/{index}"
+
+
 class Decisions:
     """The history of a flush's decisions. A decision that repeats at every flush (still
     silenced, still nothing new) is recorded once per alert and receiver."""
@@ -160,7 +165,7 @@ class Notify:
 
     async def _one(self, flush: Flush, index: int, integration: Notifier,
                    result: FlushResult) -> None:
-        nflog_receiver = f"{flush.receiver}/{integration.name}/{index}"
+        nflog_receiver = log_receiver(flush.receiver, integration.name, index)
         entry = self.nflog.query(flush.group_key, nflog_receiver)
         ended = flush.ended
         # The muted alerts this integration was told are firing and was never told

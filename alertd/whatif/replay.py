@@ -39,7 +39,7 @@ from alertd.dispatch.timeintervals import TimeIntervals
 from alertd.nflog.log import Entry, NotificationLog, needs_update
 from alertd.noise.pages import PAGING_INTEGRATIONS
 from alertd.notify.pipeline import Pipeline, build
-from alertd.notify.stages import NoDecisions
+from alertd.notify.stages import NoDecisions, log_receiver
 from alertd.receivers import Notification
 from alertd.rules.state import (
     Timing,
@@ -169,9 +169,9 @@ class _Simulation:
         and the log test it."""
         route = self.dispatcher.route_of(group.id)
         timed = bool(route.mute_time_intervals or route.active_time_intervals)
-        entries = [e for i, integration in enumerate(
-            self.routing.integrations.get(group.receiver, ()))
-            if (e := self.nflog.query(group.key, f"{group.receiver}/{integration.name}/{i}"))]
+        logged = [log_receiver(group.receiver, integration.name, i) for i, integration
+                  in enumerate(self.routing.integrations.get(group.receiver, ()))]
+        entries = [e for name in logged if (e := self.nflog.query(group.key, name))]
         tick, repeat = group.next_flush, group.repeat_interval
         # While the route is muted the log is not read: a repeat that came due waits for
         # the mute to end. Until a second before the earliest entry could come due, the
@@ -222,7 +222,7 @@ class _Settling:
     async def flush(self, flush: Flush) -> FlushResult:
         result = await self.pipeline.flush(flush)
         # The group lets go of the resolved alerts in delivered_resolved once this returns.
-        if self.note and result.ended <= result.delivered_resolved:
+        if self.note and flush.ended <= result.delivered_resolved:
             self._settled.append((flush.group_id, flush.mute_reason))
         return result
 
