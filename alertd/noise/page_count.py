@@ -12,8 +12,8 @@ from alertd.noise.figures import TOTAL, PageFigures, Tallies, Tally, owner_scope
 from alertd.noise.inputs import CURRENT, Settings
 from alertd.noise.pages import Page
 
-# The tally of one period, rule and owner (stats.Aggregator._tallies).
-CellTallies = Callable[[int, str, str | None], tuple[Tally]]
+# The tally of one period, rule and owner (stats.Aggregator._cell).
+CellTallies = Callable[[int, str, str | None], Tally]
 
 
 class PageCounter:
@@ -48,8 +48,7 @@ class PageCounter:
         period = page.period
         figures = PageFigures(page)
         if len(page.rules) == 1 and len(owners) == 1:  # most pages: the tallies of one alert
-            for tally in self.cell(period, next(iter(page.rules)), owners[0]):
-                figures.add(tally, main)
+            figures.add(self.cell(period, next(iter(page.rules)), owners[0]), main)
         else:
             figures.add(self.tallies(period, TOTAL), main)
             for rule in sorted(page.rules):

@@ -83,9 +83,9 @@ class Aggregator:
         self._shortest_step = min([DEFAULT_STEP, *(r.interval for r in settings.rules
                                                    if r.interval)])
         self._owners: dict[str, str | None] = {}  # rule -> its owner in the configuration
-        # (period, rule, owner) -> its tally (see _tallies)
-        self._cells: dict[tuple[int, str, str | None], tuple[Tally]] = {}
-        self._paged = PageCounter(settings, self.tallies, self._tallies, on_page)
+        # (period, rule, owner) -> its tally (see _cell)
+        self._cells: dict[tuple[int, str, str | None], Tally] = {}
+        self._paged = PageCounter(settings, self.tallies, self._cell, on_page)
         self.days = self._paged.days  # pages by local date and band
         self._recent_from = settings.end - NEVER_FIRED_WINDOW
         self._previous_start = settings.previous_start
@@ -161,7 +161,7 @@ class Aggregator:
                 else None
             return owner
 
-    def _tallies(self, period: int, rule: str, owner: str | None) -> tuple[Tally]:
+    def _cell(self, period: int, rule: str, owner: str | None) -> Tally:
         """The tally something about one alert (or a page of one rule and owner) counts
         in: that of its rule and owner, which counts in everything, its rule and its
         owner (`scopes`) once the period is over (`_fold`): one tally to count in per
@@ -169,12 +169,12 @@ class Aggregator:
         key = (period, rule, owner)
         found = self._cells.get(key)
         if found is None:
-            found = self._cells[key] = (Tally(),)
+            found = self._cells[key] = Tally()
         return found
 
     def _fold(self) -> None:
         """Each rule and owner's tally counted into everything, its rule and its owner."""
-        for (period, rule, owner), (cell,) in self._cells.items():
+        for (period, rule, owner), cell in self._cells.items():
             for scope in scopes(rule, owner):
                 self.tallies(period, scope).add(cell)
         self._cells.clear()
@@ -210,8 +210,7 @@ class Aggregator:
     def _count_long_firings(self, period: int, at: float) -> None:
         for alert in self.alerts.values():
             if alert.firing_since is not None and at - alert.firing_since > LONG_RUNNING:
-                for tally in self._tallies(period, alert.rule, alert.owner):
-                    tally.over_7d += 1
+                self._cell(period, alert.rule, alert.owner).over_7d += 1
 
     # --- alerts ----------------------------------------------------------------------
 
@@ -247,8 +246,7 @@ class Aggregator:
             return
         if (period, fingerprint) not in self._flapping:
             self._flapping.add((period, fingerprint))
-            for tally in self._tallies(period, rule, owner):
-                tally.flapping += 1
+            self._cell(period, rule, owner).flapping += 1
 
     def _fire(self, e: Event, rule: str, owner: str | None,
               period: int | None) -> None:
@@ -257,14 +255,12 @@ class Aggregator:
             return  # firing already: recorded twice (a restart), not a new firing
         self.alerts[e.fingerprint] = OpenAlert(rule, owner, e.at)
         if period is not None:
-            for tally in self._tallies(period, rule, owner):
-                tally.firings += 1
+            self._cell(period, rule, owner).firings += 1
 
     def _resolve(self, e: Event, rule: str, owner: str | None,
                  period: int | None) -> None:
         if period is not None and e.details.get("from") == FIRING:
-            for tally in self._tallies(period, rule, owner):
-                tally.cycles += 1
+            self._cell(period, rule, owner).cycles += 1
         alert = self.alerts.pop(e.fingerprint, None)
         if alert is not None and alert.firing_since is not None:
             self._close_firing(alert, e.at, resolved=True)
@@ -281,9 +277,9 @@ class Aggregator:
             if hi <= lo:
                 continue
             silenced = covered(muted, lo, hi) if muted else 0.0
-            for tally in self._tallies(period, alert.rule, alert.owner):
-                tally.firing_s += hi - lo
-                tally.silenced_s += silenced
+            tally = self._cell(period, alert.rule, alert.owner)
+            tally.firing_s += hi - lo
+            tally.silenced_s += silenced
         self._judge(alert, since, at, resolved)
 
     def _judge(self, alert: OpenAlert, since: float, at: float, resolved: bool) -> None:
@@ -296,12 +292,11 @@ class Aggregator:
         known = resolved or lasted > s.self_resolve_s
         by_itself = resolved and lasted <= s.self_resolve_s and not alert.touched
         if ended_in is not None:
-            for tally in self._tallies(ended_in, alert.rule, alert.owner):
-                tally.durations.append(lasted)
+            self._cell(ended_in, alert.rule, alert.owner).durations.append(lasted)
         if started_in is not None and known:
-            for tally in self._tallies(started_in, alert.rule, alert.owner):
-                tally.self_judged += 1
-                tally.self_resolved += int(by_itself)
+            tally = self._cell(started_in, alert.rule, alert.owner)
+            tally.self_judged += 1
+            tally.self_resolved += int(by_itself)
 
     # --- people ----------------------------------------------------------------------
 
@@ -360,8 +355,7 @@ class Aggregator:
         if before is not None and before[0] == NODATA:
             self._add_nodata(rule, before[2], before[1], e.at)
         if state == ERROR and period is not None and (before is None or before[0] != ERROR):
-            for tally in self._tallies(period, rule, owner):
-                tally.eval_errors += 1
+            self._cell(period, rule, owner).eval_errors += 1
         self.health[rule] = (state, e.at, owner)
 
     def _add_nodata(self, rule: str, owner: str | None, since: float, until: float) -> None:
@@ -369,8 +363,7 @@ class Aggregator:
             lo, hi = self.settings.bounds(period)
             seconds = overlap(since, until, lo, hi)
             if seconds > 0:
-                for tally in self._tallies(period, rule, owner):
-                    tally.nodata_s += seconds
+                self._cell(period, rule, owner).nodata_s += seconds
 
     def _count_verdict(self, v: Verdict) -> None:
         count_verdict(v, self.tallies)
